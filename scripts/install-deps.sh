@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tacc needs to build, test and benchmark.
+# Idempotent: skips apt entirely when every package is already installed.
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build ccache pkg-config
+  libboost1.81-dev            # Asio (event loops, coroutines) and Beast (HTTP)
+  libprotobuf-dev protobuf-compiler   # cluster message schemas
+  libspdlog-dev libfmt-dev    # logging
+  libcli11-dev                # command line
+  libtomlplusplus-dev         # configuration file
+  libgtest-dev libgmock-dev   # tests
+  iproute2 procps curl        # tests: namespaces, process checks
+)
+BENCH_PKGS=(nginx-light wrk gnuplot-nox)
+if [[ "${1:-}" == "--bench" ]]; then PKGS+=("${BENCH_PKGS[@]}"); fi
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

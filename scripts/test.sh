@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command: install dependencies, build (release and ASan+UBSan), run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+scripts/install-deps.sh
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/tacc-ccache}
+scripts/build.sh release
+scripts/build.sh asan
+jobs=$(nproc)
+echo "== release build: unit + integration tests"
+ctest --test-dir build/release --output-on-failure -j "$jobs" --timeout 300
+echo "== asan+ubsan build: unit + integration tests"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600
+echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"

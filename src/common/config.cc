@@ -1,0 +1,393 @@
+#include "common/config.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace tacc {
+namespace {
+
+// One declared setting. `set` validates and stores a TOML value; `show` renders the
+// current value as a TOML literal.
+struct SettingDef {
+  std::string key;
+  std::string doc;
+  std::function<Status(Config&, const toml::node&)> set;
+  std::function<std::string(const Config&)> show;
+};
+
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+Status Bad(const std::string& key, const std::string& why) {
+  return Status::InvalidArgument(fmt::format("setting '{}': {}", key, why));
+}
+
+// Binds a numeric member reached through an accessor, with an inclusive range.
+template <typename Num, typename Get>
+SettingDef NumberAt(std::string key, std::string doc, Get get, Num lo, Num hi) {
+  SettingDef d;
+  d.key = key;
+  d.doc = fmt::format("{} Range {}..{}.", doc, lo, hi);
+  d.set = [key, get, lo, hi](Config& c, const toml::node& n) -> Status {
+    std::optional<Num> v;
+    if constexpr (std::is_floating_point_v<Num>) {
+      if (auto f = n.value<double>()) v = static_cast<Num>(*f);
+    } else {
+      if (n.is_integer()) v = static_cast<Num>(*n.value<int64_t>());
+    }
+    if (!v) return Bad(key, std::string("expected a ") + (std::is_floating_point_v<Num> ? "number" : "whole number"));
+    if (*v < lo || *v > hi) return Bad(key, fmt::format("{} is outside {}..{}", *v, lo, hi));
+    get(c) = *v;
+    return Status::Ok();
+  };
+  d.show = [get](const Config& c) { return fmt::format("{}", get(const_cast<Config&>(c))); };
+  return d;
+}
+
+template <typename Get>
+SettingDef StringAt(std::string key, std::string doc, Get get, std::vector<std::string> allowed = {}) {
+  SettingDef d;
+  d.key = key;
+  d.doc = doc;
+  if (!allowed.empty()) {
+    std::string list;
+    for (auto& a : allowed) list += (list.empty() ? "" : ", ") + Quote(a);
+    d.doc += " One of " + list + ".";
+  }
+  d.set = [key, get, allowed](Config& c, const toml::node& n) -> Status {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || !v) return Bad(key, "expected a string");
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *v) == allowed.end())
+      return Bad(key, fmt::format("'{}' is not one of the allowed values", *v));
+    get(c) = *v;
+    return Status::Ok();
+  };
+  d.show = [get](const Config& c) { return Quote(get(const_cast<Config&>(c))); };
+  return d;
+}
+
+template <typename Get>
+SettingDef BoolAt(std::string key, std::string doc, Get get) {
+  SettingDef d;
+  d.key = key;
+  d.doc = doc;
+  d.set = [key, get](Config& c, const toml::node& n) -> Status {
+    if (!n.is_boolean()) return Bad(key, "expected true or false");
+    get(c) = *n.value<bool>();
+    return Status::Ok();
+  };
+  d.show = [get](const Config& c) { return get(const_cast<Config&>(c)) ? "true" : "false"; };
+  return d;
+}
+
+template <typename Get>
+SettingDef StringListAt(std::string key, std::string doc, Get get) {
+  SettingDef d;
+  d.key = key;
+  d.doc = doc;
+  d.set = [key, get](Config& c, const toml::node& n) -> Status {
+    auto* arr = n.as_array();
+    if (!arr) return Bad(key, "expected an array of strings");
+    std::vector<std::string> out;
+    for (auto& e : *arr) {
+      auto v = e.value<std::string>();
+      if (!e.is_string() || !v) return Bad(key, "expected an array of strings");
+      out.push_back(*v);
+    }
+    get(c) = std::move(out);
+    return Status::Ok();
+  };
+  d.show = [get](const Config& c) {
+    std::string s = "[";
+    for (auto& v : get(const_cast<Config&>(c))) s += (s.size() > 1 ? ", " : "") + Quote(v);
+    return s + "]";
+  };
+  return d;
+}
+
+#define AT(field) [](Config& c) -> auto& { return c.field; }
+
+const std::vector<SettingDef>& Settings() {
+  static const std::vector<SettingDef> defs = {
+      StringAt("cluster.name", "Name of this cluster. Beacons of other clusters on the same group are ignored; also names the run directory.", AT(cluster.name)),
+      StringAt("cluster.host", "Address this host's components bind to and advertise to their peers.", AT(cluster.host)),
+      StringAt("cluster.run_dir", "Directory for lock files that keep one manager and one front end per index on this host. Empty: /tmp/tacc-<cluster.name>.", AT(cluster.run_dir)),
+
+      StringAt("beacon.mode", "How the manager's beacons reach the other components: IP multicast, or unicast to every component that subscribed at a seed address (where multicast is not available).", AT(beacon.mode), {"multicast", "unicast"}),
+      StringAt("beacon.group", "IPv4 multicast group of the beacons.", AT(beacon.group)),
+      NumberAt<int>("beacon.port", "UDP port of the beacons (multicast), or the manager's subscription port (unicast).", AT(beacon.port), 1, 65535),
+      NumberAt<int>("beacon.ttl", "Multicast TTL: 0 keeps beacons on this host, 1 on the local network.", AT(beacon.ttl), 0, 255),
+      StringAt("beacon.interface", "Address of the interface that sends and joins the multicast group.", AT(beacon.interface)),
+      NumberAt<int>("beacon.interval_ms", "Period of the manager's beacons, in milliseconds.", AT(beacon.interval_ms), 10, 60000),
+      StringListAt("beacon.unicast_seeds", "Unicast mode: host:port addresses where a manager may listen for subscriptions. Empty: cluster.host:beacon.port.", AT(beacon.unicast_seeds)),
+      NumberAt<int>("beacon.subscription_ttl_ms", "Unicast mode: how long a subscription lasts unless renewed.", AT(beacon.subscription_ttl_ms), 100, 600000),
+
+      NumberAt<int>("manager.port", "TCP port the manager listens on for workers and front ends (0: any free port; peers learn it from beacons).", AT(manager.port), 0, 65535),
+      NumberAt<int>("manager.peer_timeout_ms", "A worker or front end silent this long is presumed dead (backs up broken-connection detection).", AT(manager.peer_timeout_ms), 100, 600000),
+      NumberAt<double>("manager.load_smoothing", "Weight of the newest load report in each worker's moving average (1: no smoothing).", AT(manager.load_smoothing), 0.01, 1.0),
+      NumberAt<int>("manager.policy_interval_ms", "How often the spawn/reap policy runs.", AT(manager.policy_interval_ms), 10, 60000),
+      StringAt("manager.spawn_policy", "Spawn/reap policy: 'threshold' (paper §4.5: spawn above H, hold D, reap after R idle) or 'fixed' (only min_workers, restarts).", AT(manager.spawn_policy), {"threshold", "fixed"}),
+      NumberAt<double>("manager.spawn_threshold", "H: when a class's mean smoothed queue length exceeds this, spawn another worker. Pick it as the longest queueing delay users should see divided by the mean task time.", AT(manager.spawn_threshold), 0.1, 1e6),
+      NumberAt<double>("manager.spawn_hold_s", "D: after a spawn, hold further spawns of that class this many seconds so the new worker can take load. Larger: steadier worker counts; smaller: faster reaction to bursts.", AT(manager.spawn_hold_s), 0.0, 3600.0),
+      NumberAt<double>("manager.reap_idle_s", "R: a worker idle this many seconds is reaped (down to the class's min_workers).", AT(manager.reap_idle_s), 0.1, 86400.0),
+      NumberAt<int>("manager.spawn_timeout_ms", "A launched worker that has not registered within this time counts as a failed start.", AT(manager.spawn_timeout_ms), 100, 600000),
+      NumberAt<int>("manager.restart_backoff_min_ms", "Delay before restarting a crashed worker after its class's first recent crash; doubles with each further crash.", AT(manager.restart_backoff_min_ms), 0, 600000),
+      NumberAt<int>("manager.restart_backoff_max_ms", "Upper bound of the restart delay.", AT(manager.restart_backoff_max_ms), 0, 3600000),
+      NumberAt<int>("manager.restart_window_s", "Window over which crashes of a class are counted.", AT(manager.restart_window_s), 1, 86400),
+      NumberAt<int>("manager.restart_max", "Crashes of one class within the window after which its restarts are suspended (and reported) until the window clears.", AT(manager.restart_max), 1, 100000),
+      BoolAt("manager.manage_frontends", "Launch frontend.count front ends on this host and restart any that dies (set by `tacc up`).", AT(manager.manage_frontends)),
+      NumberAt<int>("manager.frontend_adopt_grace_ms", "A new manager waits this long for running front ends to register before launching missing ones.", AT(manager.frontend_adopt_grace_ms), 0, 600000),
+      StringAt("manager.launcher", "How the manager starts processes: 'local' re-executes tacc on this host.", AT(manager.launcher), {"local"}),
+
+      NumberAt<int>("frontend.count", "Number of front ends `tacc up` runs on this host.", AT(frontend.count), 1, 256),
+      StringAt("frontend.host", "Address the front ends' HTTP servers bind to.", AT(frontend.host)),
+      NumberAt<int>("frontend.port", "HTTP port of front end 0; front end i listens on port+i (0: any free port, kept across restarts).", AT(frontend.port), 0, 65535),
+      NumberAt<int>("frontend.threads", "Event-loop threads per front end (0: one per core).", AT(frontend.threads), 0, 1024),
+      StringAt("frontend.service", "Service the front ends run (registered by name).", AT(frontend.service)),
+      NumberAt<int>("frontend.manager_timeout_ms", "No beacon for this long: the manager is presumed dead and one front end restarts it.", AT(frontend.manager_timeout_ms), 50, 600000),
+      BoolAt("frontend.restart_manager", "Whether front ends restart a dead manager (process peers).", AT(frontend.restart_manager)),
+
+      NumberAt<int>("http.max_header_bytes", "Largest request head accepted; larger: 431.", AT(http.max_header_bytes), 512, 1 << 24),
+      NumberAt<int64_t>("http.max_body_bytes", "Largest request body accepted; larger: 413.", AT(http.max_body_bytes), int64_t{0}, int64_t{1} << 40),
+      NumberAt<int>("http.idle_timeout_ms", "A keep-alive connection idle this long is closed.", AT(http.idle_timeout_ms), 10, 3600000),
+      NumberAt<int>("http.read_timeout_ms", "A request must arrive whole within this time once it has started (slow clients are cut off).", AT(http.read_timeout_ms), 10, 3600000),
+      NumberAt<int>("http.request_timeout_ms", "Deadline for the service to answer one request.", AT(http.request_timeout_ms), 10, 3600000),
+      NumberAt<int>("http.max_connections", "Open client connections per front end; more are refused.", AT(http.max_connections), 1, 1000000),
+
+      StringAt("stub.balance_policy", "How the manager stub picks a worker: 'lottery' (tickets inversely related to the estimated queue), 'random', 'least_loaded'.", AT(stub.balance_policy), {"lottery", "random", "least_loaded"}),
+      BoolAt("stub.delta_estimator", "Keep a running estimate of each worker's queue change between beacons (paper §4.5).", AT(stub.delta_estimator)),
+      NumberAt<int>("stub.task_timeout_ms", "A task not answered within this time is retried on another worker.", AT(stub.task_timeout_ms), 1, 3600000),
+      NumberAt<int>("stub.max_retries", "Further workers tried after a timeout, overload or dead worker, before the service's fallback.", AT(stub.max_retries), 0, 16),
+      NumberAt<int>("stub.spawn_wait_ms", "How long a task for a class with no worker waits for one to be spawned.", AT(stub.spawn_wait_ms), 0, 600000),
+      NumberAt<int>("stub.connect_timeout_ms", "Timeout of a TCP connect to a worker or the manager.", AT(stub.connect_timeout_ms), 1, 600000),
+
+      NumberAt<int>("worker.max_queue", "Tasks a worker holds (queued and running); more are refused as overloaded.", AT(worker.max_queue), 1, 1000000),
+      NumberAt<int>("worker.report_ms", "Period of each worker's load report to the manager.", AT(worker.report_ms), 5, 60000),
+      BoolAt("worker.weight_by_cost", "Report queue length weighted by each task's expected cost instead of a plain count.", AT(worker.weight_by_cost)),
+      NumberAt<int>("worker.drain_grace_ms", "A reaped worker keeps answering this long after it stops taking new work from the directory.", AT(worker.drain_grace_ms), 0, 600000),
+
+      NumberAt<int64_t>("wire.max_frame_bytes", "Largest cluster message accepted; a larger frame closes the connection.", AT(wire.max_frame_bytes), int64_t{64}, int64_t{1} << 32),
+
+      StringAt("log.level", "Log level.", AT(log.level), {"trace", "debug", "info", "warn", "error", "off"}),
+  };
+  return defs;
+}
+#undef AT
+
+const SettingDef* FindSetting(std::string_view key) {
+  for (auto& d : Settings())
+    if (d.key == key) return &d;
+  return nullptr;
+}
+
+const std::set<std::string> kClassFields = {"worker", "min_workers", "max_workers", "cost_hint", "args"};
+
+Status SetClassField(Config& c, const std::string& cls, const std::string& field, const toml::node& n) {
+  std::string key = "classes." + cls + "." + field;
+  if (cls.empty()) return Bad(key, "empty class name");
+  auto [it, fresh] = c.classes.try_emplace(cls);
+  ClassConfig& cc = it->second;
+  if (fresh) cc.name = cls;
+  if (field == "worker") {
+    auto v = n.value<std::string>();
+    if (!n.is_string() || !v || v->empty()) return Bad(key, "expected a worker name");
+    cc.worker = *v;
+  } else if (field == "min_workers" || field == "max_workers") {
+    if (!n.is_integer()) return Bad(key, "expected a whole number");
+    int64_t v = *n.value<int64_t>();
+    if (v < 0 || v > 10000) return Bad(key, fmt::format("{} is outside 0..10000", v));
+    (field == "min_workers" ? cc.min_workers : cc.max_workers) = static_cast<int>(v);
+  } else if (field == "cost_hint") {
+    auto v = n.value<double>();
+    if (!v || *v <= 0) return Bad(key, "expected a positive number");
+    cc.cost_hint = *v;
+  } else if (field == "args") {
+    auto* t = n.as_table();
+    if (!t) return Bad(key, "expected a table of name = value");
+    for (auto& [k, v] : *t) {
+      if (v.is_string()) cc.args[std::string(k.str())] = *v.value<std::string>();
+      else if (v.is_integer()) cc.args[std::string(k.str())] = std::to_string(*v.value<int64_t>());
+      else if (v.is_floating_point()) cc.args[std::string(k.str())] = fmt::format("{}", *v.value<double>());
+      else if (v.is_boolean()) cc.args[std::string(k.str())] = *v.value<bool>() ? "true" : "false"; else return Bad(key + "." + std::string(k.str()), "expected a string, number or boolean");
+    }
+  } else {
+    return Bad(key, "unknown class field (known: worker, min_workers, max_workers, cost_hint, args)");
+  }
+  return Status::Ok();
+}
+
+Status ApplyTable(Config& c, const toml::table& root) {
+  for (auto& [section, node] : root) {
+    std::string sec(section.str());
+    auto* t = node.as_table();
+    if (!t) return Bad(sec, "expected a [section]");
+    if (sec == "classes") {
+      for (auto& [cls, cnode] : *t) {
+        auto* ct = cnode.as_table();
+        if (!ct) return Bad("classes." + std::string(cls.str()), "expected a table");
+        c.classes.try_emplace(std::string(cls.str())).first->second.name = std::string(cls.str());
+        for (auto& [field, v] : *ct) {
+          Status s = SetClassField(c, std::string(cls.str()), std::string(field.str()), v);
+          if (!s.ok()) return s;
+        }
+      }
+      continue;
+    }
+    for (auto& [k, v] : *t) {
+      std::string key = sec + "." + std::string(k.str());
+      const SettingDef* d = FindSetting(key);
+      if (!d) return Bad(key, "unknown setting (see `tacc config --reference`)");
+      Status s = d->set(c, v);
+      if (!s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+// "key=value": the value is read as a TOML value; if that fails it is taken as a string,
+// so `--set log.level=debug` works without quotes.
+Status ApplyOverride(Config& c, const std::string& kv) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) return Status::InvalidArgument("override '" + kv + "': expected key=value");
+  std::string key = kv.substr(0, eq), raw = kv.substr(eq + 1);
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + raw);
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{{"v", raw}};
+  }
+  const toml::node& value = *parsed.get("v");
+  if (key.rfind("classes.", 0) == 0) {
+    auto rest = key.substr(8);
+    auto dot = rest.find('.');
+    if (dot == std::string::npos) return Bad(key, "expected classes.<name>.<field>");
+    std::string cls = rest.substr(0, dot), field = rest.substr(dot + 1);
+    if (field.rfind("args.", 0) == 0) {
+      toml::table args{{field.substr(5), value}};
+      return SetClassField(c, cls, "args", args);
+    }
+    return SetClassField(c, cls, field, value);
+  }
+  const SettingDef* d = FindSetting(key);
+  if (!d) return Bad(key, "unknown setting (see `tacc config --reference`)");
+  return d->set(c, value);
+}
+
+Status Validate(Config& c) {
+  if (c.manager.restart_backoff_max_ms < c.manager.restart_backoff_min_ms)
+    return Bad("manager.restart_backoff_max_ms", "must not be below manager.restart_backoff_min_ms");
+  for (auto& [name, cc] : c.classes) {
+    if (cc.worker.empty()) cc.worker = name;
+    if (cc.max_workers < cc.min_workers)
+      return Bad("classes." + name + ".max_workers", "must not be below min_workers");
+    if (cc.max_workers == 0) return Bad("classes." + name + ".max_workers", "must be at least 1");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Config::Config() {
+  ClassConfig test;
+  test.name = "test";
+  test.worker = "test";
+  test.min_workers = 0;
+  test.max_workers = 8;
+  test.args = {{"mode", "sleep"}, {"cost_ms", "10"}};
+  classes.emplace("test", std::move(test));
+}
+
+Result<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {
+  Config c;
+  if (!path.empty()) {
+    toml::table root;
+    try {
+      root = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+      std::ostringstream os;
+      os << "config file '" << path << "': " << e.description() << " at " << e.source().begin;
+      return Status::InvalidArgument(os.str());
+    }
+    Status s = ApplyTable(c, root);
+    if (!s.ok()) return Status::InvalidArgument("config file '" + path + "': " + s.message());
+  }
+  for (auto& o : overrides) {
+    Status s = ApplyOverride(c, o);
+    if (!s.ok()) return s;
+  }
+  Status s = Validate(c);
+  if (!s.ok()) return s;
+  return c;
+}
+
+std::string Config::ToToml() const {
+  std::string out = "# tacc effective configuration\n";
+  std::string section;
+  for (auto& d : Settings()) {
+    std::string sec = d.key.substr(0, d.key.find('.'));
+    if (sec != section) {
+      out += "\n[" + sec + "]\n";
+      section = sec;
+    }
+    out += "# " + d.doc + "\n" + d.key.substr(sec.size() + 1) + " = " + d.show(*this) + "\n";
+  }
+  for (auto& [name, cc] : classes) {
+    out += fmt::format("\n[classes.{}]\nworker = {}\nmin_workers = {}\nmax_workers = {}\ncost_hint = {}\nargs = {{ ", name,
+                       Quote(cc.worker), cc.min_workers, cc.max_workers, cc.cost_hint);
+    bool first = true;
+    for (auto& [k, v] : cc.args) {
+      out += (first ? "" : ", ") + k + " = " + Quote(v);
+      first = false;
+    }
+    out += " }\n";
+  }
+  return out;
+}
+
+std::string Config::Reference() {
+  Config defaults;
+  std::string out =
+      "# tacc configuration reference\n\n"
+      "Generated by `tacc config --reference`. Every setting can be given in the TOML file "
+      "(`--config FILE`) under its section, or on the command line as `--set section.key=value` "
+      "(later wins). `tacc up --print-config` shows what is in force.\n\n"
+      "| setting | default | meaning |\n|---|---|---|\n";
+  for (auto& d : Settings()) out += fmt::format("| `{}` | `{}` | {} |\n", d.key, d.show(defaults), d.doc);
+  out +=
+      "\n## Worker classes\n\nEach `[classes.NAME]` table declares a worker class the cluster may run:\n\n"
+      "| field | default | meaning |\n|---|---|---|\n"
+      "| `worker` | NAME | built-in worker implementation (see `tacc worker --list`) |\n"
+      "| `min_workers` | 0 | kept running at all times (spawned at start-up, never reaped below) |\n"
+      "| `max_workers` | 8 | never spawned above |\n"
+      "| `cost_hint` | 1.0 | expected cost of a task, used when `worker.weight_by_cost` is on |\n"
+      "| `args` | {} | name = value pairs handed to the worker at start-up |\n\n"
+      "A request for a class that is not declared is refused with a clear error.\n";
+  return out;
+}
+
+std::string Config::RunDir() const { return cluster.run_dir.empty() ? "/tmp/tacc-" + cluster.name : cluster.run_dir; }
+
+const ClassConfig* Config::FindClass(const std::string& name) const {
+  auto it = classes.find(name);
+  return it == classes.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> ConfigArgs::ToArgv() const {
+  std::vector<std::string> argv;
+  if (!path.empty()) argv.insert(argv.end(), {"--config", path});
+  for (auto& o : overrides) argv.insert(argv.end(), {"--set", o});
+  return argv;
+}
+
+}  // namespace tacc

@@ -1,0 +1,125 @@
+// Config: every setting of a tacc process, with its name, documentation and default.
+//
+// One TOML file configures a whole cluster; each process reads the same file and the
+// same `--set key=value` overrides (children inherit them through ConfigArgs). Every
+// setting is declared once in config.cc (name, doc, default, validation), which drives
+// parsing, `--print-config` and docs/configuration.md, so a setting cannot exist
+// undocumented. A bad setting fails Load() with a message that names it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace tacc {
+
+// How a worker class is run: which built-in worker implements it and how many of it.
+struct ClassConfig {
+  std::string name;
+  std::string worker;           // registered worker implementation; default = name
+  int min_workers = 0;          // never reap below this; spawned at start-up
+  int max_workers = 8;          // never spawn above this
+  double cost_hint = 1.0;       // expected cost of one task, for weighted load reports
+  std::map<std::string, std::string> args;  // passed to the worker at start-up
+};
+
+struct Config {
+  struct Cluster {
+    std::string name = "tacc";
+    std::string host = "127.0.0.1";
+    std::string run_dir;  // empty: /tmp/tacc-<name>
+  } cluster;
+  struct Beacon {
+    std::string mode = "multicast";
+    std::string group = "239.255.80.1";
+    int port = 7401;
+    int ttl = 1;
+    std::string interface = "127.0.0.1";
+    int interval_ms = 500;
+    std::vector<std::string> unicast_seeds;
+    int subscription_ttl_ms = 5000;
+  } beacon;
+  struct Manager {
+    int port = 0;
+    int peer_timeout_ms = 3000;
+    double load_smoothing = 0.3;
+    int policy_interval_ms = 250;
+    std::string spawn_policy = "threshold";
+    double spawn_threshold = 4.0;  // H
+    double spawn_hold_s = 5.0;     // D
+    double reap_idle_s = 30.0;     // R
+    int spawn_timeout_ms = 10000;
+    int restart_backoff_min_ms = 200;
+    int restart_backoff_max_ms = 10000;
+    int restart_window_s = 60;
+    int restart_max = 5;
+    bool manage_frontends = false;
+    int frontend_adopt_grace_ms = 1500;
+    std::string launcher = "local";
+  } manager;
+  struct Frontend {
+    int count = 1;
+    std::string host = "127.0.0.1";
+    int port = 8080;
+    int threads = 0;
+    std::string service = "test";
+    int manager_timeout_ms = 2000;
+    bool restart_manager = true;
+  } frontend;
+  struct Http {
+    int max_header_bytes = 16 * 1024;
+    int64_t max_body_bytes = 10 * 1024 * 1024;
+    int idle_timeout_ms = 30000;
+    int read_timeout_ms = 10000;
+    int request_timeout_ms = 30000;
+    int max_connections = 10000;
+  } http;
+  struct Stub {
+    std::string balance_policy = "lottery";
+    bool delta_estimator = true;
+    int task_timeout_ms = 5000;
+    int max_retries = 1;
+    int spawn_wait_ms = 5000;
+    int connect_timeout_ms = 1000;
+  } stub;
+  struct Worker {
+    int max_queue = 256;
+    int report_ms = 200;
+    bool weight_by_cost = false;
+    int drain_grace_ms = 1000;
+  } worker;
+  struct Wire {
+    int64_t max_frame_bytes = 64 * 1024 * 1024;
+  } wire;
+  struct Log {
+    std::string level = "info";
+  } log;
+
+  std::map<std::string, ClassConfig> classes;
+
+  Config();  // installs the default class table
+
+  // Builds a config from an optional TOML file plus "key=value" overrides, in order.
+  static Result<Config> Load(const std::string& path, const std::vector<std::string>& overrides);
+
+  // The effective configuration as TOML, each setting preceded by its documentation.
+  std::string ToToml() const;
+  // Markdown reference of every setting (docs/configuration.md is generated from it).
+  static std::string Reference();
+
+  std::string RunDir() const;
+  const ClassConfig* FindClass(const std::string& name) const;
+};
+
+// The config file and overrides this process was started with, so that it can start
+// its peers (workers, front ends, a replacement manager) with the same configuration.
+struct ConfigArgs {
+  std::string path;
+  std::vector<std::string> overrides;
+  std::vector<std::string> ToArgv() const;  // {"--config", path, "--set", k=v, ...}
+};
+
+}  // namespace tacc

@@ -1,0 +1,60 @@
+#include "services/test/test_service.h"
+
+#include <fmt/format.h>
+
+#include <boost/url/parse.hpp>
+
+#include "sns/service.h"
+
+namespace tacc::services {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+
+class TestService : public sns::Service {
+ public:
+  explicit TestService(const Config& c) : config_(c) {}
+
+  boost::asio::awaitable<http::Response> Handle(http::Request& req, sns::ServiceContext& ctx) override {
+    auto url = boost::urls::parse_origin_form(req.target());
+    if (!url || !url->path().starts_with("/task/")) {
+      co_return http::MakeResponse(req, bhttp::status::not_found, "usage: GET or POST /task/<worker class>?arg=value...\n");
+    }
+    std::string cls = url->path().substr(6);
+    sns::TaskInput in;
+    in.data = req.body();
+    in.mime_type = std::string(req[bhttp::field::content_type]);
+    for (auto p : url->params()) in.args[std::string(p.key)] = std::string(p.value);
+    sns::DispatchInfo info;
+    auto deadline = Clock::now() + std::chrono::milliseconds(config_.http.request_timeout_ms);
+    auto out = co_await ctx.tasks.Dispatch(cls, std::move(in), deadline, &info);
+    if (out.ok()) {
+      auto res = http::MakeResponse(req, bhttp::status::ok, std::move(out->data), out->mime_type.empty() ? "application/octet-stream" : out->mime_type);
+      res.set("X-Tacc-Worker", info.worker);
+      res.set("X-Tacc-Attempts", std::to_string(info.attempts));
+      co_return res;
+    }
+    const Status& s = out.status();
+    if (s.kind() == ErrorKind::kNotFound && !config_.FindClass(cls))
+      co_return http::MakeResponse(req, bhttp::status::not_found, fmt::format("unknown worker class '{}'\n", cls));
+    if (s.kind() == ErrorKind::kInvalidArgument || s.kind() == ErrorKind::kWorkerError)
+      co_return http::MakeResponse(req, bhttp::status::bad_request, "task failed: " + s.ToString() + "\n");
+    // Fallback: the original, marked as such.
+    auto res = http::MakeResponse(req, bhttp::status::ok, req.body(), "application/octet-stream");
+    res.set("X-Tacc-Fallback", std::string(ErrorKindName(s.kind())));
+    res.set("X-Tacc-Attempts", std::to_string(info.attempts));
+    co_return res;
+  }
+
+ private:
+  const Config& config_;
+};
+
+}  // namespace
+}  // namespace tacc::services
+
+TACC_REGISTER_SERVICE(test, "test", "one request -> one task: /task/<class>?args; falls back to echoing the input",
+                      [](const tacc::Config& c) -> tacc::Result<std::unique_ptr<tacc::sns::Service>> {
+                        return std::unique_ptr<tacc::sns::Service>(std::make_unique<tacc::services::TestService>(c));
+                      });

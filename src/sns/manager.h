@@ -1,0 +1,153 @@
+// Manager: the cluster's centralized, crash-tolerant policy (paper §2.2.2, §3.1.2-3.1.3).
+//
+// Keeps a soft-state directory of workers by class (filled only by registrations and
+// load reports), smooths each worker's reported load, beacons the directory every
+// beacon.interval_ms, and runs the spawn/reap policy. It restarts crashed workers (with
+// a per-class backoff) and, when manager.manage_frontends is set, the front ends.
+// It keeps no log, no mirror, no recovery code: a restarted manager starts with a new
+// epoch and everyone re-registers on its first beacons.
+//
+// Thread safety: single-threaded; everything runs on the io_context given to it.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/config.h"
+#include "common/process.h"
+#include "sns/beacon_listener.h"
+#include "sns/launcher.h"
+#include "sns/restart_backoff.h"
+#include "sns/spawn_policy.h"
+#include "wire/connection.h"
+
+namespace tacc::sns {
+
+class Manager {
+ public:
+  using Clock = std::chrono::steady_clock;
+  Manager(boost::asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher);
+  ~Manager();
+
+  // Takes the manager lock, opens the listening and beacon sockets, starts the loops.
+  // Unavailable if another manager of this cluster runs on this host.
+  Status Start();
+  // Stops accepting, closes connections; with `stop_children`, asks the processes it
+  // launched to exit.
+  void Stop(bool stop_children);
+
+  uint64_t epoch() const { return epoch_; }
+  uint16_t port() const;
+
+  // Counters for the benchmark and tests.
+  uint64_t reports_received() const { return reports_; }
+  uint64_t beacons_sent() const { return beacon_seq_; }
+
+ private:
+  struct WorkerRecord {
+    std::string id, cls, host;
+    wire::Endpoint address;
+    pid_t pid = 0;
+    wire::Connection::Ptr conn;
+    double load = 0;
+    uint32_t queue = 0;
+    uint64_t completed = 0;
+    Clock::time_point last_busy;
+    bool draining = false;
+    bool leaving = false;  // deregistered: not a crash when the connection drops
+  };
+  struct PendingSpawn {
+    std::string cls;
+    pid_t pid = 0;
+    Clock::time_point deadline;
+  };
+  struct ClassState {
+    explicit ClassState(const Config& c);
+    Clock::time_point last_spawn{};
+    RestartBackoff backoff;
+    std::vector<Clock::time_point> restarts_due;  // scheduled crash restarts
+    bool suspended_reported = false;
+  };
+  struct FrontendRecord {
+    uint32_t index = 0;
+    wire::Endpoint http;
+    pid_t pid = 0;
+    wire::Connection::Ptr conn;
+    Clock::time_point lost_at{};  // when its connection dropped
+  };
+  struct FrontendSlot {  // manage_frontends: one per configured index
+    pid_t launched_pid = 0;
+    Clock::time_point launched_at{};
+    int port = 0;
+    std::unique_ptr<RestartBackoff> backoff;
+    Clock::time_point next_try{};
+  };
+
+  boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> BeaconLoop();
+  boost::asio::awaitable<void> SubscriptionLoop();
+  boost::asio::awaitable<void> PolicyLoop();
+
+  void OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env);
+  void OnClose(const wire::Connection::Ptr& conn, const Status& why);
+  void OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::Envelope& env);
+  void OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::Envelope& env);
+  void OnLoadReport(const wire::Connection::Ptr& conn, const wire::LoadReport& report);
+  void OnSpawnRequest(const std::string& cls);
+  void OnWorkerLost(const std::string& id, const std::string& why);
+  void OnProcessExit(pid_t pid, const std::string& how);
+  void OnForeignBeacon(const wire::Beacon& beacon);
+
+  void SendBeacon();
+  wire::Beacon BuildBeacon();
+  void RunPolicy();
+  void RunClassPolicy(const ClassConfig& cc, Clock::time_point now);
+  bool SpawnWorker(const std::string& cls, const std::string& reason);
+  void ReapWorker(const std::string& id, const std::string& reason);
+  void RecordCrash(const std::string& cls, const std::string& what);
+  void ManageFrontends(Clock::time_point now);
+  ClassState& StateOf(const std::string& cls);
+  int PendingCount(const std::string& cls) const;
+
+  boost::asio::io_context& ctx_;
+  Config config_;
+  ConfigArgs args_;
+  std::unique_ptr<Launcher> launcher_;
+  std::unique_ptr<SpawnPolicy> policy_;
+  std::optional<FileLock> lock_;
+  uint64_t epoch_;
+  Clock::time_point started_;
+  bool running_ = false;
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::optional<wire::udp::socket> beacon_socket_;
+  wire::udp::endpoint beacon_target_;
+  std::unique_ptr<BeaconListener> foreign_listener_;  // detects a second manager
+  std::map<wire::udp::endpoint, Clock::time_point> subscribers_;  // unicast mode
+
+  std::map<std::string, WorkerRecord> workers_;  // by id
+  std::unordered_map<const wire::Connection*, std::string> worker_by_conn_;
+  std::map<std::string, PendingSpawn> pending_;  // by spawn token
+  std::map<std::string, ClassState> classes_;
+  std::map<uint32_t, FrontendRecord> frontends_;  // registered, by index
+  std::unordered_map<const wire::Connection*, uint32_t> frontend_by_conn_;
+  std::map<uint32_t, FrontendSlot> frontend_slots_;
+  std::vector<wire::Connection::Ptr> connections_;  // all open, for Stop()
+  uint64_t beacon_seq_ = 0;
+  uint64_t reports_ = 0;
+  uint64_t next_token_ = 1;
+  Clock::time_point last_extra_beacon_{};
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tacc::sns

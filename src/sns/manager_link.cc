@@ -1,0 +1,152 @@
+#include "sns/manager_link.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/metrics.h"
+
+namespace tacc::sns {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+ManagerLink::ManagerLink(asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http,
+                         SharedDirectory& directory, Launcher& launcher)
+    : ctx_(ctx),
+      config_(config),
+      args_(std::move(args)),
+      index_(index),
+      http_(std::move(http)),
+      directory_(directory),
+      launcher_(launcher),
+      alive_(std::make_shared<bool>(true)) {}
+
+ManagerLink::~ManagerLink() { Stop(); }
+
+Status ManagerLink::Start() {
+  auto l = BeaconListener::Open(ctx_, config_, [this](const wire::Beacon& b) { OnBeacon(b); });
+  if (!l.ok()) return l.status();
+  beacons_ = std::move(*l);
+  beacons_->Start();
+  last_beacon_ = Clock::now();
+  asio::co_spawn(ctx_, WatchLoop(), asio::detached);
+  return Status::Ok();
+}
+
+void ManagerLink::Stop() {
+  if (!*alive_) return;
+  *alive_ = false;
+  if (beacons_) beacons_->Stop();
+  if (conn_) conn_->Close(Status::Cancelled("front end stopping"));
+}
+
+void ManagerLink::RequestSpawn(const std::string& cls) {
+  asio::post(ctx_, [this, alive = alive_, cls] {
+    if (!*alive || !conn_ || !conn_->is_open()) return;
+    wire::Envelope env;
+    env.mutable_spawn_request()->set_worker_class(cls);
+    conn_->Send(std::move(env));
+  });
+}
+
+void ManagerLink::OnBeacon(const wire::Beacon& b) {
+  auto current = directory_.Get();
+  // Ignore a stale beacon from an older manager that is still draining out of the network.
+  if (current && b.epoch() < current->beacon.epoch() && Clock::now() - current->received < Millis(config_.frontend.manager_timeout_ms)) return;
+  last_beacon_ = Clock::now();
+  directory_.Set(DirectorySnapshot::FromBeacon(b));
+  bool connected = conn_ && conn_->is_open();
+  if ((b.epoch() != epoch_ || !connected) && !registering_) {
+    registering_ = true;
+    asio::co_spawn(ctx_, Register(b.manager(), b.epoch()), asio::detached);
+  }
+}
+
+asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epoch) {
+  auto alive = alive_;
+  wire::ConnectionOptions opts;
+  opts.max_frame_bytes = config_.wire.max_frame_bytes;
+  opts.name = "manager";
+  auto conn = co_await wire::Connect(manager, opts, Millis(config_.stub.connect_timeout_ms));
+  if (!*alive) co_return;
+  if (!conn.ok()) {
+    registering_ = false;
+    spdlog::warn("cannot reach the manager: {}", conn.status().ToString());
+    co_return;
+  }
+  auto c = *conn;
+  c->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {}, [](const wire::Connection::Ptr&, const Status&) {});
+  wire::Envelope reg;
+  auto* r = reg.mutable_register_frontend();
+  r->set_index(index_);
+  *r->mutable_http() = http_;
+  r->set_pid(static_cast<uint32_t>(getpid()));
+  r->set_host(config_.cluster.host);
+  auto reply = co_await c->Call(std::move(reg), Millis(config_.manager.peer_timeout_ms));
+  if (!*alive) co_return;
+  registering_ = false;
+  if (!reply.ok()) {
+    spdlog::warn("registration with the manager failed: {}", reply.status().ToString());
+    c->Close(reply.status());
+    co_return;
+  }
+  if (conn_ && conn_ != c) conn_->Close(Status::Cancelled("new manager"));
+  conn_ = c;
+  epoch_ = epoch;
+  spdlog::info("front end {} registered with manager epoch {}", index_, epoch);
+}
+
+int ManagerLink::Rank() const {
+  auto snap = directory_.Get();
+  if (!snap || snap->beacon.frontends_size() == 0) return static_cast<int>(index_);
+  std::vector<uint32_t> indices;
+  for (auto& f : snap->beacon.frontends()) indices.push_back(f.index());
+  std::sort(indices.begin(), indices.end());
+  auto it = std::find(indices.begin(), indices.end(), index_);
+  return it == indices.end() ? static_cast<int>(indices.size()) : static_cast<int>(it - indices.begin());
+}
+
+asio::awaitable<void> ManagerLink::WatchLoop() {
+  static Counter& restarts = Metrics().counter("tacc_frontend_manager_restarts_total", "Times this front end restarted a silent manager");
+  auto alive = alive_;
+  asio::steady_timer timer(ctx_);
+  auto timeout = Millis(config_.frontend.manager_timeout_ms);
+  auto next_heartbeat = Clock::now();
+  while (*alive) {
+    auto now = Clock::now();
+    if (conn_ && conn_->is_open() && now >= next_heartbeat) {
+      wire::Envelope env;
+      env.mutable_frontend_report();
+      conn_->Send(std::move(env));
+      next_heartbeat = now + Millis(config_.beacon.interval_ms);
+    }
+    auto silent = now - last_beacon_;
+    int rank = Rank();
+    if (config_.frontend.restart_manager && silent > timeout * (rank + 1) && now - last_restart_ > timeout * (rank + 2)) {
+      last_restart_ = now;
+      restarts.Inc();
+      spdlog::warn("no beacon for {} ms: front end {} (rank {}) restarts the manager",
+                   std::chrono::duration_cast<Millis>(silent).count(), index_, rank);
+      std::vector<std::string> argv = {"manager"};
+      auto extra = args_.ToArgv();
+      argv.insert(argv.end(), extra.begin(), extra.end());
+      auto pid = launcher_.Launch(argv);
+      if (!pid.ok()) spdlog::error("cannot restart the manager: {}", pid.status().ToString());
+    }
+    timer.expires_after(Millis(std::max(10, config_.beacon.interval_ms / 5)));
+    co_await timer.async_wait(kUseTuple);
+  }
+}
+
+}  // namespace tacc::sns

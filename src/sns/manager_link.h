@@ -1,0 +1,62 @@
+// ManagerLink: a front end's tie to the manager, and its duty as the manager's peer.
+//
+// Listens to beacons and publishes each as the new DirectorySnapshot; registers the
+// front end with every new manager epoch and sends a heartbeat each beacon period;
+// forwards spawn requests. When beacons stop for frontend.manager_timeout_ms the
+// manager is presumed dead and exactly one front end restarts it (paper §3.1.3):
+//   rank = position of this front end's index among the front ends listed in the last
+//   beacon (its own index if it has seen none); the front end of rank r acts after
+//   (r + 1) * manager_timeout of silence, so rank 0 goes first and the others only step
+//   in if rank 0 is gone too. The manager's per-host lock makes a second, racing
+//   manager exit at once, so there are never two.
+//
+// Thread safety: lives on front-end thread 0; RequestSpawn may be called from any thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "sns/beacon_listener.h"
+#include "sns/directory_snapshot.h"
+#include "sns/launcher.h"
+#include "wire/connection.h"
+
+namespace tacc::sns {
+
+class ManagerLink {
+ public:
+  ManagerLink(boost::asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http,
+              SharedDirectory& directory, Launcher& launcher);
+  ~ManagerLink();
+  Status Start();
+  void Stop();
+  void RequestSpawn(const std::string& worker_class);  // thread-safe
+
+ private:
+  void OnBeacon(const wire::Beacon& beacon);
+  boost::asio::awaitable<void> Register(wire::Endpoint manager, uint64_t epoch);
+  boost::asio::awaitable<void> WatchLoop();
+  int Rank() const;
+
+  boost::asio::io_context& ctx_;
+  const Config& config_;
+  ConfigArgs args_;
+  uint32_t index_;
+  wire::Endpoint http_;
+  SharedDirectory& directory_;
+  Launcher& launcher_;
+  std::unique_ptr<BeaconListener> beacons_;
+  wire::Connection::Ptr conn_;
+  uint64_t epoch_ = 0;
+  bool registering_ = false;
+  std::chrono::steady_clock::time_point last_beacon_;
+  std::chrono::steady_clock::time_point last_restart_{};
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tacc::sns

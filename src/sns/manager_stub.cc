@@ -1,0 +1,223 @@
+#include "sns/manager_stub.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/metrics.h"
+
+namespace tacc::sns {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+struct StubCounters {
+  Counter& tasks = Metrics().counter("tacc_stub_tasks_total", "Tasks dispatched to workers (first attempts)");
+  Counter& retries = Metrics().counter("tacc_stub_retries_total", "Task attempts repeated on another worker");
+  Counter& failures = Metrics().counter("tacc_stub_failures_total", "Tasks that failed after all retries (handed to the service's fallback)");
+  Counter& spawn_waits = Metrics().counter("tacc_stub_spawn_waits_total", "Tasks that waited for an on-demand spawn");
+  Counter& no_worker = Metrics().counter("tacc_stub_no_worker_total", "Tasks for which no worker of the class appeared in time");
+};
+StubCounters& Counters() {
+  static StubCounters c;
+  return c;
+}
+
+bool Retriable(const Status& s) {
+  switch (s.kind()) {
+    case ErrorKind::kTimeout:
+    case ErrorKind::kUnavailable:
+    case ErrorKind::kOverloaded:
+    case ErrorKind::kCrashed:
+    case ErrorKind::kProtocol:
+    case ErrorKind::kNotFound:  // a worker of another class now sits at that address
+      return true;
+    default:
+      return false;
+  }
+}
+}  // namespace
+
+ManagerStub::ManagerStub(asio::io_context& ctx, const Config& config, SharedDirectory& directory, SpawnRequester request_spawn,
+                         int dispatchers_per_frontend, uint64_t seed)
+    : ctx_(ctx),
+      config_(config),
+      directory_(directory),
+      request_spawn_(std::move(request_spawn)),
+      dispatchers_per_frontend_(std::max(1, dispatchers_per_frontend)),
+      policy_(MakeBalancePolicy(config.stub.balance_policy, seed)),
+      alive_(std::make_shared<bool>(true)) {}
+
+ManagerStub::~ManagerStub() { Stop(); }
+
+void ManagerStub::Stop() {
+  *alive_ = false;
+  auto conns = std::move(conns_);
+  for (auto& [id, c] : conns) c->Close(Status::Cancelled("front end stopping"));
+}
+
+void ManagerStub::Refresh(const DirectorySnapshot& snap) {
+  if (snap.beacon.epoch() == seen_epoch_ && snap.beacon.seq() == seen_seq_) return;
+  seen_epoch_ = snap.beacon.epoch();
+  seen_seq_ = snap.beacon.seq();
+  delta_.clear();  // the new beacon's loads already include what we sent before it
+  int frontends = std::max(1, snap.beacon.frontends_size());
+  delta_scale_ = static_cast<double>(frontends * dispatchers_per_frontend_);
+}
+
+double ManagerStub::EstimatedLoad(const wire::WorkerInfo& w) const {
+  if (!config_.stub.delta_estimator) return w.load();
+  auto it = delta_.find(w.id());
+  double d = it == delta_.end() ? 0 : it->second;
+  return std::max(0.0, w.load() + delta_scale_ * d);
+}
+
+asio::awaitable<std::shared_ptr<const DirectorySnapshot>> ManagerStub::WaitForWorker(const std::string& cls, Clock::time_point until) {
+  auto alive = alive_;
+  Counters().spawn_waits.Inc();
+  request_spawn_(cls);
+  asio::steady_timer timer(ctx_);
+  auto last_ask = Clock::now();
+  while (*alive && Clock::now() < until) {
+    timer.expires_after(Millis(10));
+    co_await timer.async_wait(kUseTuple);
+    auto snap = directory_.Get();
+    if (snap && !snap->WorkersOf(cls).empty()) co_return snap;
+    if (Clock::now() - last_ask > Millis(config_.beacon.interval_ms * 2)) {  // the manager may have restarted
+      request_spawn_(cls);
+      last_ask = Clock::now();
+    }
+  }
+  co_return nullptr;
+}
+
+asio::awaitable<Result<wire::Connection::Ptr>> ManagerStub::ConnectionTo(const wire::WorkerInfo& w) {
+  auto it = conns_.find(w.id());
+  if (it != conns_.end() && it->second->is_open()) co_return it->second;
+  wire::ConnectionOptions opts;
+  opts.max_frame_bytes = config_.wire.max_frame_bytes;
+  opts.name = "worker " + w.id();
+  auto alive = alive_;
+  auto conn = co_await wire::Connect(w.address(), opts, Millis(config_.stub.connect_timeout_ms));
+  if (!*alive) co_return Status::Cancelled("front end stopping");
+  if (!conn.ok()) co_return conn.status();
+  // Another coroutine may have connected meanwhile: use the first, drop ours.
+  it = conns_.find(w.id());
+  if (it != conns_.end() && it->second->is_open()) {
+    (*conn)->Close(Status::Cancelled("duplicate"));
+    co_return it->second;
+  }
+  auto c = *conn;
+  std::string id = w.id();
+  c->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {},
+           [this, alive, id](const wire::Connection::Ptr& closed, const Status&) {
+             if (!*alive) return;
+             auto f = conns_.find(id);
+             if (f != conns_.end() && f->second == closed) conns_.erase(f);
+           });
+  conns_[id] = c;
+  co_return c;
+}
+
+asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls, TaskInput input, Clock::time_point deadline,
+                                                          DispatchInfo* info) {
+  auto alive = alive_;
+  const ClassConfig* cc = config_.FindClass(cls);
+  if (!cc) co_return Status::NotFound("unknown worker class '" + cls + "'");
+  Counters().tasks.Inc();
+
+  wire::Envelope env;
+  auto* t = env.mutable_task();
+  t->set_worker_class(cls);
+  t->set_input(std::move(input.data));
+  t->set_mime_type(std::move(input.mime_type));
+  t->mutable_args()->insert(input.args.begin(), input.args.end());
+  t->mutable_profile()->insert(input.profile.begin(), input.profile.end());
+  t->set_cost_hint(cc->cost_hint);
+
+  std::vector<std::string> tried;
+  Status last = Status::Unavailable("no worker of class '" + cls + "'");
+  std::vector<const wire::WorkerInfo*> candidates;
+  std::vector<double> loads;
+  for (int attempt = 0; attempt <= config_.stub.max_retries; ++attempt) {
+    auto now = Clock::now();
+    if (now >= deadline) {
+      last = Status::Timeout("request deadline passed");
+      break;
+    }
+    auto snap = directory_.Get();
+    if (!snap || snap->WorkersOf(cls).empty()) {
+      snap = co_await WaitForWorker(cls, std::min(deadline, Clock::now() + Millis(config_.stub.spawn_wait_ms)));
+      if (!*alive) co_return Status::Cancelled("front end stopping");
+      if (!snap) {
+        Counters().no_worker.Inc();
+        last = Status::Unavailable("no worker of class '" + cls + "' became available within stub.spawn_wait_ms");
+        break;
+      }
+    }
+    Refresh(*snap);
+    candidates.clear();
+    loads.clear();
+    now = Clock::now();
+    for (auto* w : snap->WorkersOf(cls)) {
+      if (std::find(tried.begin(), tried.end(), w->id()) != tried.end()) continue;
+      auto s = suspect_until_.find(w->id());
+      if (s != suspect_until_.end() && now < s->second) continue;
+      candidates.push_back(w);
+      loads.push_back(EstimatedLoad(*w));
+    }
+    if (candidates.empty()) {
+      // Everyone was tried or is suspect: let suspects have another go rather than fail.
+      for (auto* w : snap->WorkersOf(cls))
+        if (std::find(tried.begin(), tried.end(), w->id()) == tried.end()) {
+          candidates.push_back(w);
+          loads.push_back(EstimatedLoad(*w));
+        }
+      if (candidates.empty()) break;
+    }
+    const wire::WorkerInfo& w = *candidates[policy_->Pick(loads)];
+    std::string wid = w.id();
+    tried.push_back(wid);
+    if (attempt > 0) Counters().retries.Inc();
+    if (info) info->attempts = attempt + 1;
+    auto conn = co_await ConnectionTo(w);
+    if (!*alive) co_return Status::Cancelled("front end stopping");
+    if (!conn.ok()) {
+      last = conn.status();
+      suspect_until_[wid] = Clock::now() + Millis(config_.beacon.interval_ms * 2);
+      continue;
+    }
+    auto timeout = std::min<Clock::duration>(Millis(config_.stub.task_timeout_ms), deadline - Clock::now());
+    delta_[wid] += 1;
+    auto reply = co_await (*conn)->Call(env, std::chrono::duration_cast<Millis>(timeout));
+    if (!*alive) co_return Status::Cancelled("front end stopping");
+    // Answered: one fewer in that queue. If a newer beacon came meanwhile the delta was
+    // reset and goes negative, which is right: the queue shrank since that beacon.
+    delta_[wid] -= 1;
+    if (reply.ok()) {
+      const auto& r = reply->task_result();
+      TaskOutput out;
+      out.data = r.output();
+      out.mime_type = r.mime_type();
+      out.meta.insert(r.meta().begin(), r.meta().end());
+      if (info) info->worker = wid;
+      co_return out;
+    }
+    last = reply.status();
+    if (!Retriable(last)) co_return last;
+    if (last.kind() == ErrorKind::kUnavailable || last.kind() == ErrorKind::kTimeout)
+      suspect_until_[wid] = Clock::now() + Millis(config_.beacon.interval_ms * 2);
+    spdlog::debug("task for {} failed on {}: {}", cls, wid, last.ToString());
+  }
+  Counters().failures.Inc();
+  co_return last;
+}
+
+}  // namespace tacc::sns

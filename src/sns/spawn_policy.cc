@@ -1,0 +1,66 @@
+#include "sns/spawn_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace tacc::sns {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+SpawnDecision KeepMinimum(const ClassLoadView& v) {
+  SpawnDecision d;
+  int have = v.live + v.pending;
+  if (have < v.config->min_workers) {
+    d.spawn = v.config->min_workers - have;
+    d.reason = fmt::format("below min_workers={}", v.config->min_workers);
+  }
+  return d;
+}
+
+class ThresholdPolicy : public SpawnPolicy {
+ public:
+  ThresholdPolicy(double h, double d_s, double r_s)
+      : h_(h), hold_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(d_s))),
+        idle_(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(r_s))) {}
+
+  SpawnDecision Decide(const ClassLoadView& v, Clock::time_point now) const override {
+    SpawnDecision d = KeepMinimum(v);
+    if (d.spawn > 0) return d;
+    bool held = now - v.last_spawn < hold_;
+    if (v.live > 0 && v.pending == 0 && !held && v.mean_load > h_ && v.live < v.config->max_workers) {
+      d.spawn = 1;
+      d.reason = fmt::format("mean queue {:.2f} > H={}", v.mean_load, h_);
+      return d;
+    }
+    if (held || v.pending > 0 || v.live <= v.config->min_workers) return d;
+    const WorkerLoadView* most_idle = nullptr;
+    for (auto& w : v.workers)
+      if (w.idle_for >= idle_ && (!most_idle || w.idle_for > most_idle->idle_for)) most_idle = &w;
+    if (most_idle) {
+      d.reap.push_back(most_idle->id);
+      d.reason = fmt::format("idle for {:.1f} s >= R", std::chrono::duration<double>(most_idle->idle_for).count());
+    }
+    return d;
+  }
+
+ private:
+  double h_;
+  Clock::duration hold_, idle_;
+};
+
+class FixedPolicy : public SpawnPolicy {
+ public:
+  SpawnDecision Decide(const ClassLoadView& v, Clock::time_point) const override { return KeepMinimum(v); }
+};
+
+}  // namespace
+
+std::unique_ptr<SpawnPolicy> MakeSpawnPolicy(const Config& c) {
+  if (c.manager.spawn_policy == "fixed") return std::make_unique<FixedPolicy>();
+  return std::make_unique<ThresholdPolicy>(c.manager.spawn_threshold, c.manager.spawn_hold_s, c.manager.reap_idle_s);
+}
+
+}  // namespace tacc::sns

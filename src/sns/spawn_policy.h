@@ -1,0 +1,50 @@
+// SpawnPolicy: when the manager adds or removes workers of a class (paper §4.5).
+//
+// The manager describes one class as a ClassLoadView each policy tick and acts on the
+// decision; the policy itself holds no state, so it is swappable by configuration
+// (manager.spawn_policy) and unit-tested with made-up views and fake time.
+//   threshold: keep min_workers; spawn one more when the mean smoothed queue exceeds H
+//              and no spawn happened in the last D seconds; reap the longest-idle worker
+//              once idle for R seconds, one per tick, never below min_workers.
+//   fixed:     keep min_workers only (crash restarts still happen).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+
+namespace tacc::sns {
+
+struct WorkerLoadView {
+  std::string id;
+  double load = 0;                    // smoothed queue length
+  std::chrono::steady_clock::duration idle_for{0};  // since it last had work
+};
+
+struct ClassLoadView {
+  const ClassConfig* config = nullptr;
+  int live = 0;       // registered, not draining
+  int pending = 0;    // launched or scheduled to launch, not yet registered
+  double mean_load = 0;
+  std::chrono::steady_clock::time_point last_spawn{};  // epoch if never
+  std::vector<WorkerLoadView> workers;
+};
+
+struct SpawnDecision {
+  int spawn = 0;
+  std::vector<std::string> reap;  // worker ids
+  std::string reason;             // for the log
+};
+
+class SpawnPolicy {
+ public:
+  virtual ~SpawnPolicy() = default;
+  virtual SpawnDecision Decide(const ClassLoadView& view, std::chrono::steady_clock::time_point now) const = 0;
+};
+
+std::unique_ptr<SpawnPolicy> MakeSpawnPolicy(const Config& config);
+
+}  // namespace tacc::sns

@@ -1,0 +1,40 @@
+// WorkerFunction: the narrow interface between the SNS layer and worker code (§2.2.5).
+//
+// A worker is a plain function from (input, arguments, profile) to output. It runs on
+// one thread of its own inside a `tacc worker` process, so it need not be thread-safe,
+// and it may crash: only its own process dies and the stubs mask the failure. It knows
+// nothing of the cluster: queueing, load reports, retries live in the worker stub.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace tacc::sns {
+
+struct TaskInput {
+  std::string data;
+  std::string mime_type;
+  std::map<std::string, std::string> args;     // per-task arguments (from the service)
+  std::map<std::string, std::string> profile;  // the user's preferences
+};
+
+struct TaskOutput {
+  std::string data;
+  std::string mime_type;
+  std::map<std::string, std::string> meta;  // e.g. what was done, for headers and logs
+};
+
+class WorkerFunction {
+ public:
+  virtual ~WorkerFunction() = default;
+  // Transforms one input. A non-ok result is reported to the caller (no retry for
+  // kWorkerError / kInvalidArgument: the input itself is at fault).
+  virtual Result<TaskOutput> Process(const TaskInput& input) = 0;
+};
+
+using WorkerFunctionPtr = std::unique_ptr<WorkerFunction>;
+
+}  // namespace tacc::sns

@@ -1,0 +1,309 @@
+#include "sns/worker_stub.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "common/metrics.h"
+
+namespace tacc::sns {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Millis = std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+struct StubCounters {
+  Counter& tasks = Metrics().counter("tacc_worker_tasks_total", "Tasks received");
+  Counter& overloaded = Metrics().counter("tacc_worker_overloaded_total", "Tasks refused because the queue was full");
+  Counter& expired = Metrics().counter("tacc_worker_expired_total", "Tasks dropped because their deadline passed while queued");
+  Counter& failed = Metrics().counter("tacc_worker_failed_total", "Tasks the worker function failed");
+};
+StubCounters& Counters() {
+  static StubCounters c;
+  return c;
+}
+}  // namespace
+
+WorkerStub::WorkerStub(asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn)
+    : ctx_(ctx),
+      config_(std::move(config)),
+      class_(std::move(worker_class)),
+      spawn_token_(std::move(spawn_token)),
+      fn_(std::move(fn)),
+      acceptor_(ctx),
+      alive_(std::make_shared<bool>(true)) {
+  if (auto* cc = config_.FindClass(class_)) default_cost_ = cc->cost_hint;
+}
+
+WorkerStub::~WorkerStub() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint16_t WorkerStub::port() const {
+  boost::system::error_code ec;
+  return acceptor_.local_endpoint(ec).port();
+}
+
+Status WorkerStub::Start() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(config_.cluster.host, ec);
+  if (ec) return Status::InvalidArgument("setting 'cluster.host': not an IP address");
+  acceptor_.open(addr.is_v4() ? tcp::v4() : tcp::v6(), ec);
+  acceptor_.bind(tcp::endpoint(addr, 0), ec);
+  if (ec) return Status::Unavailable("worker cannot listen: " + ec.message());
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  id_ = fmt::format("{}@{}:{}", class_, config_.cluster.host, port());
+
+  auto l = BeaconListener::Open(ctx_, config_, [this](const wire::Beacon& b) { OnBeacon(b); });
+  if (!l.ok()) return l.status();
+  beacons_ = std::move(*l);
+  beacons_->Start();
+
+  thread_ = std::thread([this] { WorkerThreadMain(); });
+  asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
+  asio::co_spawn(ctx_, ReportLoop(), asio::detached);
+  spdlog::info("worker {} ready, waiting for the manager's beacon", id_);
+  return Status::Ok();
+}
+
+void WorkerStub::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  *alive_ = false;
+  {
+    std::lock_guard lock(mu_);
+    quit_ = true;
+  }
+  cv_.notify_all();
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  if (beacons_) beacons_->Stop();
+  if (manager_conn_) manager_conn_->Close(Status::Cancelled("worker stopping"));
+  auto conns = task_conns_;
+  for (auto& c : conns) c->Close(Status::Cancelled("worker stopping"));
+  ctx_.stop();
+}
+
+void WorkerStub::Drain(const std::string& why) {
+  if (draining_ || stopped_) return;
+  draining_ = true;
+  spdlog::info("worker {} draining: {}", id_, why);
+  asio::co_spawn(ctx_, DrainLoop(), asio::detached);
+}
+
+asio::awaitable<void> WorkerStub::DrainLoop() {
+  auto alive = alive_;
+  // Front ends may still send for up to a beacon period: keep answering for the grace.
+  auto until = Clock::now() + Millis(config_.worker.drain_grace_ms);
+  asio::steady_timer timer(ctx_);
+  for (;;) {
+    bool empty;
+    {
+      std::lock_guard lock(mu_);
+      empty = queue_.empty() && running_ == 0;
+    }
+    if (!*alive) co_return;
+    if (empty && Clock::now() >= until) break;
+    timer.expires_after(Millis(20));
+    co_await timer.async_wait(kUseTuple);
+  }
+  if (manager_conn_ && manager_conn_->is_open()) {
+    wire::Envelope env;
+    env.mutable_deregister();
+    manager_conn_->Send(std::move(env));
+    timer.expires_after(Millis(50));  // let the deregistration go out
+    co_await timer.async_wait(kUseTuple);
+  }
+  spdlog::info("worker {} drained; exiting", id_);
+  Stop();
+}
+
+void WorkerStub::OnBeacon(const wire::Beacon& b) {
+  if (stopped_ || draining_) return;
+  bool connected = manager_conn_ && manager_conn_->is_open();
+  if ((b.epoch() != manager_epoch_ || !connected) && !registering_) {
+    registering_ = true;
+    asio::co_spawn(ctx_, RegisterWithManager(b.manager(), b.epoch()), asio::detached);
+  }
+}
+
+asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, uint64_t epoch) {
+  auto alive = alive_;
+  wire::ConnectionOptions opts;
+  opts.max_frame_bytes = config_.wire.max_frame_bytes;
+  opts.name = "manager";
+  auto conn = co_await wire::Connect(manager, opts, Millis(config_.stub.connect_timeout_ms));
+  if (!*alive) co_return;
+  if (!conn.ok()) {
+    registering_ = false;
+    spdlog::warn("cannot reach the manager: {}", conn.status().ToString());
+    co_return;
+  }
+  auto c = *conn;
+  c->Start(
+      [this, alive](const wire::Connection::Ptr&, wire::Envelope&& env) {
+        if (*alive && env.has_drain()) Drain("reaped by the manager");
+      },
+      [](const wire::Connection::Ptr&, const Status&) {});
+  wire::Envelope reg;
+  auto* r = reg.mutable_register_worker();
+  r->set_id(id_);
+  r->set_worker_class(class_);
+  r->mutable_address()->set_host(config_.cluster.host);
+  r->mutable_address()->set_port(port());
+  r->set_pid(static_cast<uint32_t>(getpid()));
+  r->set_spawn_token(spawn_token_);
+  r->set_host(config_.cluster.host);
+  auto reply = co_await c->Call(std::move(reg), Millis(config_.manager.peer_timeout_ms));
+  if (!*alive) co_return;
+  registering_ = false;
+  if (!reply.ok()) {
+    spdlog::warn("registration with the manager failed: {}", reply.status().ToString());
+    c->Close(reply.status());
+    if (reply.status().kind() == ErrorKind::kNotFound) {
+      spdlog::error("the manager does not know class {}; exiting", class_);
+      Stop();
+    }
+    co_return;
+  }
+  if (manager_conn_ && manager_conn_ != c) manager_conn_->Close(Status::Cancelled("new manager"));
+  manager_conn_ = c;
+  manager_epoch_ = epoch;
+  spdlog::info("registered with manager epoch {}", epoch);
+}
+
+asio::awaitable<void> WorkerStub::ReportLoop() {
+  auto alive = alive_;
+  asio::steady_timer timer(ctx_);
+  while (*alive) {
+    if (manager_conn_ && manager_conn_->is_open() && !draining_) {
+      wire::Envelope env;
+      auto* r = env.mutable_load_report();
+      {
+        std::lock_guard lock(mu_);
+        r->set_queue_length(static_cast<uint32_t>(queue_.size() + running_));
+        r->set_weighted_load(config_.worker.weight_by_cost ? queued_cost_ / default_cost_ : static_cast<double>(queue_.size() + running_));
+      }
+      r->set_completed(completed_);
+      r->set_failed(failed_);
+      manager_conn_->Send(std::move(env));
+    }
+    timer.expires_after(Millis(config_.worker.report_ms));
+    co_await timer.async_wait(kUseTuple);
+  }
+}
+
+asio::awaitable<void> WorkerStub::AcceptLoop() {
+  auto alive = alive_;
+  while (*alive) {
+    auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
+    if (!*alive || ec == asio::error::operation_aborted) co_return;
+    if (ec) continue;
+    wire::ConnectionOptions opts;
+    opts.max_frame_bytes = config_.wire.max_frame_bytes;
+    opts.name = "task client";
+    auto conn = wire::Connection::Create(std::move(socket), opts);
+    task_conns_.push_back(conn);
+    conn->Start([this, alive](const wire::Connection::Ptr& c, wire::Envelope&& env) { if (*alive) OnTask(c, std::move(env)); },
+                [this, alive](const wire::Connection::Ptr& c, const Status&) { if (*alive) std::erase(task_conns_, c); });
+  }
+}
+
+void WorkerStub::OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env) {
+  if (!env.has_task() || env.id() == 0) {
+    spdlog::warn("{} sent something other than a task; closing", conn->name());
+    if (env.id() != 0) conn->ReplyError(env, Status::InvalidArgument("a worker takes only tasks"));
+    conn->Close(Status::Protocol("not a task"));
+    return;
+  }
+  Counters().tasks.Inc();
+  if (env.task().worker_class() != class_) {
+    conn->ReplyError(env, Status::NotFound("this worker runs class " + class_ + ", not " + env.task().worker_class()));
+    return;
+  }
+  double cost = env.task().cost_hint() > 0 ? env.task().cost_hint() : default_cost_;
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() + running_ >= static_cast<size_t>(config_.worker.max_queue)) {
+      Counters().overloaded.Inc();
+      conn->ReplyError(env, Status::Overloaded(fmt::format("worker {} has {} tasks (worker.max_queue)", id_, queue_.size() + running_)));
+      return;
+    }
+    auto deadline = Clock::now() + Millis(env.deadline_ms() ? env.deadline_ms() : config_.stub.task_timeout_ms);
+    queued_cost_ += cost;
+    queue_.push_back(QueuedTask{conn, std::move(env), deadline, cost});
+  }
+  cv_.notify_one();
+}
+
+void WorkerStub::WorkerThreadMain() {
+  for (;;) {
+    QueuedTask task;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return quit_ || !queue_.empty(); });
+      if (quit_) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+      ++running_;
+    }
+    Result<TaskOutput> result = Status::Timeout("deadline passed while queued");
+    if (Clock::now() < task.deadline) {
+      const auto& t = task.request.task();
+      TaskInput in;
+      in.data = t.input();
+      in.mime_type = t.mime_type();
+      in.args.insert(t.args().begin(), t.args().end());
+      in.profile.insert(t.profile().begin(), t.profile().end());
+      try {
+        result = fn_->Process(in);
+      } catch (const std::exception& e) {
+        result = Status::WorkerError(std::string("worker threw: ") + e.what());
+      }
+    }
+    asio::post(ctx_, [this, alive = alive_, task = std::move(task), result = std::move(result)]() mutable {
+      if (*alive) Finish(std::move(task), std::move(result));
+    });
+  }
+}
+
+void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
+  {
+    std::lock_guard lock(mu_);
+    --running_;
+    queued_cost_ -= task.cost;
+    if (queue_.empty() && running_ == 0) queued_cost_ = 0;
+  }
+  if (result.ok()) {
+    ++completed_;
+  } else {
+    ++failed_;
+    if (result.status().kind() == ErrorKind::kTimeout) Counters().expired.Inc();
+    else Counters().failed.Inc();
+  }
+  auto conn = task.conn.lock();
+  if (!conn || !conn->is_open()) return;
+  if (!result.ok()) {
+    conn->ReplyError(task.request, result.status());
+    return;
+  }
+  wire::Envelope reply;
+  auto* r = reply.mutable_task_result();
+  r->set_output(std::move(result->data));
+  r->set_mime_type(std::move(result->mime_type));
+  r->mutable_meta()->insert(result->meta.begin(), result->meta.end());
+  (*r->mutable_meta())["worker"] = id_;
+  conn->Reply(task.request, std::move(reply));
+}
+
+}  // namespace tacc::sns

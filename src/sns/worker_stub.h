@@ -1,0 +1,96 @@
+// WorkerStub: hosts one worker function in a `tacc worker` process (paper §2.2.5).
+//
+// The stub's event loop accepts task connections from front ends, queues tasks (up to
+// worker.max_queue; beyond that they are refused as overloaded), and hands them one at
+// a time to the worker function on a thread of its own. It finds the manager through
+// beacons, registers, re-registers when it sees a new epoch, and reports its queue
+// length every worker.report_ms. On Drain it finishes its queue, deregisters and exits.
+// Worker code may crash: that takes down only this process.
+//
+// Thread safety: the public methods run on the stub's io_context; the worker thread
+// only touches the task queue (under its mutex) and posts results back.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/config.h"
+#include "sns/beacon_listener.h"
+#include "sns/worker_function.h"
+#include "wire/connection.h"
+
+namespace tacc::sns {
+
+class WorkerStub {
+ public:
+  WorkerStub(boost::asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn);
+  ~WorkerStub();
+
+  Status Start();
+  // Stops taking work, finishes the queue (up to the drain grace), deregisters; then
+  // stops the io_context.
+  void Drain(const std::string& why);
+  // Immediate stop (lifeline lost).
+  void Stop();
+
+  uint16_t port() const;
+  const std::string& id() const { return id_; }
+
+ private:
+  struct QueuedTask {
+    std::weak_ptr<wire::Connection> conn;
+    wire::Envelope request;
+    std::chrono::steady_clock::time_point deadline;
+    double cost = 1;
+  };
+
+  boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> ReportLoop();
+  boost::asio::awaitable<void> RegisterWithManager(wire::Endpoint manager, uint64_t epoch);
+  boost::asio::awaitable<void> DrainLoop();
+  void OnBeacon(const wire::Beacon& beacon);
+  void OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env);
+  void WorkerThreadMain();
+  void Finish(QueuedTask task, Result<TaskOutput> result);
+
+  boost::asio::io_context& ctx_;
+  Config config_;
+  std::string class_;
+  std::string spawn_token_;
+  std::string id_;
+  WorkerFunctionPtr fn_;
+  double default_cost_ = 1;
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::unique_ptr<BeaconListener> beacons_;
+  wire::Connection::Ptr manager_conn_;
+  uint64_t manager_epoch_ = 0;
+  bool registering_ = false;
+  bool draining_ = false;
+  bool stopped_ = false;
+  std::vector<wire::Connection::Ptr> task_conns_;
+
+  // Shared with the worker thread.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<QueuedTask> queue_;
+  size_t running_ = 0;
+  double queued_cost_ = 0;
+  bool quit_ = false;
+  std::thread thread_;
+
+  // Stub-thread counters.
+  uint64_t completed_ = 0;
+  uint64_t failed_ = 0;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace tacc::sns

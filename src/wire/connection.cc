@@ -1,0 +1,234 @@
+#include "wire/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <optional>
+
+#include "common/metrics.h"
+#include "wire/frame.h"
+
+namespace tacc::wire {
+
+namespace {
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+Counter& BadFrames() {
+  static Counter& c = Metrics().counter("tacc_wire_bad_frames_total", "Connections closed for a malformed, oversized or unknown frame");
+  return c;
+}
+Counter& LateReplies() {
+  static Counter& c = Metrics().counter("tacc_wire_late_replies_total", "Replies that arrived after their call timed out");
+  return c;
+}
+}  // namespace
+
+struct Connection::PendingCall {
+  explicit PendingCall(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
+  std::optional<Envelope> reply;
+  Status failure;
+};
+
+Connection::Connection(tcp::socket socket, ConnectionOptions options)
+    : socket_(std::move(socket)), options_(std::move(options)), write_signal_(socket_.get_executor()) {
+  write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+  boost::system::error_code ec;
+  socket_.set_option(tcp::no_delay(true), ec);
+}
+
+Connection::~Connection() = default;
+
+Connection::Ptr Connection::Create(tcp::socket socket, ConnectionOptions options) {
+  return Ptr(new Connection(std::move(socket), std::move(options)));
+}
+
+tcp::endpoint Connection::remote_endpoint() const {
+  boost::system::error_code ec;
+  return socket_.remote_endpoint(ec);
+}
+
+void Connection::Start(MessageHandler on_message, CloseHandler on_close) {
+  on_message_ = std::move(on_message);
+  on_close_ = std::move(on_close);
+  last_read_ = std::chrono::steady_clock::now();
+  auto self = shared_from_this();
+  asio::co_spawn(socket_.get_executor(), ReadLoop(self), asio::detached);
+  asio::co_spawn(socket_.get_executor(), WriteLoop(self), asio::detached);
+  if (options_.idle_timeout.count() > 0) asio::co_spawn(socket_.get_executor(), IdleWatch(self), asio::detached);
+}
+
+void Connection::Send(Envelope env) {
+  if (!open_) return;
+  AppendFrame(env, outbox_);
+  write_signal_.cancel();
+}
+
+void Connection::Reply(const Envelope& request, Envelope reply) {
+  reply.set_id(request.id());
+  reply.set_is_reply(true);
+  Send(std::move(reply));
+}
+
+void Connection::ReplyError(const Envelope& request, const Status& status) { Reply(request, MakeError(status)); }
+
+asio::awaitable<Result<Envelope>> Connection::Call(Envelope request, Millis timeout) {
+  auto self = shared_from_this();  // keep alive across the wait
+  if (!open_) co_return Status::Unavailable("connection to " + options_.name + " is closed");
+  uint64_t id = next_id_++;
+  request.set_id(id);
+  request.set_is_reply(false);
+  request.set_deadline_ms(static_cast<uint32_t>(std::max<int64_t>(1, timeout.count())));
+  auto call = std::make_shared<PendingCall>(socket_.get_executor());
+  call->timer.expires_after(timeout);
+  pending_.emplace(id, call);
+  Send(std::move(request));
+  co_await call->timer.async_wait(kUseTuple);
+  pending_.erase(id);
+  if (call->reply) {
+    if (call->reply->body_case() == Envelope::kError) co_return ErrorToStatus(call->reply->error());
+    co_return std::move(*call->reply);
+  }
+  if (!call->failure.ok()) co_return call->failure;
+  co_return Status::Timeout(options_.name + " did not answer within " + std::to_string(timeout.count()) + " ms");
+}
+
+void Connection::Close(const Status& why) {
+  if (!open_) return;
+  open_ = false;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  write_signal_.cancel();
+  for (auto& [id, call] : pending_) {
+    call->failure = Status::Unavailable("connection to " + options_.name + " closed: " + why.ToString());
+    call->timer.cancel();
+  }
+  auto on_close = std::move(on_close_);
+  on_message_ = nullptr;
+  on_close_ = nullptr;
+  if (on_close) on_close(shared_from_this(), why);
+}
+
+void Connection::HandleFrame(std::string_view body) {
+  auto env = ParseEnvelope(body);
+  if (!env.ok()) {
+    BadFrames().Inc();
+    spdlog::warn("closing connection {}: {}", options_.name, env.status().ToString());
+    Close(env.status());
+    return;
+  }
+  if (env->is_reply()) {
+    auto it = pending_.find(env->id());
+    if (it == pending_.end()) {
+      LateReplies().Inc();
+      return;
+    }
+    it->second->reply = std::move(*env);
+    it->second->timer.cancel();
+    return;
+  }
+  if (on_message_) on_message_(shared_from_this(), std::move(*env));
+}
+
+asio::awaitable<void> Connection::ReadLoop(Ptr self) {
+  std::array<uint8_t, kFrameHeaderBytes> header;
+  std::string body;
+  while (open_) {
+    auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header), kUseTuple);
+    if (ec) {
+      Close(ec == asio::error::eof ? Status::Unavailable("peer closed the connection") : Status::Unavailable(ec.message()));
+      break;
+    }
+    auto len = DecodeFrameHeader(header.data(), options_.max_frame_bytes);
+    if (!len.ok()) {
+      BadFrames().Inc();
+      spdlog::warn("closing connection {}: {}", options_.name, len.status().ToString());
+      Close(len.status());
+      break;
+    }
+    body.resize(*len);
+    if (*len > 0) {
+      auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(body), kUseTuple);
+      if (ec2) {
+        Close(Status::Unavailable("connection broke mid-frame: " + ec2.message()));
+        break;
+      }
+    }
+    last_read_ = std::chrono::steady_clock::now();
+    HandleFrame(body);
+  }
+}
+
+asio::awaitable<void> Connection::WriteLoop(Ptr self) {
+  std::string writing;
+  while (open_) {
+    if (outbox_.empty()) {
+      write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+      co_await write_signal_.async_wait(kUseTuple);
+      continue;
+    }
+    writing.clear();
+    writing.swap(outbox_);  // everything queued goes out in one write
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing), kUseTuple);
+    if (ec) {
+      Close(Status::Unavailable("write failed: " + ec.message()));
+      break;
+    }
+  }
+}
+
+asio::awaitable<void> Connection::IdleWatch(Ptr self) {
+  asio::steady_timer timer(socket_.get_executor());
+  while (open_) {
+    auto due = last_read_ + options_.idle_timeout;
+    if (std::chrono::steady_clock::now() >= due) {
+      spdlog::warn("closing connection {}: silent for {} ms", options_.name, options_.idle_timeout.count());
+      Close(Status::Timeout("peer silent for " + std::to_string(options_.idle_timeout.count()) + " ms"));
+      break;
+    }
+    timer.expires_at(due);
+    co_await timer.async_wait(kUseTuple);
+  }
+}
+
+asio::awaitable<Result<Connection::Ptr>> Connect(const Endpoint& to, ConnectionOptions options, Millis timeout) {
+  using namespace asio::experimental::awaitable_operators;
+  auto ex = co_await asio::this_coro::executor;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(to.host(), ec);
+  if (ec) co_return Status::InvalidArgument("bad address '" + to.host() + "'");
+  tcp::socket socket(ex);
+  asio::steady_timer timer(ex);
+  timer.expires_after(timeout);
+  auto result = co_await (socket.async_connect(tcp::endpoint(addr, static_cast<uint16_t>(to.port())), kUseTuple) ||
+                          timer.async_wait(kUseTuple));
+  std::string where = to.host() + ":" + std::to_string(to.port());
+  if (result.index() == 1) co_return Status::Timeout("connect to " + where + " timed out");
+  auto [cec] = std::get<0>(result);
+  if (cec) co_return Status::Unavailable("connect to " + where + ": " + cec.message());
+  if (options.name.empty()) options.name = where;
+  co_return Connection::Create(std::move(socket), std::move(options));
+}
+
+Envelope MakeError(const Status& status) {
+  Envelope env;
+  env.mutable_error()->set_kind(static_cast<int32_t>(status.kind()));
+  env.mutable_error()->set_message(status.message());
+  return env;
+}
+
+Status ErrorToStatus(const Error& e) {
+  int k = e.kind();
+  if (k <= 0 || k > static_cast<int>(ErrorKind::kCancelled)) return Status::Protocol("peer sent an unknown error kind: " + e.message());
+  return Status(static_cast<ErrorKind>(k), e.message());
+}
+
+}  // namespace tacc::wire

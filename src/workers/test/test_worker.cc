@@ -1,0 +1,73 @@
+// The built-in "test" worker: a task of configurable cost, for tests and benchmarks.
+//
+// Start-up args (classes.<name>.args): mode = "sleep" | "cpu", cost_ms = milliseconds.
+// Per-task args override them, and add fault injection: crash=1 aborts the process
+// (a worker may crash), fail=1 reports a worker error, echo=1 returns the input.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "sns/worker_registry.h"
+
+namespace tacc::workers {
+namespace {
+
+using sns::TaskInput;
+using sns::TaskOutput;
+
+std::string Arg(const std::map<std::string, std::string>& m, const std::string& k, const std::string& dflt) {
+  auto it = m.find(k);
+  return it == m.end() ? dflt : it->second;
+}
+
+class TestWorker : public sns::WorkerFunction {
+ public:
+  TestWorker(std::string mode, double cost_ms) : mode_(std::move(mode)), cost_ms_(cost_ms) {}
+
+  Result<TaskOutput> Process(const TaskInput& in) override {
+    if (Arg(in.args, "crash", "0") == "1") std::abort();
+    if (Arg(in.args, "fail", "0") == "1") return Status::WorkerError("asked to fail");
+    std::string mode = Arg(in.args, "mode", mode_);
+    double cost = cost_ms_;
+    if (auto it = in.args.find("cost_ms"); it != in.args.end()) cost = std::atof(it->second.c_str());
+    if (cost < 0 || cost > 60000) return Status::InvalidArgument("cost_ms must be within 0..60000");
+    auto dur = std::chrono::duration<double, std::milli>(cost);
+    if (mode == "cpu") {
+      auto until = std::chrono::steady_clock::now() + dur;
+      volatile uint64_t x = 0;
+      while (std::chrono::steady_clock::now() < until)
+        for (int i = 0; i < 1000; ++i) x = x + static_cast<uint64_t>(i);
+    } else if (cost > 0) {
+      std::this_thread::sleep_for(dur);
+    }
+    TaskOutput out;
+    out.mime_type = "text/plain";
+    if (Arg(in.args, "echo", "0") == "1") out.data = in.data;
+    else out.data = fmt::format("done by pid {} ({} {} ms)\n", getpid(), mode, cost);
+    out.meta["cost_ms"] = fmt::format("{}", cost);
+    return out;
+  }
+
+ private:
+  std::string mode_;
+  double cost_ms_;
+};
+
+Result<sns::WorkerFunctionPtr> MakeTestWorker(const std::map<std::string, std::string>& args) {
+  std::string mode = Arg(args, "mode", "sleep");
+  if (mode != "sleep" && mode != "cpu") return Status::InvalidArgument("test worker: mode must be 'sleep' or 'cpu', not '" + mode + "'");
+  char* end = nullptr;
+  std::string cost_s = Arg(args, "cost_ms", "10");
+  double cost = std::strtod(cost_s.c_str(), &end);
+  if (end == cost_s.c_str() || cost < 0 || cost > 60000) return Status::InvalidArgument("test worker: cost_ms must be a number within 0..60000");
+  return sns::WorkerFunctionPtr(std::make_unique<TestWorker>(mode, cost));
+}
+
+}  // namespace
+}  // namespace tacc::workers
+
+TACC_REGISTER_WORKER(test, "test", "configurable-cost task (mode=sleep|cpu, cost_ms); crash=1/fail=1 inject faults",
+                     tacc::workers::MakeTestWorker);

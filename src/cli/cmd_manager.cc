@@ -9,12 +9,12 @@
 namespace tacc::cli {
 
 namespace {
-int RunManager(CommonFlags& flags) {
+int RunManager(CommonFlags& flags, bool fresh) {
   auto config = LoadConfig(flags, "manager");
   if (!config.ok()) return kExitUsage;
   boost::asio::io_context ctx{1};
   sns::Manager manager(ctx, *config, ToConfigArgs(flags), sns::MakeLocalLauncher(ctx));
-  Status s = manager.Start();
+  Status s = manager.Start(fresh);
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
     return s.kind() == ErrorKind::kInvalidArgument ? kExitUsage : kExitUnavailable;
@@ -38,8 +38,10 @@ int RunManager(CommonFlags& flags) {
 void AddManagerCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("manager", "Run the manager: worker directory, beacons, spawning and reaping, restarts");
   auto flags = std::make_shared<CommonFlags>();
+  auto fresh = std::make_shared<bool>(false);
   AddCommonFlags(*cmd, *flags);
-  cmd->callback([flags] { g_exit_code = RunManager(*flags); });
+  cmd->add_flag("--fresh", *fresh, "New cluster: start the front ends at once instead of waiting for running ones to register");
+  cmd->callback([flags, fresh] { g_exit_code = RunManager(*flags, *fresh); });
 }
 
 }  // namespace tacc::cli

@@ -85,7 +85,7 @@ int RunUp(UpFlags& f) {
   lifeline = *ll;
 
   auto manager = SpawnSelf([&] {
-    std::vector<std::string> a = {"manager"};
+    std::vector<std::string> a = {"manager", "--fresh"};
     auto args = ToConfigArgs(f.common).ToArgv();
     a.insert(a.end(), args.begin(), args.end());
     return a;

@@ -17,6 +17,7 @@ struct WorkerFlags {
   CommonFlags common;
   std::string worker_class;
   std::string spawn_token;
+  std::string manager;
   bool list = false;
 };
 
@@ -48,6 +49,13 @@ int RunWorker(WorkerFlags& f) {
   }
   boost::asio::io_context ctx{1};
   sns::WorkerStub stub(ctx, *config, f.worker_class, f.spawn_token, std::move(*fn));
+  if (!f.manager.empty()) {
+    auto colon = f.manager.rfind(':');
+    wire::Endpoint ep;
+    ep.set_host(f.manager.substr(0, colon));
+    ep.set_port(static_cast<uint32_t>(std::atoi(f.manager.c_str() + colon + 1)));
+    stub.SetInitialManager(ep);
+  }
   Status s = stub.Start();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());
@@ -71,6 +79,7 @@ void AddWorkerCommand(CLI::App& app) {
   AddCommonFlags(*cmd, f->common);
   cmd->add_option("--class", f->worker_class, "Worker class to run, as declared in [classes.NAME]");
   cmd->add_option("--spawn-token", f->spawn_token, "Token the manager gave this spawn (internal)");
+  cmd->add_option("--manager", f->manager, "host:port of the manager to register with at once (otherwise: the first beacon)");
   cmd->add_flag("--list", f->list, "List the built-in worker implementations and exit");
   cmd->callback([f] { g_exit_code = RunWorker(*f); });
 }

@@ -71,7 +71,8 @@ uint16_t Manager::port() const {
   return acceptor_.local_endpoint(ec).port();
 }
 
-Status Manager::Start() {
+Status Manager::Start(bool fresh) {
+  fresh_ = fresh;
   auto lock = FileLock::Acquire(config_.RunDir() + "/manager.lock");
   if (!lock.ok()) return Status::Unavailable("another manager of cluster '" + config_.cluster.name + "' runs on this host (" + lock.status().message() + ")");
   lock_.emplace(std::move(*lock));
@@ -381,7 +382,8 @@ bool Manager::SpawnWorker(const std::string& cls, const std::string& reason) {
   auto& st = StateOf(cls);
   if (st.backoff.Suspended(now)) return false;
   std::string token = fmt::format("{}-{}", epoch_, next_token_++);
-  std::vector<std::string> argv = {"worker", "--class", cls, "--spawn-token", token};
+  std::vector<std::string> argv = {"worker", "--class", cls, "--spawn-token", token, "--manager",
+                                   fmt::format("{}:{}", config_.cluster.host, port())};
   auto extra = args_.ToArgv();
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto pid = launcher_->Launch(argv);
@@ -468,7 +470,7 @@ void Manager::RunClassPolicy(const ClassConfig& cc, Clock::time_point now) {
 }
 
 void Manager::ManageFrontends(Clock::time_point now) {
-  if (now - started_ < Millis(config_.manager.frontend_adopt_grace_ms)) return;
+  if (!fresh_ && now - started_ < Millis(config_.manager.frontend_adopt_grace_ms)) return;
   for (auto& [index, slot] : frontend_slots_) {
     auto f = frontends_.find(index);
     if (f != frontends_.end() && f->second.conn) continue;  // healthy
@@ -508,6 +510,7 @@ wire::Beacon Manager::BuildBeacon() {
   b.set_seq(++beacon_seq_);
   b.set_interval_ms(static_cast<uint32_t>(config_.beacon.interval_ms));
   b.set_manager_pid(static_cast<uint32_t>(getpid()));
+  b.set_load_reports(reports_);
   for (auto& [id, w] : workers_) {
     if (w.draining) continue;
     auto* wi = b.add_workers();

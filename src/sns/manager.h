@@ -41,7 +41,8 @@ class Manager {
 
   // Takes the manager lock, opens the listening and beacon sockets, starts the loops.
   // Unavailable if another manager of this cluster runs on this host.
-  Status Start();
+  // `fresh`: a brand-new cluster, so no running front ends to wait for.
+  Status Start(bool fresh = false);
   // Stops accepting, closes connections; with `stop_children`, asks the processes it
   // launched to exit.
   void Stop(bool stop_children);
@@ -127,6 +128,7 @@ class Manager {
   std::optional<FileLock> lock_;
   uint64_t epoch_;
   Clock::time_point started_;
+  bool fresh_ = false;
   bool running_ = false;
 
   boost::asio::ip::tcp::acceptor acceptor_;

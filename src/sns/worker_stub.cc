@@ -72,7 +72,11 @@ Status WorkerStub::Start() {
   thread_ = std::thread([this] { WorkerThreadMain(); });
   asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
   asio::co_spawn(ctx_, ReportLoop(), asio::detached);
-  spdlog::info("worker {} ready, waiting for the manager's beacon", id_);
+  if (initial_manager_) {
+    registering_ = true;
+    asio::co_spawn(ctx_, RegisterWithManager(*initial_manager_, 0), asio::detached);
+  }
+  spdlog::info("worker {} ready", id_);
   return Status::Ok();
 }
 
@@ -178,7 +182,7 @@ asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, ui
   }
   if (manager_conn_ && manager_conn_ != c) manager_conn_->Close(Status::Cancelled("new manager"));
   manager_conn_ = c;
-  manager_epoch_ = epoch;
+  manager_epoch_ = epoch ? epoch : reply->register_ack().epoch();
   spdlog::info("registered with manager epoch {}", epoch);
 }
 

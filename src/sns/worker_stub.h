@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,8 @@ class WorkerStub {
   WorkerStub(boost::asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn);
   ~WorkerStub();
 
+  // Registers with this manager right away instead of waiting for its beacon.
+  void SetInitialManager(wire::Endpoint manager) { initial_manager_ = std::move(manager); }
   Status Start();
   // Stops taking work, finishes the queue (up to the drain grace), deregisters; then
   // stops the io_context.
@@ -73,6 +76,7 @@ class WorkerStub {
   std::unique_ptr<BeaconListener> beacons_;
   wire::Connection::Ptr manager_conn_;
   uint64_t manager_epoch_ = 0;
+  std::optional<wire::Endpoint> initial_manager_;
   bool registering_ = false;
   bool draining_ = false;
   bool stopped_ = false;

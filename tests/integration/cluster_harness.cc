@@ -1,0 +1,378 @@
+#include "cluster_harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/config.h"
+#include "common/lifeline.h"
+#include "common/process.h"
+#include "sns/beacon_listener.h"
+
+namespace tacc::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using asio::ip::tcp;
+
+namespace {
+
+void SetTimeouts(tcp::socket& s, std::chrono::milliseconds t) {
+  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+  setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+bool Connect(tcp::socket& s, const std::string& host, int port, std::string* err) {
+  boost::system::error_code ec;
+  s.connect(tcp::endpoint(asio::ip::make_address(host), static_cast<uint16_t>(port)), ec);
+  if (ec && err) *err = "connect: " + ec.message();
+  return !ec;
+}
+
+HttpReply Exchange(tcp::socket& s, beast::flat_buffer& buf, const std::string& method, const std::string& target, const std::string& body,
+                   bool keep_alive) {
+  HttpReply r;
+  bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+  req.set(bhttp::field::host, "localhost");
+  req.keep_alive(keep_alive);
+  req.body() = body;
+  req.prepare_payload();
+  boost::system::error_code ec;
+  bhttp::write(s, req, ec);
+  if (ec) {
+    r.error = "write: " + ec.message();
+    return r;
+  }
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(1 << 30);
+  bhttp::read(s, buf, parser, ec);
+  if (ec) {
+    r.error = "read: " + ec.message();
+    return r;
+  }
+  auto res = parser.release();
+  r.status = static_cast<int>(res.result_int());
+  r.body = res.body();
+  for (auto& f : res) r.headers[std::string(f.name_string())] = std::string(f.value());
+  return r;
+}
+
+std::atomic<int> g_counter{0};
+
+}  // namespace
+
+HttpReply HttpRequest(const std::string& host, int port, const std::string& method, const std::string& target, const std::string& body,
+                      std::chrono::milliseconds timeout) {
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  HttpReply r;
+  if (!Connect(s, host, port, &r.error)) return r;
+  SetTimeouts(s, timeout);
+  beast::flat_buffer buf;
+  return Exchange(s, buf, method, target, body, false);
+}
+
+std::string RawExchange(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  if (!Connect(s, host, port, nullptr)) return "";
+  SetTimeouts(s, timeout);
+  boost::system::error_code ec;
+  asio::write(s, asio::buffer(bytes), ec);
+  std::string out;
+  char buf[4096];
+  auto until = Clock::now() + timeout;
+  while (Clock::now() < until) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+CommandResult RunTacc(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+  CommandResult r;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return r;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    std::vector<std::string> all = {TACC_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(TACC_BINARY, argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+  auto until = Clock::now() + timeout;
+  int status = 0;
+  bool done = false;
+  char buf[4096];
+  while (Clock::now() < until) {
+    ssize_t n;
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      done = true;
+      while ((n = read(pipefd[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
+      break;
+    }
+    usleep(10000);
+  }
+  close(pipefd[0]);
+  if (!done) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    r.output += "\n[timed out]";
+    return r;
+  }
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+bool ProcessAlive(pid_t pid) { return tacc::ProcessAlive(pid); }
+
+// ---------------------------------------------------------------- ClusterHarness
+
+struct ClusterHarness::Shared {
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<Clock::time_point, wire::Beacon>> history;
+  std::set<pid_t> pids_seen;
+  asio::io_context ctx{1};
+};
+
+ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  int n = g_counter++;
+  name_ = "it" + std::to_string(getpid()) + "x" + std::to_string(n);
+  run_dir_ = "/tmp/tacc-" + name_;
+  beacon_port_ = 20000 + static_cast<int>((getpid() * 31 + n * 7) % 25000);
+  log_path_ = run_dir_ + "/cluster.log";
+  std::filesystem::create_directories(run_dir_);
+  std::vector<std::string> sets = {"cluster.name=" + name_,
+                                   "cluster.run_dir=" + run_dir_,
+                                   "beacon.port=" + std::to_string(beacon_port_),
+                                   "beacon.interval_ms=200",
+                                   "frontend.port=0",
+                                   "frontend.threads=1",
+                                   "frontend.count=" + std::to_string(options_.frontends),
+                                   "frontend.manager_timeout_ms=1000",
+                                   "manager.frontend_adopt_grace_ms=600",
+                                   "log.level=info"};
+  sets.insert(sets.end(), options_.settings.begin(), options_.settings.end());
+  for (auto& s : sets) {
+    config_args_.push_back("--set");
+    config_args_.push_back(s);
+  }
+}
+
+ClusterHarness::~ClusterHarness() {
+  Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(run_dir_, ec);
+}
+
+void ClusterHarness::Start(std::chrono::milliseconds timeout) {
+  static bool lifeline = [] { return CreateLifeline().ok(); }();
+  (void)lifeline;
+  std::vector<std::string> sets;
+  for (size_t i = 1; i < config_args_.size(); i += 2) sets.push_back(config_args_[i]);
+  auto config = Config::Load("", sets);
+  if (!config.ok()) throw std::runtime_error("bad test config: " + config.status().ToString());
+
+  auto cfg = std::make_shared<Config>(*config);
+  auto shared = shared_;
+  listener_ = std::thread([shared, cfg] {
+    auto l = sns::BeaconListener::Open(shared->ctx, *cfg, [shared](const wire::Beacon& b) {
+      std::lock_guard lock(shared->mu);
+      shared->history.emplace_back(Clock::now(), b);
+      shared->pids_seen.insert(static_cast<pid_t>(b.manager_pid()));
+      for (auto& f : b.frontends()) shared->pids_seen.insert(static_cast<pid_t>(f.pid()));
+      for (auto& w : b.workers()) shared->pids_seen.insert(static_cast<pid_t>(w.pid()));
+      shared->cv.notify_all();
+    });
+    if (!l.ok()) return;
+    (*l)->Start();
+    auto guard = asio::make_work_guard(shared->ctx);
+    shared->ctx.run();
+    (*l)->Stop();
+  });
+
+  up_pid_ = fork();
+  if (up_pid_ == 0) {
+    setpgid(0, 0);  // signals aimed at the cluster never hit the test
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<std::string> all = {TACC_BINARY, "up"};
+    all.insert(all.end(), config_args_.begin(), config_args_.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(TACC_BINARY, argv.data());
+    _exit(127);
+  }
+  int want = options_.frontends;
+  if (!WaitFor([want](const wire::Beacon& b) { return b.frontends_size() >= want; }, timeout))
+    throw std::runtime_error("cluster did not come up in time; log:\n" + Log());
+}
+
+bool ClusterHarness::Stop(std::string* leftover) {
+  if (up_pid_ <= 0) return true;
+  kill(up_pid_, SIGTERM);
+  auto until = Clock::now() + 20s;
+  int status;
+  bool exited = false;
+  while (Clock::now() < until) {
+    if (waitpid(up_pid_, &status, WNOHANG) == up_pid_) {
+      exited = true;
+      break;
+    }
+    usleep(20000);
+  }
+  if (!exited) {
+    kill(up_pid_, SIGKILL);
+    waitpid(up_pid_, &status, 0);
+  }
+  up_pid_ = -1;
+  std::set<pid_t> pids;
+  {
+    std::lock_guard lock(shared_->mu);
+    pids = shared_->pids_seen;
+  }
+  std::string left;
+  auto until2 = Clock::now() + 5s;
+  for (pid_t p : pids) {
+    if (p <= 0) continue;
+    while (ProcessAlive(p) && Clock::now() < until2) usleep(20000);
+    if (ProcessAlive(p)) {
+      left += " " + std::to_string(p);
+      kill(p, SIGKILL);
+    }
+  }
+  shared_->ctx.stop();
+  if (listener_.joinable()) listener_.join();
+  if (!exited) left += " (tacc up itself did not stop)";
+  if (leftover) *leftover = left;
+  return left.empty();
+}
+
+std::optional<wire::Beacon> ClusterHarness::Latest() const {
+  std::lock_guard lock(shared_->mu);
+  if (shared_->history.empty()) return std::nullopt;
+  return shared_->history.back().second;
+}
+
+std::vector<std::pair<Clock::time_point, wire::Beacon>> ClusterHarness::History() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->history;
+}
+
+std::optional<wire::Beacon> ClusterHarness::WaitFor(const std::function<bool(const wire::Beacon&)>& pred, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(shared_->mu);
+  size_t checked = 0;
+  auto until = Clock::now() + timeout;
+  for (;;) {
+    for (; checked < shared_->history.size(); ++checked)
+      if (pred(shared_->history[checked].second)) return shared_->history[checked].second;
+    if (shared_->cv.wait_until(lock, until) == std::cv_status::timeout && checked == shared_->history.size()) return std::nullopt;
+  }
+}
+
+int ClusterHarness::FrontendPort(int index) const {
+  auto b = Latest();
+  if (!b) return 0;
+  for (auto& f : b->frontends())
+    if (static_cast<int>(f.index()) == index) return static_cast<int>(f.http().port());
+  return 0;
+}
+
+HttpReply ClusterHarness::Get(const std::string& target, int frontend, std::chrono::milliseconds timeout) const {
+  return HttpRequest("127.0.0.1", FrontendPort(frontend), "GET", target, "", timeout);
+}
+
+std::string ClusterHarness::Log() const {
+  std::ifstream f(log_path_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+int ClusterHarness::CountWorkers(const wire::Beacon& b, const std::string& cls) {
+  int n = 0;
+  for (auto& w : b.workers())
+    if (w.worker_class() == cls) ++n;
+  return n;
+}
+
+// ---------------------------------------------------------------- LoadGenerator
+
+LoadGenerator::LoadGenerator(std::string host, int port, std::string target, int clients)
+    : host_(std::move(host)), port_(port), target_(std::move(target)) {
+  for (int i = 0; i < clients; ++i) threads_.emplace_back([this] { ClientLoop(); });
+}
+
+LoadGenerator::~LoadGenerator() { Stop(); }
+
+void LoadGenerator::Stop() {
+  stop_ = true;
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+LoadGenerator::Counts LoadGenerator::counts() const {
+  std::lock_guard lock(mu_);
+  return counts_;
+}
+
+void LoadGenerator::ClientLoop() {
+  asio::io_context ctx;
+  std::optional<tcp::socket> s;
+  beast::flat_buffer buf;
+  while (!stop_) {
+    if (!s) {
+      s.emplace(ctx);
+      std::string err;
+      if (!Connect(*s, host_, port_, &err)) {
+        std::lock_guard lock(mu_);
+        ++counts_.failed;
+        if (counts_.failures.size() < 10) counts_.failures.push_back(err);
+        s.reset();
+        usleep(50000);
+        continue;
+      }
+      SetTimeouts(*s, 15s);
+      buf.clear();
+    }
+    HttpReply r = Exchange(*s, buf, "GET", target_, "", true);
+    std::lock_guard lock(mu_);
+    if (r.status == 200 && r.Header("X-Tacc-Fallback").empty()) ++counts_.ok;
+    else if (r.status == 200) ++counts_.fallback;
+    else {
+      ++counts_.failed;
+      if (counts_.failures.size() < 10) counts_.failures.push_back(r.status ? "status " + std::to_string(r.status) + ": " + r.body : r.error);
+    }
+    if (r.status == 0 || r.Header("Connection") == "close") s.reset();
+  }
+}
+
+}  // namespace tacc::testing

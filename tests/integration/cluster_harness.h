@@ -1,0 +1,128 @@
+// ClusterHarness: runs a real tacc cluster (`tacc up`) for an integration test.
+//
+// Each harness gets its own cluster name, beacon port and run directory, so tests can
+// run in parallel. It listens to the cluster's beacons on a thread of its own (the
+// tests' view of the cluster is exactly what front ends and workers see), talks HTTP
+// to the front ends, and on destruction stops `tacc up` and checks that every process
+// of the cluster is gone. The test process holds a lifeline: if it dies, so does the
+// cluster.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wire/cluster.pb.h"
+
+namespace tacc::testing {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+struct HttpReply {
+  int status = 0;  // 0: no answer (connect failed, timeout, reset)
+  std::string body;
+  std::map<std::string, std::string> headers;
+  std::string error;
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+// One blocking HTTP/1.1 request on a fresh connection.
+HttpReply HttpRequest(const std::string& host, int port, const std::string& method, const std::string& target,
+                      const std::string& body = "", std::chrono::milliseconds timeout = 10s);
+// Writes raw bytes to host:port and returns what comes back until close or timeout.
+std::string RawExchange(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout = 3s);
+
+// Runs `tacc <args>` to completion; returns exit code, stdout+stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunTacc(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 20s);
+
+bool ProcessAlive(pid_t pid);
+
+class ClusterHarness {
+ public:
+  struct Options {
+    int frontends = 1;
+    std::vector<std::string> settings;  // extra --set key=value
+  };
+  explicit ClusterHarness(Options options);
+  ~ClusterHarness();
+
+  // Starts `tacc up` and waits until the beacon lists all front ends.
+  void Start(std::chrono::milliseconds timeout = 20s);
+  // SIGTERM to `tacc up`; waits until it and every pid ever seen in beacons are gone.
+  // Returns false (with a message) if anything was left behind.
+  bool Stop(std::string* leftover = nullptr);
+
+  // Newest beacon (empty optional before the first).
+  std::optional<wire::Beacon> Latest() const;
+  // Every beacon received since start, in order, with its arrival time.
+  std::vector<std::pair<Clock::time_point, wire::Beacon>> History() const;
+  // Waits until `pred(beacon)` holds for a received beacon; returns it.
+  std::optional<wire::Beacon> WaitFor(const std::function<bool(const wire::Beacon&)>& pred, std::chrono::milliseconds timeout);
+
+  int FrontendPort(int index = 0) const;
+  HttpReply Get(const std::string& target, int frontend = 0, std::chrono::milliseconds timeout = 10s) const;
+  const std::vector<std::string>& config_args() const { return config_args_; }  // --set ... for other commands
+  const std::string& name() const { return name_; }
+  pid_t up_pid() const { return up_pid_; }
+  std::string Log() const;  // everything the cluster printed so far
+
+  static int CountWorkers(const wire::Beacon& b, const std::string& cls);
+
+ private:
+  void ListenLoop();
+  Options options_;
+  std::string name_;
+  std::string run_dir_;
+  std::string log_path_;
+  int beacon_port_;
+  std::vector<std::string> config_args_;
+  pid_t up_pid_ = -1;
+  std::thread listener_;
+  struct Shared;
+  std::shared_ptr<Shared> shared_;
+};
+
+// Load generator: `clients` threads, each sending GET `target` in a loop on keep-alive
+// connections until Stop(). Counts answers by kind.
+class LoadGenerator {
+ public:
+  struct Counts {
+    uint64_t ok = 0;         // 200 from a worker
+    uint64_t fallback = 0;   // 200 with X-Tacc-Fallback
+    uint64_t failed = 0;     // anything else (no answer, 5xx, ...)
+    std::vector<std::string> failures;  // first few descriptions
+  };
+  LoadGenerator(std::string host, int port, std::string target, int clients);
+  ~LoadGenerator();
+  void Stop();
+  Counts counts() const;
+
+ private:
+  void ClientLoop();
+  std::string host_;
+  int port_;
+  std::string target_;
+  std::vector<std::thread> threads_;
+  mutable std::mutex mu_;
+  Counts counts_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace tacc::testing

@@ -1,0 +1,104 @@
+// Spawning and reaping with the offered load (paper §4.5, Figure 8).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cluster_harness.h"
+
+namespace tacc::testing {
+namespace {
+
+TEST(SpawnTest, FirstTaskSpawnsAWorkerOnDemand) {
+  ClusterHarness c({});
+  c.Start();
+  ASSERT_EQ(ClusterHarness::CountWorkers(*c.Latest(), "test"), 0);
+  auto r = c.Get("/task/test?cost_ms=5");
+  ASSERT_EQ(r.status, 200) << r.error << c.Log();
+  EXPECT_TRUE(r.Header("X-Tacc-Fallback").empty());
+  EXPECT_NE(r.Header("X-Tacc-Worker").find("test@"), std::string::npos);
+  EXPECT_TRUE(c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 1; }, 3s));
+  // Unknown class: a clear error to the caller, and no spawn.
+  auto u = c.Get("/task/nosuch");
+  EXPECT_EQ(u.status, 404);
+  EXPECT_NE(u.body.find("unknown worker class 'nosuch'"), std::string::npos) << u.body;
+  std::string left;
+  EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
+}
+
+double Spread(const wire::Beacon& b) {
+  double lo = 1e9, hi = -1e9;
+  for (auto& w : b.workers()) {
+    lo = std::min(lo, w.load());
+    hi = std::max(hi, w.load());
+  }
+  return b.workers_size() ? hi - lo : 0;
+}
+
+double Mean(const wire::Beacon& b) {
+  double t = 0;
+  for (auto& w : b.workers()) t += w.load();
+  return b.workers_size() ? t / b.workers_size() : 0;
+}
+
+// Sustained load above H spawns workers (one per D), queues balance within 5 s of each
+// spawn, and idle workers are reaped after R once the load stops.
+TEST(SpawnTest, ScalesUpBalancesAndReaps) {
+  ClusterHarness c({.settings = {"manager.spawn_threshold=3", "manager.spawn_hold_s=5", "manager.reap_idle_s=2",
+                                 "classes.test.max_workers=3", "classes.test.min_workers=0", "classes.test.args.cost_ms=40"}});
+  c.Start();
+  {
+    LoadGenerator load("127.0.0.1", c.FrontendPort(), "/task/test", 12);
+    auto three = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 3; }, 30s);
+    ASSERT_TRUE(three) << c.Log();
+    // Each time a worker joined, the loads were balanced again within 5 s.
+    auto deadline = Clock::now() + 6s;
+    while (Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    auto hist = c.History();
+    int last_count = 0;
+    int balanced_spawns = 0, spawns = 0;
+    for (size_t i = 0; i < hist.size(); ++i) {
+      int n = ClusterHarness::CountWorkers(hist[i].second, "test");
+      if (n > last_count && last_count >= 1) {
+        ++spawns;
+        for (size_t j = i; j < hist.size() && hist[j].first - hist[i].first <= 5s; ++j) {
+          auto& b = hist[j].second;
+          if (ClusterHarness::CountWorkers(b, "test") >= n && Spread(b) <= std::max(1.5, 0.5 * Mean(b))) {
+            ++balanced_spawns;
+            break;
+          }
+        }
+      }
+      last_count = std::max(last_count, n);
+    }
+    EXPECT_EQ(spawns, 2);
+    EXPECT_EQ(balanced_spawns, spawns) << "queues not balanced within 5 s of a spawn";
+    // D holds spawns apart: the 2nd and 3rd worker joined at least ~D seconds apart.
+    auto counts = load.counts();
+    EXPECT_EQ(counts.failed, 0u) << (counts.failures.empty() ? "" : counts.failures[0]);
+    EXPECT_GT(counts.ok, 100u);
+  }
+  // Load gone: workers are reaped after R (down to min_workers = 0).
+  auto reaped = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 0; }, 15s);
+  EXPECT_TRUE(reaped) << c.Log();
+  std::string left;
+  EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
+}
+
+TEST(SpawnTest, KeepsMinimumAndNeverExceedsMaximum) {
+  ClusterHarness c({.settings = {"manager.spawn_threshold=1", "manager.spawn_hold_s=0.2", "classes.test.max_workers=2",
+                                 "classes.test.min_workers=2", "classes.test.args.cost_ms=30"}});
+  c.Start();
+  ASSERT_TRUE(c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 2; }, 10s)) << c.Log();
+  {
+    LoadGenerator load("127.0.0.1", c.FrontendPort(), "/task/test", 10);
+    std::this_thread::sleep_for(3s);
+  }
+  for (auto& [t, b] : c.History()) {
+    EXPECT_LE(ClusterHarness::CountWorkers(b, "test"), 2);
+    for (auto& cs : b.classes())
+      if (cs.name() == "test") EXPECT_LE(cs.workers() + cs.pending_spawns(), 2u);
+  }
+}
+
+}  // namespace
+}  // namespace tacc::testing

@@ -147,7 +147,7 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("manager.restart_window_s", "Window over which crashes of a class are counted.", AT(manager.restart_window_s), 1, 86400),
       NumberAt<int>("manager.restart_max", "Crashes of one class within the window after which its restarts are suspended (and reported) until the window clears.", AT(manager.restart_max), 1, 100000),
       BoolAt("manager.manage_frontends", "Launch frontend.count front ends on this host and restart any that dies (set by `tacc up`).", AT(manager.manage_frontends)),
-      NumberAt<int>("manager.frontend_adopt_grace_ms", "A new manager waits this long for running front ends to register before launching missing ones.", AT(manager.frontend_adopt_grace_ms), 0, 600000),
+      NumberAt<int>("manager.adopt_grace_ms", "A restarted manager waits this long for running workers and front ends to re-register before it spawns or launches replacements; meanwhile its beacons say so and front ends keep the workers they knew.", AT(manager.adopt_grace_ms), 0, 600000),
       StringAt("manager.launcher", "How the manager starts processes: 'local' re-executes tacc on this host.", AT(manager.launcher), {"local"}),
 
       NumberAt<int>("frontend.count", "Number of front ends `tacc up` runs on this host.", AT(frontend.count), 1, 256),

@@ -57,7 +57,7 @@ struct Config {
     int restart_window_s = 60;
     int restart_max = 5;
     bool manage_frontends = false;
-    int frontend_adopt_grace_ms = 1500;
+    int adopt_grace_ms = 1500;
     std::string launcher = "local";
   } manager;
   struct Frontend {

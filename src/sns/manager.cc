@@ -269,9 +269,13 @@ void Manager::OnLoadReport(const wire::Connection::Ptr& conn, const wire::LoadRe
   w.completed = report.completed();
 }
 
+bool Manager::Adopting(Clock::time_point now) const {
+  return !fresh_ && now - started_ < Millis(config_.manager.adopt_grace_ms);
+}
+
 void Manager::OnSpawnRequest(const std::string& cls) {
   const ClassConfig* cc = config_.FindClass(cls);
-  if (!cc) return;
+  if (!cc || Adopting(Clock::now())) return;
   int live = 0;
   for (auto& [id, w] : workers_)
     if (w.cls == cls && !w.draining) ++live;
@@ -435,6 +439,7 @@ void Manager::RunPolicy() {
       ++it;
     }
   }
+  if (Adopting(now)) return;  // running workers are still re-registering
   for (auto& [name, cc] : config_.classes) RunClassPolicy(cc, now);
   if (config_.manager.manage_frontends) ManageFrontends(now);
 }
@@ -470,7 +475,7 @@ void Manager::RunClassPolicy(const ClassConfig& cc, Clock::time_point now) {
 }
 
 void Manager::ManageFrontends(Clock::time_point now) {
-  if (!fresh_ && now - started_ < Millis(config_.manager.frontend_adopt_grace_ms)) return;
+  if (Adopting(now)) return;
   for (auto& [index, slot] : frontend_slots_) {
     auto f = frontends_.find(index);
     if (f != frontends_.end() && f->second.conn) continue;  // healthy
@@ -487,7 +492,7 @@ void Manager::ManageFrontends(Clock::time_point now) {
     auto pid = launcher_->Launch(argv);
     slot.launched_at = now;
     if (!first) slot.backoff->RecordCrash(now);
-    slot.next_try = now + std::max<Clock::duration>(slot.backoff->Delay(now), Millis(config_.manager.spawn_timeout_ms));
+    slot.next_try = now + (first ? Clock::duration{} : slot.backoff->Delay(now));
     if (!pid.ok()) {
       spdlog::error("cannot launch front end {}: {}", index, pid.status().ToString());
       continue;
@@ -511,6 +516,7 @@ wire::Beacon Manager::BuildBeacon() {
   b.set_interval_ms(static_cast<uint32_t>(config_.beacon.interval_ms));
   b.set_manager_pid(static_cast<uint32_t>(getpid()));
   b.set_load_reports(reports_);
+  b.set_adopting(Adopting(Clock::now()));
   for (auto& [id, w] : workers_) {
     if (w.draining) continue;
     auto* wi = b.add_workers();

@@ -117,6 +117,7 @@ class Manager {
   void ReapWorker(const std::string& id, const std::string& reason);
   void RecordCrash(const std::string& cls, const std::string& what);
   void ManageFrontends(Clock::time_point now);
+  bool Adopting(Clock::time_point now) const;
   ClassState& StateOf(const std::string& cls);
   int PendingCount(const std::string& cls) const;
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -65,7 +66,19 @@ void ManagerLink::OnBeacon(const wire::Beacon& b) {
   // Ignore a stale beacon from an older manager that is still draining out of the network.
   if (current && b.epoch() < current->beacon.epoch() && Clock::now() - current->received < Millis(config_.frontend.manager_timeout_ms)) return;
   last_beacon_ = Clock::now();
-  directory_.Set(DirectorySnapshot::FromBeacon(b));
+  if (b.adopting() && current && current->beacon.epoch() != b.epoch()) {
+    // A restarted manager still collecting re-registrations: keep serving with the
+    // workers we knew until they show up in its beacons (or the adoption ends).
+    wire::Beacon merged = b;
+    std::set<std::string> listed;
+    for (auto& w : b.workers()) listed.insert(w.id());
+    for (auto& w : current->beacon.workers())
+      if (!listed.contains(w.id())) *merged.add_workers() = w;
+    merged.set_epoch(current->beacon.epoch());  // keep merging until adoption ends
+    directory_.Set(DirectorySnapshot::FromBeacon(merged));
+  } else {
+    directory_.Set(DirectorySnapshot::FromBeacon(b));
+  }
   bool connected = conn_ && conn_->is_open();
   if ((b.epoch() != epoch_ || !connected) && !registering_) {
     registering_ = true;

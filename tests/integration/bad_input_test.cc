@@ -11,7 +11,7 @@ class BadInputTest : public ::testing::Test {
   void SetUp() override {
     c_ = std::make_unique<ClusterHarness>(ClusterHarness::Options{.settings = {"classes.test.min_workers=1", "manager.spawn_policy=fixed"}});
     c_->Start();
-    auto b = c_->WaitFor([](const wire::Beacon& x) { return x.workers_size() == 1; }, 10s);
+    auto b = c_->WaitFor([](const wire::Beacon& x) { return x.workers_size() == 1 && x.frontends_size() == 1; }, 10s);
     ASSERT_TRUE(b);
     beacon_ = *b;
   }

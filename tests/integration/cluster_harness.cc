@@ -176,7 +176,7 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "frontend.threads=1",
                                    "frontend.count=" + std::to_string(options_.frontends),
                                    "frontend.manager_timeout_ms=1000",
-                                   "manager.frontend_adopt_grace_ms=600",
+                                   "manager.adopt_grace_ms=600",
                                    "log.level=info"};
   sets.insert(sets.end(), options_.settings.begin(), options_.settings.end());
   for (auto& s : sets) {

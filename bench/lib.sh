@@ -1,0 +1,103 @@
+# Shared helpers of the bench/*.sh scripts (sourced, not run).
+#
+# Every script: builds what it needs into $BUILD (default build/bench, RelWithDebInfo),
+# starts processes only through bench_bg (so that the EXIT trap stops exactly those, and
+# their children), bounds every foreground step with `timeout`, and writes its results
+# under docs/bench/.
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD:-$REPO/build/bench}"
+TACC="$BUILD/tacc"
+OUT_DIR="${OUT_DIR:-$REPO/docs/bench}"
+RUN_DATE="$(date -u +%Y-%m-%d)"
+MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r)"
+
+BENCH_PIDS=()
+
+bench_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+bench_build() {
+  if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+    if [[ ! -f "$BUILD/build.ninja" ]]; then
+      cmake -S "$REPO" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
+    fi
+    cmake --build "$BUILD" --target tacc "$@" >/dev/null
+  fi
+}
+
+# bench_bg CPU LOGFILE CMD...: runs CMD pinned to CPU in its own process group, in the
+# background; its pid is appended to BENCH_PIDS and echoed in BG_PID.
+bench_bg() {
+  local cpu="$1" log="$2"
+  shift 2
+  setsid taskset -c "$cpu" "$@" >"$log" 2>&1 &
+  BG_PID=$!
+  BENCH_PIDS+=("$BG_PID")
+}
+
+# Stops one process started by bench_bg: SIGTERM, then SIGKILL to its group after 5 s.
+bench_stop() {
+  local pid="$1" i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local pid
+  for pid in "${BENCH_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] && bench_stop "$pid"
+  done
+  BENCH_PIDS=()
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A TCP port that nothing listens on now (loopback).
+bench_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# bench_wait_http URL SECONDS: waits until URL answers 200.
+bench_wait_http() {
+  local url="$1" secs="$2" i
+  for i in $(seq $((secs * 10))); do
+    if curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $url" >&2
+  return 1
+}
+
+# Percentage of all CPU time that was busy over the next `secs` seconds (whole machine).
+bench_cpu_busy() {
+  local secs="${1:-2}" a b
+  a=($(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+  sleep "$secs"
+  b=($(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+  awk -v bu=$((b[0] - a[0])) -v id=$((b[1] - a[1])) 'BEGIN{ if (bu + id == 0) print 0; else printf "%.0f", 100 * bu / (bu + id) }'
+}
+
+# Benchmarks on a shared machine: waits (at most QUIET_WAIT s, default 120) until other
+# processes use under QUIET_MAX percent (default 10) of the CPU, and records what it saw
+# in BENCH_NOISE for the result files.
+bench_wait_quiet() {
+  local max="${QUIET_MAX:-10}" wait_s="${QUIET_WAIT:-120}" start=$SECONDS busy
+  while :; do
+    busy="$(bench_cpu_busy 2)"
+    if ((busy < max)); then break; fi
+    if ((SECONDS - start >= wait_s)); then
+      bench_log "warning: machine still ${busy}% busy with other work after ${wait_s} s; measuring anyway"
+      break
+    fi
+    bench_log "machine ${busy}% busy with other work; waiting for it to quiet down"
+    sleep 3
+  done
+  BENCH_NOISE="other CPU load before the run: ${busy}% of 2 cores"
+}

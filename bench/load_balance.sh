@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Benchmark 2 (issue 3): load balance across workers, with and without the manager
+# stub's queue-delta estimator (paper §4.5), for the lottery and least-loaded policies.
+#
+# Each run: `tacc up` with one front end (frontend.threads=1, so one manager stub), a
+# fixed 4 workers of class test (sleep $COST_MS ms per task, so capacity is
+# 4 * 1000 / $COST_MS tasks/s), default beacon (500 ms), report (200 ms) and smoothing
+# (0.3) settings; bench/http_load offers Poisson arrivals at $RATE req/s for $SECONDS_PER_RUN
+# s. Per-worker queues are reconstructed from which worker served each request
+# (X-Tacc-Worker) and when, sampled every 50 ms, skipping the first 2 s.
+#
+# Writes docs/bench/load_balance.md (table), docs/bench/load_balance.png (queues over a
+# $PLOT_SPAN s window per worker, estimator on vs off side by side) and
+# docs/bench/load_balance/<run>.dat (the sampled queues).
+#
+# Env: RATE=150 COST_MS=20 SECONDS_PER_RUN=30
+#      RUNS="lottery:on lottery:off least_loaded:on least_loaded:off random:off" (policy:estimator)
+#      PLOT_RUNS= the runs to plot (default: RUNS without random)
+#      PORT (free port) BEACON_PORT=27201 PLOT_FROM=10 PLOT_SPAN=6
+source "$(dirname "$0")/lib.sh"
+
+RATE="${RATE:-150}"
+COST_MS="${COST_MS:-20}"
+WORKERS=4
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-30}"
+RUNS="${RUNS:-lottery:on lottery:off least_loaded:on least_loaded:off random:off}"
+PLOT_RUNS="${PLOT_RUNS:-$(tr ' ' '\n' <<<"$RUNS" | grep -v '^random' | tr '\n' ' ')}"
+BEACON_PORT="${BEACON_PORT:-27201}"
+PLOT_FROM="${PLOT_FROM:-10}"
+PLOT_SPAN="${PLOT_SPAN:-6}"
+
+bench_build http_load
+LOAD="$BUILD/bench/http_load"
+DATA="$OUT_DIR/load_balance"
+mkdir -p "$DATA"
+RAW="$(mktemp -d)"
+trap 'bench_cleanup; rm -rf "$RAW"' EXIT
+
+specs=()
+for run in $RUNS; do
+  policy="${run%%:*}"
+  est="${run##*:}"
+  name="${policy}_estimator_${est}"
+  [[ "$est" == on ]] && estv=true || estv=false
+  port="${PORT:-$(bench_free_port)}"
+  cluster="bench-lb-$$-$name"
+  sets=(--set "cluster.name=$cluster" --set "beacon.port=$BEACON_PORT" --set frontend.threads=1
+        --set manager.spawn_policy=fixed --set "classes.test.min_workers=$WORKERS" --set "classes.test.max_workers=$WORKERS"
+        --set classes.test.args.mode=sleep --set "classes.test.args.cost_ms=$COST_MS"
+        --set "stub.balance_policy=$policy" --set "stub.delta_estimator=$estv" --set log.level=warn)
+  bench_wait_quiet
+  echo "$name: $BENCH_NOISE" >>"$RAW/noise"
+  bench_log "load balance: $name, $RATE req/s for ${SECONDS_PER_RUN} s"
+  bench_bg 0-1 "$RAW/$name.up.log" "$TACC" up --port "$port" "${sets[@]}"
+  up=$BG_PID
+  # Wait for the front end and all workers (they are spawned at start-up).
+  ready=0
+  for _ in $(seq 150); do
+    n=$(curl -fsS --max-time 1 "http://127.0.0.1:$port/_tacc/status" 2>/dev/null | jq '.workers | length' 2>/dev/null || echo 0)
+    if [[ "$n" == "$WORKERS" ]]; then ready=1; break; fi
+    sleep 0.1
+  done
+  [[ "$ready" == 1 ]] || { echo "cluster did not come up; log:" >&2; cat "$RAW/$name.up.log" >&2; exit 1; }
+  timeout $((SECONDS_PER_RUN + 30)) "$LOAD" --port "$port" --path "/task/test?cost_ms=$COST_MS&mode=sleep" --rate "$RATE" \
+    --seconds "$SECONDS_PER_RUN" --out "$RAW/$name.req" --beacons "$RAW/$name.beacons" \
+    --set "cluster.name=$cluster" --set "beacon.port=$BEACON_PORT" >"$RAW/$name.summary"
+  bench_stop "$up"
+  rm -rf "/tmp/tacc-$cluster"
+  specs+=("$name=$RAW/$name.req:$RAW/$name.beacons")
+done
+
+table="$(python3 "$REPO/bench/lb_analyze.py" --from 2 --to "$SECONDS_PER_RUN" --dt 0.05 --dat-dir "$DATA" "${specs[@]}")"
+
+# Plot: one panel per run, estimator on (left) and off (right) per policy row.
+names=()
+for run in $PLOT_RUNS; do names+=("${run%%:*}_estimator_${run##*:}"); done
+rows=$(( (${#names[@]} + 1) / 2 ))
+{
+  echo "set terminal pngcairo size 1400,$((rows * 330 + 40)) font 'sans,10'"
+  echo "set output '$OUT_DIR/load_balance.png'"
+  echo "set multiplot layout $rows,2 title 'Per-worker queue length (queued + running), $RATE req/s Poisson, $WORKERS workers x $COST_MS ms, beacons every 500 ms'"
+  echo "set xrange [$PLOT_FROM:$((PLOT_FROM + PLOT_SPAN))]"
+  echo "set yrange [0:*]"
+  echo "set xlabel 'time (s)'"
+  echo "set ylabel 'tasks at worker'"
+  echo "set key top left horizontal"
+  echo "set grid"
+  for n in "${names[@]}"; do
+    echo "set title '${n//_/ }'"
+    echo "plot for [i=2:$((WORKERS + 1))] '$DATA/$n.dat' using 1:i with steps lw 1.5 title 'worker '.(i-1)"
+  done
+  echo "unset multiplot"
+} >"$RAW/plot.gp"
+gnuplot "$RAW/plot.gp"
+
+{
+  echo "# Load balance (bench/load_balance.sh)"
+  echo
+  echo "Run $RUN_DATE on $MACHINE. One front end, frontend.threads=1; $WORKERS fixed workers, sleep $COST_MS ms per task"
+  echo "(capacity $((WORKERS * 1000 / COST_MS)) req/s); open-loop Poisson load $RATE req/s"
+  echo "($(awk -v r="$RATE" -v c="$((WORKERS * 1000 / COST_MS))" 'BEGIN{printf "%.0f", 100*r/c}')% of capacity) for ${SECONDS_PER_RUN} s per run;"
+  echo "beacon.interval_ms=500, worker.report_ms=200, manager.load_smoothing=0.3 (defaults)."
+  echo "Queues sampled every 50 ms from 2 s to ${SECONDS_PER_RUN} s."
+  echo "Machine: $(sed 's/other CPU load before the run: //; s/$/ busy/' "$RAW/noise" | paste -sd ';' | sed 's/;/; /g')."
+  echo
+  echo "$table"
+  echo
+  echo "Reference: with purely random placement each worker is an M/D/1 queue at ρ=$(awk -v r="$RATE" -v c="$((WORKERS * 1000 / COST_MS))" 'BEGIN{printf "%.2f", r/c}'),"
+  echo "mean queue $(awk -v r="$RATE" -v c="$((WORKERS * 1000 / COST_MS))" 'BEGIN{p=r/c; printf "%.2f", p + p*p/(2*(1-p))}')."
+  echo
+  echo "![queues over time](load_balance.png)"
+  echo
+  echo "Sampled queues: load_balance/<run>.dat (t, then one column per worker)."
+} >"$OUT_DIR/load_balance.md"
+cat "$OUT_DIR/load_balance.md"

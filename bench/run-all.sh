@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs the three benchmarks of issue 3 in sequence (about 4 minutes after the build):
+#   1. bench/manager_capacity.sh   -> docs/bench/manager_capacity.md
+#   2. bench/load_balance.sh       -> docs/bench/load_balance.md, load_balance.png
+#   3. bench/frontend_overhead.sh  -> docs/bench/frontend_overhead.md
+# Each script's own environment knobs pass through (see their headers).
+source "$(dirname "$0")/lib.sh"
+
+bench_log "run-all: building tacc and the bench programs into $BUILD"
+bench_build report_flood http_load
+export BENCH_SKIP_BUILD=1
+start=$SECONDS
+steps=(manager_capacity load_balance frontend_overhead)
+for i in "${!steps[@]}"; do
+  s="${steps[$i]}"
+  bench_log "run-all: step $((i + 1))/${#steps[@]}: $s (elapsed $((SECONDS - start)) s)"
+  "$REPO/bench/$s.sh" >/dev/null
+done
+bench_log "run-all: done in $((SECONDS - start)) s; results in ${OUT_DIR#$REPO/}/"

@@ -1,0 +1,428 @@
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "async_test_util.h"
+
+namespace tacc::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+using tacc::testing::Event;
+using tacc::testing::RunCoroutine;
+constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+#define CO_ASSERT_TRUE(cond)                          \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ADD_FAILURE() << "assertion failed: " << #cond; \
+      co_return;                                      \
+    }                                                 \
+  } while (0)
+
+// Answers "<method> <target> <body size>:<body>"; records what it saw.
+class RecordingHandler : public RequestHandler {
+ public:
+  asio::awaitable<Response> Handle(Request& req, const RequestInfo& info) override {
+    ++calls;
+    bodies.push_back(req.body());
+    remotes.push_back(info.remote);
+    std::string text = std::string(req.method_string()) + " " + std::string(req.target()) + " " +
+                       std::to_string(req.body().size()) + ":" + req.body();
+    Response res = MakeResponse(req, bhttp::status::ok, text);
+    if (req.target() == "/close") res.keep_alive(false);
+    co_return res;
+  }
+  int calls = 0;
+  std::vector<std::string> bodies;
+  std::vector<tcp::endpoint> remotes;
+};
+
+struct Reply {
+  boost::system::error_code ec;
+  Response res;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void StartServer(ServerLimits limits) {
+    server_ = std::make_unique<Server>(ctx_, limits, handler_);
+    Status s = server_->Listen("127.0.0.1", 0);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  tcp::endpoint ServerEndpoint() const { return {asio::ip::make_address("127.0.0.1"), server_->port()}; }
+
+  asio::awaitable<bool> Dial(tcp::socket& s) {
+    auto [ec] = co_await s.async_connect(ServerEndpoint(), kTuple);
+    EXPECT_FALSE(ec) << ec.message();
+    co_return !ec;
+  }
+
+  static asio::awaitable<bool> Write(tcp::socket& s, const std::string& bytes) {
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(bytes), kTuple);
+    EXPECT_FALSE(ec) << ec.message();
+    co_return !ec;
+  }
+
+  static asio::awaitable<Reply> Read(tcp::socket& s, boost::beast::flat_buffer& buf) {
+    Reply r;
+    auto [ec, n] = co_await bhttp::async_read(s, buf, r.res, kTuple);
+    r.ec = ec;
+    co_return r;
+  }
+
+  // Reads until the server closes the connection; returns how the read ended and when.
+  static asio::awaitable<std::pair<boost::system::error_code, Clock::duration>> ReadToClose(tcp::socket& s) {
+    auto start = Clock::now();
+    std::array<char, 4096> junk;
+    for (;;) {
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(junk), kTuple);
+      if (ec) co_return std::make_pair(ec, Clock::now() - start);
+    }
+  }
+
+  static bool ClosedCleanly(const boost::system::error_code& ec) {
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+  void Run(std::function<asio::awaitable<void>()> body) { RunCoroutine(ctx_, std::move(body)); }
+
+  asio::io_context ctx_;
+  RecordingHandler handler_;
+  std::unique_ptr<Server> server_;
+};
+
+const std::string kGet = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+
+TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    boost::beast::flat_buffer buf;
+    CO_ASSERT_TRUE(co_await Write(s, kGet));
+    auto r1 = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r1.ec);
+    EXPECT_EQ(r1.res.result(), bhttp::status::ok);
+    EXPECT_EQ(r1.res.body(), "GET /a 0:");
+    EXPECT_TRUE(r1.res.keep_alive());
+    std::string post = "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+    CO_ASSERT_TRUE(co_await Write(s, post));
+    auto r2 = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r2.ec);
+    EXPECT_EQ(r2.res.body(), "POST /b 5:hello");
+    EXPECT_EQ(handler_.calls, 2);
+    CO_ASSERT_TRUE(handler_.remotes.size() == 2u);
+    EXPECT_EQ(handler_.remotes[0], s.local_endpoint());
+  });
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string three = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                        "GET /close HTTP/1.1\r\nHost: x\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, three));
+    boost::beast::flat_buffer buf;
+    std::vector<std::string> got;
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await Read(s, buf);
+      CO_ASSERT_TRUE(!r.ec);
+      got.push_back(r.res.body());
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"GET /1 0:", "POST /2 3:abc", "GET /close 0:"}));
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_EQ(ec, asio::error::eof) << "handler asked to close";
+  });
+}
+
+TEST_F(ServerTest, ChunkedRequestBodyReachesTheHandlerWhole) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string head = "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string c1 = "5\r\nhello\r\n";
+    std::string c2 = "1;ext=1\r\n,\r\n";
+    std::string c3 = "6\r\n world\r\n0\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, head));
+    CO_ASSERT_TRUE(co_await Write(s, c1));
+    CO_ASSERT_TRUE(co_await Write(s, c2));
+    CO_ASSERT_TRUE(co_await Write(s, c3));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::ok);
+    EXPECT_EQ(r.res.body(), "POST /c 12:hello, world");
+    CO_ASSERT_TRUE(handler_.bodies.size() == 1u);
+    EXPECT_EQ(handler_.bodies[0], "hello, world");
+  });
+}
+
+TEST_F(ServerTest, MalformedRequestGets400AndClose) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string junk = "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: banana\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, junk));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::bad_request);
+    EXPECT_FALSE(r.res.keep_alive());
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_EQ(handler_.calls, 0);
+  });
+}
+
+TEST_F(ServerTest, BinaryGarbageGets400) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string junk("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 15);  // a TLS hello, say
+    CO_ASSERT_TRUE(co_await Write(s, junk));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::bad_request);
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+  });
+}
+
+TEST_F(ServerTest, HeadOverMaxHeaderBytesGets431) {
+  ServerLimits limits;
+  limits.max_header_bytes = 1024;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    // Just under the limit is served.
+    tcp::socket ok(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(ok));
+    std::string small = "GET /s HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(800, 'p') + "\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(ok, small));
+    boost::beast::flat_buffer buf1;
+    auto r1 = co_await Read(ok, buf1);
+    CO_ASSERT_TRUE(!r1.ec);
+    EXPECT_EQ(r1.res.result(), bhttp::status::ok);
+
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string big = "GET /b HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(2000, 'p') + "\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, big));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::request_header_fields_too_large);
+    EXPECT_NE(r.res.body().find("http.max_header_bytes"), std::string::npos);
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_EQ(handler_.calls, 1);
+  });
+}
+
+TEST_F(ServerTest, BodyOverMaxBodyBytesGets413) {
+  ServerLimits limits;
+  limits.max_body_bytes = 1000;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    // Announced length over the limit: refused from the head alone.
+    std::string head = "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, head));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::payload_too_large);
+    EXPECT_NE(r.res.body().find("http.max_body_bytes"), std::string::npos);
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+
+    // Exactly at the limit is fine.
+    tcp::socket at(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(at));
+    std::string exact = "POST /at HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + std::string(1000, 'b');
+    CO_ASSERT_TRUE(co_await Write(at, exact));
+    boost::beast::flat_buffer buf2;
+    auto r2 = co_await Read(at, buf2);
+    CO_ASSERT_TRUE(!r2.ec);
+    EXPECT_EQ(r2.res.result(), bhttp::status::ok);
+    EXPECT_EQ(handler_.calls, 1);
+  });
+}
+
+TEST_F(ServerTest, ChunkedBodyOverMaxBodyBytesGets413) {
+  ServerLimits limits;
+  limits.max_body_bytes = 1000;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    // No length announced: the server must count the chunks. 3 x 400 bytes > 1000.
+    std::string head = "POST /big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    std::string chunk = "190\r\n" + std::string(400, 'c') + "\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, head));
+    std::string body = chunk + chunk + chunk;
+    CO_ASSERT_TRUE(co_await Write(s, body));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::payload_too_large);
+    EXPECT_EQ(handler_.calls, 0);
+  });
+}
+
+TEST_F(ServerTest, IdleTimeoutClosesTheConnection) {
+  ServerLimits limits;
+  limits.idle_timeout_ms = 150;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    // A connection that never sends anything.
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_GE(after, 100ms);  // loose: the server's clock starts a little before ours
+    EXPECT_LT(after, 2s);
+
+    // A keep-alive connection that goes quiet after one request.
+    tcp::socket k(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(k));
+    CO_ASSERT_TRUE(co_await Write(k, kGet));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(k, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    auto [ec2, after2] = co_await ReadToClose(k);
+    EXPECT_TRUE(ClosedCleanly(ec2)) << ec2.message();
+    EXPECT_GE(after2, 100ms);
+    EXPECT_LT(after2, 2s);
+  });
+}
+
+TEST_F(ServerTest, SlowBodyIsCutOffAfterReadTimeout) {
+  ServerLimits limits;
+  limits.idle_timeout_ms = 10000;
+  limits.read_timeout_ms = 150;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string partial = "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-a-bit";
+    CO_ASSERT_TRUE(co_await Write(s, partial));
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_GE(after, 100ms);  // loose: the server's clock starts a little before ours
+    EXPECT_LT(after, 2s) << "idle_timeout applied instead of read_timeout";
+    EXPECT_EQ(handler_.calls, 0);
+  });
+}
+
+TEST_F(ServerTest, ConnectionsAboveMaxConnectionsGet503) {
+  ServerLimits limits;
+  limits.max_connections = 1;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    // The first connection is established and served (its session is counted).
+    tcp::socket a(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(a));
+    CO_ASSERT_TRUE(co_await Write(a, kGet));
+    boost::beast::flat_buffer buf_a;
+    auto ra = co_await Read(a, buf_a);
+    CO_ASSERT_TRUE(!ra.ec);
+    EXPECT_EQ(ra.res.result(), bhttp::status::ok);
+
+    // A second one is refused with 503 and closed.
+    tcp::socket b(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(b));
+    boost::beast::flat_buffer buf_b;
+    auto rb = co_await Read(b, buf_b);
+    CO_ASSERT_TRUE(!rb.ec);
+    EXPECT_EQ(rb.res.result(), bhttp::status::service_unavailable);
+    auto [ec, after] = co_await ReadToClose(b);
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_EQ(handler_.calls, 1);
+
+    // The first still works; once it has closed, a new connection is served again.
+    std::string last = "GET /close HTTP/1.1\r\nHost: x\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(a, last));
+    auto ra2 = co_await Read(a, buf_a);
+    CO_ASSERT_TRUE(!ra2.ec);
+    EXPECT_EQ(ra2.res.result(), bhttp::status::ok);
+    auto [eca, aftera] = co_await ReadToClose(a);
+    EXPECT_EQ(eca, asio::error::eof);
+    tcp::socket c(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(c));
+    CO_ASSERT_TRUE(co_await Write(c, kGet));
+    boost::beast::flat_buffer buf_c;
+    auto rc = co_await Read(c, buf_c);
+    CO_ASSERT_TRUE(!rc.ec);
+    EXPECT_EQ(rc.res.result(), bhttp::status::ok);
+  });
+}
+
+TEST_F(ServerTest, Http10WithoutKeepAliveIsClosedAfterTheResponse) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    std::string req = "GET /old HTTP/1.0\r\n\r\n";
+    CO_ASSERT_TRUE(co_await Write(s, req));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    EXPECT_EQ(r.res.result(), bhttp::status::ok);
+    EXPECT_EQ(r.res.body(), "GET /old 0:");
+    EXPECT_FALSE(r.res.keep_alive());
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_EQ(ec, asio::error::eof);
+  });
+}
+
+TEST_F(ServerTest, StopRefusesNewConnections) {
+  StartServer({});
+  auto ep = ServerEndpoint();
+  server_->Stop();
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    auto [ec] = co_await s.async_connect(ep, kTuple);
+    EXPECT_EQ(ec, asio::error::connection_refused) << ec.message();
+  });
+}
+
+TEST(ServerListenTest, RejectsABadAddress) {
+  asio::io_context ctx;
+  RecordingHandler handler;
+  Server server(ctx, {}, handler);
+  Status s = server.Listen("localhost-ish", 0);
+  EXPECT_EQ(s.kind(), ErrorKind::kInvalidArgument);
+}
+
+TEST(MakeResponseTest, FollowsTheRequestsKeepAliveAndSetsLength) {
+  Request req{bhttp::verb::get, "/", 11};
+  auto res = MakeResponse(req, bhttp::status::not_found, "nope", "text/x");
+  EXPECT_EQ(res.result(), bhttp::status::not_found);
+  EXPECT_TRUE(res.keep_alive());
+  EXPECT_EQ(res[bhttp::field::content_length], "4");
+  EXPECT_EQ(res[bhttp::field::content_type], "text/x");
+  req.keep_alive(false);
+  EXPECT_FALSE(MakeResponse(req, bhttp::status::ok, "").keep_alive());
+}
+
+}  // namespace
+}  // namespace tacc::http

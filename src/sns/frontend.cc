@@ -107,7 +107,9 @@ Frontend::~Frontend() {
   Stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  // Everything that lives on a shard's io_context goes before the shards.
   link_.reset();
+  launcher_.reset();
   shards_.clear();
 }
 

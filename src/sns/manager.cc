@@ -44,7 +44,6 @@ uint64_t NewEpoch() {
   return static_cast<uint64_t>(ns);
 }
 
-Millis ToMillis(double seconds) { return Millis(static_cast<int64_t>(seconds * 1000)); }
 
 }  // namespace
 

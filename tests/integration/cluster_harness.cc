@@ -272,6 +272,10 @@ bool ClusterHarness::Stop(std::string* leftover) {
   shared_->ctx.stop();
   if (listener_.joinable()) listener_.join();
   if (!exited) left += " (tacc up itself did not stop)";
+  // Under the sanitizer build every process of the cluster reports into the log.
+  std::string log = Log();
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+    if (auto at = log.find(marker); at != std::string::npos) left += "\nsanitizer report in the cluster log:\n" + log.substr(at > 200 ? at - 200 : 0, 3000);
   if (leftover) *leftover = left;
   return left.empty();
 }

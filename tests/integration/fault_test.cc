@@ -53,7 +53,9 @@ TEST(FaultTest, KilledWorkerUnderLoadIsMaskedAndReplaced) {
   EXPECT_EQ(counts.failed, 0u) << "unanswered requests, e.g. " << (counts.failures.empty() ? "" : counts.failures[0]);
   EXPECT_GT(counts.ok, 100u);
   for (auto& cs : back->classes())
-    if (cs.name() == "test") EXPECT_GE(cs.crashes(), 1u);
+    if (cs.name() == "test") {
+      EXPECT_GE(cs.crashes(), 1u);
+    }
   std::string left;
   EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
 }

@@ -96,7 +96,9 @@ TEST(SpawnTest, KeepsMinimumAndNeverExceedsMaximum) {
   for (auto& [t, b] : c.History()) {
     EXPECT_LE(ClusterHarness::CountWorkers(b, "test"), 2);
     for (auto& cs : b.classes())
-      if (cs.name() == "test") EXPECT_LE(cs.workers() + cs.pending_spawns(), 2u);
+      if (cs.name() == "test") {
+        EXPECT_LE(cs.workers() + cs.pending_spawns(), 2u);
+      }
   }
 }
 

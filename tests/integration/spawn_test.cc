@@ -1,6 +1,9 @@
 // Spawning and reaping with the offered load (paper §4.5, Figure 8).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <cmath>
 
 #include "cluster_harness.h"
@@ -100,6 +103,60 @@ TEST(SpawnTest, KeepsMinimumAndNeverExceedsMaximum) {
         EXPECT_LE(cs.workers() + cs.pending_spawns(), 2u);
       }
   }
+}
+
+}  // namespace
+}  // namespace tacc::testing
+
+namespace tacc::testing {
+namespace {
+
+// Where multicast is not available: components subscribe at the seed and the manager
+// beacons to each subscriber; everything else works the same.
+TEST(BeaconModeTest, UnicastBeaconsRunTheSameCluster) {
+  ClusterHarness c({.frontends = 2, .settings = {"beacon.mode=unicast"}});
+  c.Start();
+  auto r = c.Get("/task/test?cost_ms=2", 1);
+  EXPECT_EQ(r.status, 200) << r.error << c.Log();
+  EXPECT_TRUE(r.Header("X-Tacc-Fallback").empty());
+  EXPECT_TRUE(c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 1; }, 3s));
+  std::string left;
+  EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
+}
+
+// A worker started by hand (as on another host) registers from the beacons and takes load.
+TEST(BeaconModeTest, HandStartedWorkerJoinsFromBeacons) {
+  ClusterHarness c({.settings = {"manager.spawn_policy=fixed", "classes.test.max_workers=8"}});
+  c.Start();
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<std::string> all = {TACC_BINARY, "worker", "--class", "test"};
+    all.insert(all.end(), c.config_args().begin(), c.config_args().end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(TACC_BINARY, argv.data());
+    _exit(127);
+  }
+  auto joined = c.WaitFor([&](const wire::Beacon& b) {
+    for (auto& w : b.workers())
+      if (static_cast<pid_t>(w.pid()) == pid) return true;
+    return false;
+  }, 5s);
+  EXPECT_TRUE(joined) << c.Log();
+  auto r = c.Get("/task/test?cost_ms=1");
+  EXPECT_EQ(r.status, 200);
+  kill(pid, SIGTERM);  // drains, deregisters: not a crash
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  auto gone = c.WaitFor([&](const wire::Beacon& b) { return b.workers_size() == 0; }, 5s);
+  ASSERT_TRUE(gone);
+  auto last = c.Latest();
+  for (auto& cs : last->classes())
+    if (cs.name() == "test") {
+      EXPECT_EQ(cs.crashes(), 0u);
+    }
 }
 
 }  // namespace

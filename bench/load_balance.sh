@@ -61,7 +61,7 @@ for run in $RUNS; do
     sleep 0.1
   done
   [[ "$ready" == 1 ]] || { echo "cluster did not come up; log:" >&2; cat "$RAW/$name.up.log" >&2; exit 1; }
-  timeout $((SECONDS_PER_RUN + 30)) "$LOAD" --port "$port" --path "/task/test?cost_ms=$COST_MS&mode=sleep" --rate "$RATE" \
+  timeout $((SECONDS_PER_RUN + 30)) "${RUN[@]}" "$LOAD" --port "$port" --path "/task/test?cost_ms=$COST_MS&mode=sleep" --rate "$RATE" \
     --seconds "$SECONDS_PER_RUN" --out "$RAW/$name.req" --beacons "$RAW/$name.beacons" \
     --set "cluster.name=$cluster" --set "beacon.port=$BEACON_PORT" >"$RAW/$name.summary"
   bench_stop "$up"

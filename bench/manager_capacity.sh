@@ -35,7 +35,7 @@ for c in $CONNS; do
     --set classes.test.min_workers=0 --set log.level=warn
   mgr=$BG_PID
   raw="$OUT_DIR/manager_capacity_$c.txt"
-  timeout $((SECONDS_PER_RUN + 40)) taskset -c 1 "$FLOOD" "${SETS[@]}" --connections "$c" --seconds "$SECONDS_PER_RUN" \
+  timeout $((SECONDS_PER_RUN + 40)) "${RUN[@]}" taskset -c 1 "$FLOOD" "${SETS[@]}" --connections "$c" --seconds "$SECONDS_PER_RUN" \
     --warmup "$WARMUP" --beacons "$raw.beacons" >"$raw.out"
   bench_stop "$mgr"
   { echo "# report_flood --connections $c --seconds $SECONDS_PER_RUN --warmup $WARMUP ($RUN_DATE)"; cat "$raw.out";

@@ -99,7 +99,10 @@ asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epo
     co_return;
   }
   auto c = *conn;
-  c->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {}, [](const wire::Connection::Ptr&, const Status&) {});
+  c->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {},
+           [this, alive](const wire::Connection::Ptr& closed, const Status&) {
+             if (*alive && closed == conn_) conn_lost_at_ = Clock::now();
+           });
   wire::Envelope reg;
   auto* r = reg.mutable_register_frontend();
   r->set_index(index_);
@@ -146,11 +149,21 @@ asio::awaitable<void> ManagerLink::WatchLoop() {
     }
     auto silent = now - last_beacon_;
     int rank = Rank();
-    if (config_.frontend.restart_manager && silent > timeout * (rank + 1) && now - last_restart_ > timeout * (rank + 2)) {
+    // Broken connection to a manager on this host whose process is gone: no need to
+    // wait for the beacons to stop (rank r still waits r timeouts for lower ranks).
+    bool known_dead = false;
+    if (conn_lost_at_ != Clock::time_point{} && conn_ && !conn_->is_open() && now - conn_lost_at_ >= timeout * rank) {
+      auto snap = directory_.Get();
+      known_dead = snap && snap->beacon.manager().host() == config_.cluster.host && !launcher_.Alive(static_cast<pid_t>(snap->beacon.manager_pid()));
+    }
+    bool presumed_dead = silent > timeout * (rank + 1) || known_dead;
+    if (config_.frontend.restart_manager && presumed_dead && now - last_restart_ > timeout * (rank + 2)) {
+      conn_lost_at_ = {};
       last_restart_ = now;
       restarts.Inc();
-      spdlog::warn("no beacon for {} ms: front end {} (rank {}) restarts the manager",
-                   std::chrono::duration_cast<Millis>(silent).count(), index_, rank);
+      spdlog::warn("manager {}: front end {} (rank {}) restarts the manager",
+                   known_dead ? std::string("process gone (connection broke)") : fmt::format("silent for {} ms", std::chrono::duration_cast<Millis>(silent).count()),
+                   index_, rank);
       std::vector<std::string> argv = {"manager"};
       auto extra = args_.ToArgv();
       argv.insert(argv.end(), extra.begin(), extra.end());

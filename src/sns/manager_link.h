@@ -7,7 +7,9 @@
 //   rank = position of this front end's index among the front ends listed in the last
 //   beacon (its own index if it has seen none); the front end of rank r acts after
 //   (r + 1) * manager_timeout of silence, so rank 0 goes first and the others only step
-//   in if rank 0 is gone too. The manager's per-host lock makes a second, racing
+//   in if rank 0 is gone too. A broken connection to a manager on this host whose
+//   process is gone counts at once (timeouts back up broken-connection detection).
+//   The manager's per-host lock makes a second, racing
 //   manager exit at once, so there are never two.
 //
 // Thread safety: lives on front-end thread 0; RequestSpawn may be called from any thread.
@@ -56,6 +58,7 @@ class ManagerLink {
   bool registering_ = false;
   std::chrono::steady_clock::time_point last_beacon_;
   std::chrono::steady_clock::time_point last_restart_{};
+  std::chrono::steady_clock::time_point conn_lost_at_{};  // manager connection broke
   std::shared_ptr<bool> alive_;
 };
 

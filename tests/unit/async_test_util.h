@@ -3,8 +3,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,8 +23,7 @@ using namespace std::chrono_literals;
 // Runs `body` as a coroutine on `ctx` until it finishes (then stops the context, so
 // connections left waiting do not hold the test up) or until `limit` passes, which is
 // a test failure. Exceptions escaping the coroutine fail the test.
-inline void RunCoroutine(asio::io_context& ctx, std::function<asio::awaitable<void>()> body,
-                         std::chrono::milliseconds limit = 5s) {
+inline void RunCoroutine(asio::io_context& ctx, std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 5s) {
   bool done = false;
   std::exception_ptr error;
   ctx.restart();

@@ -34,8 +34,7 @@ TEST(LotteryPolicyTest, PicksInProportionToInverseLoad) {
     std::vector<double> loads = {0, 1, 3, 9};
     auto freq = Frequencies(*p, loads);
     auto want = LotteryShares(loads);  // 0.541, 0.270, 0.135, 0.054
-    for (size_t i = 0; i < loads.size(); ++i)
-      EXPECT_NEAR(freq[i], want[i], 0.01) << "worker " << i << " seed " << seed;
+    for (size_t i = 0; i < loads.size(); ++i) EXPECT_NEAR(freq[i], want[i], 0.01) << "worker " << i << " seed " << seed;
     EXPECT_GT(freq[0], freq[1]);
     EXPECT_GT(freq[1], freq[2]);
     EXPECT_GT(freq[2], freq[3]);

@@ -72,9 +72,9 @@ TEST(ConfigTest, MalformedOverrideIsRejected) {
 }
 
 TEST(ConfigTest, OverridesAreTypedAndLaterOnesWin) {
-  auto c = Config::Load("", {"log.level=debug", "beacon.interval_ms=100", "beacon.interval_ms=250", "manager.spawn_threshold=2",
-                             "worker.weight_by_cost=true", "beacon.unicast_seeds=[\"10.0.0.1:7401\", \"h:1\"]",
-                             "cluster.name=\"quoted\"", "http.max_body_bytes=1099511627776"});
+  auto c = Config::Load(
+      "", {"log.level=debug", "beacon.interval_ms=100", "beacon.interval_ms=250", "manager.spawn_threshold=2", "worker.weight_by_cost=true",
+           "beacon.unicast_seeds=[\"10.0.0.1:7401\", \"h:1\"]", "cluster.name=\"quoted\"", "http.max_body_bytes=1099511627776"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->log.level, "debug");  // bare word taken as a string
   EXPECT_EQ(c->beacon.interval_ms, 250);
@@ -185,12 +185,12 @@ TEST(ConfigTest, ToTomlOfDefaultsParsesBack) {
 }
 
 TEST(ConfigTest, ToTomlOfEverySectionParsesBackToTheSameConfig) {
-  auto c = Config::Load("", {"cluster.name=rt", "cluster.run_dir=/tmp/x y", "beacon.mode=unicast", "beacon.unicast_seeds=[\"a:1\", \"b:2\"]",
-                             "manager.load_smoothing=0.25", "manager.spawn_hold_s=0", "manager.manage_frontends=true",
-                             "frontend.service=\"svc \\\"q\\\" \\\\ x\"", "http.max_body_bytes=123456789012", "stub.balance_policy=random",
-                             "wire.max_frame_bytes=4294967296", "log.level=warn", "classes.img.worker=jpeg",
-                             "classes.img.cost_hint=0.125", "classes.img.min_workers=2", "classes.img.args.q=\"a \\\"b\\\"\"",
-                             "classes.img.args.n=7"});
+  auto c =
+      Config::Load("", {"cluster.name=rt", "cluster.run_dir=/tmp/x y", "beacon.mode=unicast", "beacon.unicast_seeds=[\"a:1\", \"b:2\"]",
+                        "manager.load_smoothing=0.25", "manager.spawn_hold_s=0", "manager.manage_frontends=true",
+                        "frontend.service=\"svc \\\"q\\\" \\\\ x\"", "http.max_body_bytes=123456789012", "stub.balance_policy=random",
+                        "wire.max_frame_bytes=4294967296", "log.level=warn", "classes.img.worker=jpeg", "classes.img.cost_hint=0.125",
+                        "classes.img.min_workers=2", "classes.img.args.q=\"a \\\"b\\\"\"", "classes.img.args.n=7"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ExpectRoundTrip(*c);
   auto back = LoadText(c->ToToml());

@@ -21,12 +21,12 @@ using tacc::testing::Pause;
 using tacc::testing::RunCoroutine;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-#define CO_ASSERT_TRUE(cond)                            \
-  do {                                                  \
-    if (!(cond)) {                                      \
-      ADD_FAILURE() << "assertion failed: " << #cond;   \
-      co_return;                                        \
-    }                                                   \
+#define CO_ASSERT_TRUE(cond)                          \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ADD_FAILURE() << "assertion failed: " << #cond; \
+      co_return;                                      \
+    }                                                 \
   } while (0)
 
 Counter& BadFrames() { return Metrics().counter("tacc_wire_bad_frames_total", ""); }
@@ -217,9 +217,7 @@ TEST_F(ConnectionTest, ErrorReplyBecomesItsStatus) {
     auto client = co_await Dial(plain_);
     Start(client);
     auto server = co_await Accept(plain_);
-    Start(server, [](const Connection::Ptr& c, Envelope&& e) {
-      c->ReplyError(e, Status::Overloaded("queue full at 256"));
-    });
+    Start(server, [](const Connection::Ptr& c, Envelope&& e) { c->ReplyError(e, Status::Overloaded("queue full at 256")); });
     CO_ASSERT_TRUE(client && server);
     auto r = co_await client->Call(TaskEnvelope("x"), 2s);
     CO_ASSERT_TRUE(!r.ok());
@@ -324,7 +322,8 @@ TEST_F(ConnectionTest, LocalCloseFailsPendingCallsAndRunsTheCloseHandlerOnce) {
     auto client = co_await Dial(plain_);
     Start(client, nullptr, closed.Handler());
     auto server = co_await Accept(plain_);
-    Start(server, [&](const Connection::Ptr&, Envelope&&) { arrived.Set(); }, server_closed.Handler());
+    Start(
+        server, [&](const Connection::Ptr&, Envelope&&) { arrived.Set(); }, server_closed.Handler());
     CO_ASSERT_TRUE(client && server);
     Result<Envelope> r = Status::Internal("not finished");
     Event done(ex);
@@ -395,7 +394,8 @@ TEST_F(ConnectionTest, GarbageFrameClosesOnlyThatConnection) {
     CloseRecord bad_closed(ex);
     int messages = 0;
     auto bad_server = co_await Accept(plain_);
-    Start(bad_server, [&](const Connection::Ptr&, Envelope&&) { ++messages; }, bad_closed.Handler());
+    Start(
+        bad_server, [&](const Connection::Ptr&, Envelope&&) { ++messages; }, bad_closed.Handler());
     CO_ASSERT_TRUE(bad_server);
     const std::string garbage("\x00\x00\x00\x05\xff\xff\xff\xff\xff", 9);
     auto [wec, wn] = co_await asio::async_write(raw, asio::buffer(garbage), kTuple);
@@ -433,7 +433,8 @@ TEST_F(ConnectionTest, ValidProtobufWithoutBodyClosesTheConnection) {
     CO_ASSERT_TRUE(!cec);
     CloseRecord closed(ex);
     auto server = co_await Accept(plain_);
-    Start(server, [](const Connection::Ptr&, Envelope&&) {}, closed.Handler());
+    Start(
+        server, [](const Connection::Ptr&, Envelope&&) {}, closed.Handler());
     Envelope no_body;
     no_body.set_id(3);
     std::string frame;
@@ -459,7 +460,8 @@ TEST_F(ConnectionTest, GigabyteHeaderClosesTheConnectionWithoutWaitingForTheBody
     CO_ASSERT_TRUE(!cec);
     CloseRecord closed(ex);
     auto server = co_await Accept(plain_);
-    Start(server, [](const Connection::Ptr&, Envelope&&) {}, closed.Handler());
+    Start(
+        server, [](const Connection::Ptr&, Envelope&&) {}, closed.Handler());
     CO_ASSERT_TRUE(server);
     const std::string header("\x40\x00\x00\x00", 4);  // 1 GiB announced, nothing follows
     auto [wec, wn] = co_await asio::async_write(raw, asio::buffer(header), kTuple);
@@ -492,10 +494,13 @@ TEST_F(ConnectionTest, FrameAboveTheReceiversLimitClosesItAndFailsTheCall) {
     ConnectionOptions small;
     small.max_frame_bytes = 1024;
     auto server = co_await Accept(small);
-    Start(server, [&](const Connection::Ptr& c, Envelope&& e) {
-      ++messages;
-      Echo(c, std::move(e));
-    }, server_closed.Handler());
+    Start(
+        server,
+        [&](const Connection::Ptr& c, Envelope&& e) {
+          ++messages;
+          Echo(c, std::move(e));
+        },
+        server_closed.Handler());
     CO_ASSERT_TRUE(client && server);
     auto fits = co_await client->Call(TaskEnvelope(std::string(900, 'a')), 2s);
     EXPECT_TRUE(fits.ok()) << fits.status().ToString();
@@ -517,7 +522,8 @@ TEST_F(ConnectionTest, IdleTimeoutClosesASilentConnection) {
     idle.idle_timeout = 150ms;
     auto start = std::chrono::steady_clock::now();
     auto server = co_await Accept(idle);
-    Start(server, [](const Connection::Ptr&, Envelope&&) {}, server_closed.Handler());
+    Start(
+        server, [](const Connection::Ptr&, Envelope&&) {}, server_closed.Handler());
     CO_ASSERT_TRUE(client && server);
     CO_ASSERT_TRUE(co_await server_closed.event.Wait(2s));
     auto after = std::chrono::steady_clock::now() - start;
@@ -539,7 +545,8 @@ TEST_F(ConnectionTest, TrafficKeepsAnIdleWatchedConnectionOpen) {
     ConnectionOptions idle;
     idle.idle_timeout = 300ms;
     auto server = co_await Accept(idle);
-    Start(server, [&](const Connection::Ptr&, Envelope&&) { ++received; }, server_closed.Handler());
+    Start(
+        server, [&](const Connection::Ptr&, Envelope&&) { ++received; }, server_closed.Handler());
     CO_ASSERT_TRUE(client && server);
     // One message every 50 ms for 500 ms: longer than the idle timeout in total.
     for (int i = 0; i < 10; ++i) {

@@ -95,8 +95,8 @@ TEST(FrameTest, ZeroLengthHeaderIsAcceptedButEmptyBodyIsNotAMessage) {
 }
 
 TEST(FrameTest, ParseEnvelopeRejectsGarbage) {
-  for (std::string_view junk : {std::string_view("\xff\xff\xff\xff\xff"), std::string_view("GET / HTTP/1.1\r\n\r\n"),
-                                std::string_view("\x0a\x05\x01", 3)}) {
+  for (std::string_view junk :
+       {std::string_view("\xff\xff\xff\xff\xff"), std::string_view("GET / HTTP/1.1\r\n\r\n"), std::string_view("\x0a\x05\x01", 3)}) {
     auto r = ParseEnvelope(junk);
     ASSERT_FALSE(r.ok()) << "accepted: " << junk;
     EXPECT_EQ(r.status().kind(), ErrorKind::kProtocol);

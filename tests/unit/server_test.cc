@@ -35,8 +35,8 @@ class RecordingHandler : public RequestHandler {
     ++calls;
     bodies.push_back(req.body());
     remotes.push_back(info.remote);
-    std::string text = std::string(req.method_string()) + " " + std::string(req.target()) + " " +
-                       std::to_string(req.body().size()) + ":" + req.body();
+    std::string text =
+        std::string(req.method_string()) + " " + std::string(req.target()) + " " + std::to_string(req.body().size()) + ":" + req.body();
     Response res = MakeResponse(req, bhttp::status::ok, text);
     if (req.target() == "/close") res.keep_alive(false);
     co_return res;
@@ -91,9 +91,7 @@ class ServerTest : public ::testing::Test {
     }
   }
 
-  static bool ClosedCleanly(const boost::system::error_code& ec) {
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
+  static bool ClosedCleanly(const boost::system::error_code& ec) { return ec == asio::error::eof || ec == asio::error::connection_reset; }
 
   void Run(std::function<asio::awaitable<void>()> body) { RunCoroutine(ctx_, std::move(body)); }
 
@@ -132,9 +130,10 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   Run([&]() -> asio::awaitable<void> {
     tcp::socket s(ctx_);
     CO_ASSERT_TRUE(co_await Dial(s));
-    std::string three = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                        "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
-                        "GET /close HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::string three =
+        "GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        "GET /close HTTP/1.1\r\nHost: x\r\n\r\n";
     CO_ASSERT_TRUE(co_await Write(s, three));
     boost::beast::flat_buffer buf;
     std::vector<std::string> got;

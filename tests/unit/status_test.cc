@@ -21,16 +21,14 @@ TEST(StatusTest, NamedConstructorsSetTheKind) {
     ErrorKind kind;
     std::string_view name;
   };
-  for (auto& c : {Case{Status::InvalidArgument("m"), ErrorKind::kInvalidArgument, "invalid_argument"},
-                  Case{Status::NotFound("m"), ErrorKind::kNotFound, "not_found"},
-                  Case{Status::Unavailable("m"), ErrorKind::kUnavailable, "unavailable"},
-                  Case{Status::Timeout("m"), ErrorKind::kTimeout, "timeout"},
-                  Case{Status::Overloaded("m"), ErrorKind::kOverloaded, "overloaded"},
-                  Case{Status::Crashed("m"), ErrorKind::kCrashed, "crashed"},
-                  Case{Status::Protocol("m"), ErrorKind::kProtocol, "protocol"},
-                  Case{Status::Internal("m"), ErrorKind::kInternal, "internal"},
-                  Case{Status::WorkerError("m"), ErrorKind::kWorkerError, "worker_error"},
-                  Case{Status::Cancelled("m"), ErrorKind::kCancelled, "cancelled"}}) {
+  for (auto& c :
+       {Case{Status::InvalidArgument("m"), ErrorKind::kInvalidArgument, "invalid_argument"},
+        Case{Status::NotFound("m"), ErrorKind::kNotFound, "not_found"},
+        Case{Status::Unavailable("m"), ErrorKind::kUnavailable, "unavailable"}, Case{Status::Timeout("m"), ErrorKind::kTimeout, "timeout"},
+        Case{Status::Overloaded("m"), ErrorKind::kOverloaded, "overloaded"}, Case{Status::Crashed("m"), ErrorKind::kCrashed, "crashed"},
+        Case{Status::Protocol("m"), ErrorKind::kProtocol, "protocol"}, Case{Status::Internal("m"), ErrorKind::kInternal, "internal"},
+        Case{Status::WorkerError("m"), ErrorKind::kWorkerError, "worker_error"},
+        Case{Status::Cancelled("m"), ErrorKind::kCancelled, "cancelled"}}) {
     EXPECT_FALSE(c.s.ok());
     EXPECT_EQ(c.s.kind(), c.kind);
     EXPECT_EQ(ErrorKindName(c.kind), c.name);

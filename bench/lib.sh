@@ -23,10 +23,11 @@ BENCH_PIDS=()
 #   nice  nice -20: a ~99% CPU share, but wake-ups may wait for another task's slice;
 #   none  as is.
 BENCH_SCHED="${BENCH_SCHED:-rr}"
+# RUN_PROBE: for a probe that must preempt the benchmarked processes (stall_probe.py).
 case "$BENCH_SCHED" in
-  rr) RUN=(chrt -r 1) ;;
-  nice) RUN=(nice -n -20) ;;
-  none) RUN=(env) ;;
+  rr) RUN=(chrt -r 1); RUN_PROBE=(chrt -r 2) ;;
+  nice) RUN=(nice -n -20); RUN_PROBE=(nice -n -20) ;;
+  none) RUN=(env); RUN_PROBE=(env) ;;
   *) echo "BENCH_SCHED must be rr, nice or none" >&2; exit 2 ;;
 esac
 MACHINE="$MACHINE; benchmark processes scheduled with BENCH_SCHED=$BENCH_SCHED"
@@ -78,10 +79,11 @@ bench_cleanup() {
 #   nice  nice -20: a ~99% CPU share, but wake-ups may wait for another task's slice;
 #   none  as is.
 BENCH_SCHED="${BENCH_SCHED:-rr}"
+# RUN_PROBE: for a probe that must preempt the benchmarked processes (stall_probe.py).
 case "$BENCH_SCHED" in
-  rr) RUN=(chrt -r 1) ;;
-  nice) RUN=(nice -n -20) ;;
-  none) RUN=(env) ;;
+  rr) RUN=(chrt -r 1); RUN_PROBE=(chrt -r 2) ;;
+  nice) RUN=(nice -n -20); RUN_PROBE=(nice -n -20) ;;
+  none) RUN=(env); RUN_PROBE=(env) ;;
   *) echo "BENCH_SCHED must be rr, nice or none" >&2; exit 2 ;;
 esac
 MACHINE="$MACHINE; benchmark processes scheduled with BENCH_SCHED=$BENCH_SCHED"

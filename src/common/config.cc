@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <cmath>
 #include <functional>
 #include <optional>
 #include <set>
@@ -23,10 +25,24 @@ struct SettingDef {
 std::string Quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", u);
+      continue;
+    }
     if (c == '"' || c == '\\') out += '\\';
     out += c;
   }
   return out + "\"";
+}
+
+// Class names and argument names are plain identifiers: they appear as TOML bare keys,
+// in command lines and in URLs.
+bool PlainName(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  return true;
 }
 
 Status Bad(const std::string& key, const std::string& why) {
@@ -40,15 +56,19 @@ SettingDef NumberAt(std::string key, std::string doc, Get get, Num lo, Num hi) {
   d.key = key;
   d.doc = fmt::format("{} Range {}..{}.", doc, lo, hi);
   d.set = [key, get, lo, hi](Config& c, const toml::node& n) -> Status {
-    std::optional<Num> v;
+    // Range-check in the widest type before narrowing, so 2^32+1 is not taken for 1.
     if constexpr (std::is_floating_point_v<Num>) {
-      if (auto f = n.value<double>()) v = static_cast<Num>(*f);
+      auto f = n.value<double>();
+      if (!f) return Bad(key, "expected a number");
+      if (!std::isfinite(*f)) return Bad(key, "expected a finite number");
+      if (*f < static_cast<double>(lo) || *f > static_cast<double>(hi)) return Bad(key, fmt::format("{} is outside {}..{}", *f, lo, hi));
+      get(c) = static_cast<Num>(*f);
     } else {
-      if (n.is_integer()) v = static_cast<Num>(*n.value<int64_t>());
+      if (!n.is_integer()) return Bad(key, "expected a whole number");
+      int64_t v = *n.value<int64_t>();
+      if (v < static_cast<int64_t>(lo) || v > static_cast<int64_t>(hi)) return Bad(key, fmt::format("{} is outside {}..{}", v, lo, hi));
+      get(c) = static_cast<Num>(v);
     }
-    if (!v) return Bad(key, std::string("expected a ") + (std::is_floating_point_v<Num> ? "number" : "whole number"));
-    if (*v < lo || *v > hi) return Bad(key, fmt::format("{} is outside {}..{}", *v, lo, hi));
-    get(c) = *v;
     return Status::Ok();
   };
   d.show = [get](const Config& c) { return fmt::format("{}", get(const_cast<Config&>(c))); };
@@ -145,7 +165,7 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("manager.restart_backoff_min_ms", "Delay before restarting a crashed worker after its class's first recent crash; doubles with each further crash.", AT(manager.restart_backoff_min_ms), 0, 600000),
       NumberAt<int>("manager.restart_backoff_max_ms", "Upper bound of the restart delay.", AT(manager.restart_backoff_max_ms), 0, 3600000),
       NumberAt<int>("manager.restart_window_s", "Window over which crashes of a class are counted.", AT(manager.restart_window_s), 1, 86400),
-      NumberAt<int>("manager.restart_max", "Crashes of one class within the window after which its restarts are suspended (and reported) until the window clears.", AT(manager.restart_max), 1, 100000),
+      NumberAt<int>("manager.restart_max", "More crashes than this of one class within the window suspend its restarts and spawns (reported as an error and in beacons) until old crashes age out.", AT(manager.restart_max), 1, 100000),
       BoolAt("manager.manage_frontends", "Launch frontend.count front ends on this host and restart any that dies (set by `tacc up`).", AT(manager.manage_frontends)),
       NumberAt<int>("manager.adopt_grace_ms", "A restarted manager waits this long for running workers and front ends to re-register before it spawns or launches replacements; meanwhile its beacons say so and front ends keep the workers they knew.", AT(manager.adopt_grace_ms), 0, 600000),
       StringAt("manager.launcher", "How the manager starts processes: 'local' re-executes tacc on this host.", AT(manager.launcher), {"local"}),
@@ -195,7 +215,7 @@ const std::set<std::string> kClassFields = {"worker", "min_workers", "max_worker
 
 Status SetClassField(Config& c, const std::string& cls, const std::string& field, const toml::node& n) {
   std::string key = "classes." + cls + "." + field;
-  if (cls.empty()) return Bad(key, "empty class name");
+  if (!PlainName(cls)) return Bad(key, "a class name is 1-64 letters, digits, '_' or '-'");
   auto [it, fresh] = c.classes.try_emplace(cls);
   ClassConfig& cc = it->second;
   if (fresh) cc.name = cls;
@@ -210,12 +230,13 @@ Status SetClassField(Config& c, const std::string& cls, const std::string& field
     (field == "min_workers" ? cc.min_workers : cc.max_workers) = static_cast<int>(v);
   } else if (field == "cost_hint") {
     auto v = n.value<double>();
-    if (!v || *v <= 0) return Bad(key, "expected a positive number");
+    if (!v || !std::isfinite(*v) || *v <= 0) return Bad(key, "expected a positive finite number");
     cc.cost_hint = *v;
   } else if (field == "args") {
     auto* t = n.as_table();
     if (!t) return Bad(key, "expected a table of name = value");
     for (auto& [k, v] : *t) {
+      if (!PlainName(k.str())) return Bad(key + "." + std::string(k.str()), "an argument name is 1-64 letters, digits, '_' or '-'");
       if (v.is_string()) cc.args[std::string(k.str())] = *v.value<std::string>();
       else if (v.is_integer()) cc.args[std::string(k.str())] = std::to_string(*v.value<int64_t>());
       else if (v.is_floating_point()) cc.args[std::string(k.str())] = fmt::format("{}", *v.value<double>());

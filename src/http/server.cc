@@ -43,7 +43,7 @@ Response MakeResponse(const Request& req, bhttp::status status, std::string body
 }
 
 Server::Server(asio::io_context& ctx, ServerLimits limits, RequestHandler& handler)
-    : ctx_(ctx), limits_(limits), handler_(handler), acceptor_(ctx), open_connections_(std::make_shared<int>(0)), alive_(std::make_shared<bool>(true)) {}
+    : ctx_(ctx), limits_(limits), handler_(handler), acceptor_(ctx), state_(std::make_shared<State>()) {}
 
 Server::~Server() { Stop(); }
 
@@ -69,18 +69,20 @@ uint16_t Server::port() const {
 }
 
 void Server::Stop() {
-  *alive_ = false;
+  if (!state_->alive) return;
+  state_->alive = false;
   boost::system::error_code ec;
   acceptor_.close(ec);
+  for (auto* s : state_->sockets) s->close(ec);  // their sessions wake up and end
 }
 
 asio::awaitable<void> Server::AcceptLoop() {
-  auto alive = alive_;
-  while (*alive) {
+  auto state = state_;
+  while (state->alive) {
     auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
-    if (!*alive || ec == asio::error::operation_aborted) co_return;
+    if (!state->alive || ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
-    if (*open_connections_ >= limits_.max_connections) {
+    if (state->open >= limits_.max_connections) {
       Counters().refused.Inc();
       static constexpr std::string_view kBusy = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
       boost::system::error_code wec;
@@ -88,38 +90,42 @@ asio::awaitable<void> Server::AcceptLoop() {
       socket.write_some(asio::buffer(kBusy), wec);
       continue;
     }
-    asio::co_spawn(ctx_, Session(std::move(socket)), asio::detached);
+    ServerLimits limits = limits_;
+    asio::co_spawn(ctx_, Session(std::move(socket), limits, state), asio::detached);
   }
 }
 
-asio::awaitable<void> Server::Session(tcp::socket socket) {
-  auto alive = alive_;
-  // The count lives in shared state: this frame may be destroyed after the Server.
-  auto open = open_connections_;
-  ++*open;
-  struct Guard {
-    std::shared_ptr<int> n;
-    ~Guard() { --*n; }
-  } guard{open};
+asio::awaitable<void> Server::Session(tcp::socket socket, ServerLimits limits, std::shared_ptr<State> state) {
+  if (!state->alive) co_return;
   RequestInfo info;
   boost::system::error_code ec;
   info.remote = socket.remote_endpoint(ec);
   socket.set_option(tcp::no_delay(true), ec);
   beast::tcp_stream stream(std::move(socket));
+  ++state->open;
+  state->sockets.insert(&stream.socket());
+  struct Registration {
+    State& state;
+    tcp::socket* socket;
+    ~Registration() {
+      --state.open;
+      state.sockets.erase(socket);
+    }
+  } registration{*state, &stream.socket()};
   beast::flat_buffer buffer;
   for (;;) {
     bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<uint32_t>(limits_.max_header_bytes));
-    parser.body_limit(static_cast<uint64_t>(limits_.max_body_bytes));
-    stream.expires_after(std::chrono::milliseconds(limits_.idle_timeout_ms));
+    parser.header_limit(static_cast<uint32_t>(limits.max_header_bytes));
+    parser.body_limit(static_cast<uint64_t>(limits.max_body_bytes));
+    stream.expires_after(std::chrono::milliseconds(limits.idle_timeout_ms));
     auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kUseTuple);
     boost::system::error_code rec = hec;
     if (!rec && !parser.is_done()) {
-      stream.expires_after(std::chrono::milliseconds(limits_.read_timeout_ms));
+      stream.expires_after(std::chrono::milliseconds(limits.read_timeout_ms));
       auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kUseTuple);
       rec = bec;
     }
-    if (!*alive) co_return;
+    if (!state->alive) co_return;
     if (rec) {
       if (rec == bhttp::error::end_of_stream || rec == asio::error::eof || rec == asio::error::connection_reset) co_return;
       std::optional<Response> err;
@@ -132,31 +138,31 @@ asio::awaitable<void> Server::Session(tcp::socket socket) {
       } else if (rec == bhttp::error::header_limit) {
         Counters().too_large.Inc();
         err = MakeResponse(dummy, bhttp::status::request_header_fields_too_large,
-                           "request head exceeds http.max_header_bytes=" + std::to_string(limits_.max_header_bytes) + "\n");
+                           "request head exceeds http.max_header_bytes=" + std::to_string(limits.max_header_bytes) + "\n");
       } else if (rec == bhttp::error::body_limit) {
         Counters().too_large.Inc();
         err = MakeResponse(dummy, bhttp::status::payload_too_large,
-                           "request body exceeds http.max_body_bytes=" + std::to_string(limits_.max_body_bytes) + "\n");
+                           "request body exceeds http.max_body_bytes=" + std::to_string(limits.max_body_bytes) + "\n");
       } else {
         Counters().bad_requests.Inc();
         err = MakeResponse(dummy, bhttp::status::bad_request, "malformed HTTP request: " + rec.message() + "\n");
       }
-      stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+      stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
       co_await bhttp::async_write(stream, *err, kUseTuple);
       stream.socket().shutdown(tcp::socket::shutdown_both, ec);
       co_return;
     }
     Request req = parser.release();
     stream.expires_never();
-    Response res = co_await handler_.Handle(req, info);
-    if (!*alive) co_return;
+    Response res = co_await handler_.Handle(req, info);  // alive checked above: the handler exists
+    if (!state->alive) co_return;
     Counters().requests.Inc();
     bool keep = req.keep_alive() && res.keep_alive();
     res.keep_alive(keep);
     res.prepare_payload();
-    stream.expires_after(std::chrono::milliseconds(limits_.write_timeout_ms));
+    stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
     auto [wec, wn] = co_await bhttp::async_write(stream, res, kUseTuple);
-    if (wec || !keep) break;
+    if (wec || !keep || !state->alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
 }

@@ -14,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "common/status.h"
 
@@ -50,18 +51,26 @@ class Server {
   // Binds host:port (port 0: any) with SO_REUSEPORT and starts accepting.
   Status Listen(const std::string& host, int port);
   uint16_t port() const;
+  // Stops accepting and closes every open connection (call on the server's thread).
   void Stop();
 
  private:
+  // What sessions share with the server; sessions may outlive it, so it is shared.
+  struct State {
+    bool alive = true;
+    int open = 0;
+    std::unordered_set<boost::asio::ip::tcp::socket*> sockets;  // to close on Stop()
+  };
   boost::asio::awaitable<void> AcceptLoop();
-  boost::asio::awaitable<void> Session(boost::asio::ip::tcp::socket socket);
+  // Everything a session needs is in its parameters: it must not touch `this` unless
+  // state->alive says the server still exists.
+  boost::asio::awaitable<void> Session(boost::asio::ip::tcp::socket socket, ServerLimits limits, std::shared_ptr<State> state);
 
   boost::asio::io_context& ctx_;
   ServerLimits limits_;
   RequestHandler& handler_;
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::shared_ptr<int> open_connections_;
-  std::shared_ptr<bool> alive_;
+  std::shared_ptr<State> state_;
 };
 
 // A small response with the given status, content type and body; keep-alive follows `req`.

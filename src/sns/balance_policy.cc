@@ -1,11 +1,15 @@
 #include "sns/balance_policy.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace tacc::sns {
 
 namespace {
+
+// A load that is not a finite number counts as very busy (never picked over a sane one).
+double Sane(double load) { return std::isfinite(load) ? std::max(0.0, load) : 1e12; }
 
 class LotteryPolicy : public BalancePolicy {
  public:
@@ -13,7 +17,7 @@ class LotteryPolicy : public BalancePolicy {
   size_t Pick(std::span<const double> loads) override {
     double total = 0;
     tickets_.resize(loads.size());
-    for (size_t i = 0; i < loads.size(); ++i) total += tickets_[i] = 1.0 / (1.0 + std::max(0.0, loads[i]));
+    for (size_t i = 0; i < loads.size(); ++i) total += tickets_[i] = 1.0 / (1.0 + Sane(loads[i]));
     double draw = std::uniform_real_distribution<double>(0, total)(rng_);
     for (size_t i = 0; i < loads.size(); ++i) {
       draw -= tickets_[i];
@@ -42,10 +46,11 @@ class LeastLoadedPolicy : public BalancePolicy {
  public:
   explicit LeastLoadedPolicy(uint64_t seed) : rng_(seed) {}
   size_t Pick(std::span<const double> loads) override {
-    double best = *std::min_element(loads.begin(), loads.end());
+    double best = Sane(loads[0]);
+    for (double l : loads) best = std::min(best, Sane(l));
     std::vector<size_t> ties;
     for (size_t i = 0; i < loads.size(); ++i)
-      if (loads[i] <= best) ties.push_back(i);
+      if (Sane(loads[i]) <= best) ties.push_back(i);
     return ties[std::uniform_int_distribution<size_t>(0, ties.size() - 1)(rng_)];
   }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -261,6 +262,11 @@ void Manager::OnLoadReport(const wire::Connection::Ptr& conn, const wire::LoadRe
   auto it = worker_by_conn_.find(conn.get());
   if (it == worker_by_conn_.end()) return;  // report before registration: ignore
   auto& w = workers_.at(it->second);
+  if (!std::isfinite(report.weighted_load()) || report.weighted_load() < 0) {
+    Counters().bad_messages.Inc();
+    spdlog::warn("{} reported a load of {}; ignored", conn->name(), report.weighted_load());
+    return;
+  }
   double a = config_.manager.load_smoothing;
   w.load = a * report.weighted_load() + (1 - a) * w.load;
   if (report.queue_length() > 0 || report.completed() != w.completed) w.last_busy = Clock::now();

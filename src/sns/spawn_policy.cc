@@ -29,7 +29,7 @@ class ThresholdPolicy : public SpawnPolicy {
   SpawnDecision Decide(const ClassLoadView& v, Clock::time_point now) const override {
     SpawnDecision d = KeepMinimum(v);
     if (d.spawn > 0) return d;
-    bool held = now - v.last_spawn < hold_;
+    bool held = v.last_spawn != Clock::time_point{} && now - v.last_spawn < hold_;  // epoch: never spawned
     if (v.live > 0 && v.pending == 0 && !held && v.mean_load > h_ && v.live < v.config->max_workers) {
       d.spawn = 1;
       d.reason = fmt::format("mean queue {:.2f} > H={}", v.mean_load, h_);

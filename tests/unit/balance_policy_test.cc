@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include <vector>
 
 namespace tacc::sns {
@@ -90,6 +93,18 @@ TEST(LeastLoadedPolicyTest, BreaksTiesAtRandom) {
   EXPECT_EQ(freq[1], 0);
   EXPECT_EQ(freq[4], 0);
   for (size_t i : {0u, 2u, 3u}) EXPECT_NEAR(freq[i], 1.0 / 3, 0.02) << "worker " << i;
+}
+
+// Regression: a NaN estimate made least_loaded index an empty vector.
+TEST(LeastLoadedPolicyTest, NonFiniteLoadsAreNeverPreferred) {
+  auto p = MakeBalancePolicy("least_loaded", 1);
+  std::vector<double> loads = {std::nan(""), 1, 2};
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(p->Pick(loads), 1u);
+  auto lottery = MakeBalancePolicy("lottery", 1);
+  std::vector<double> inf = {std::numeric_limits<double>::infinity(), 0};
+  int first = 0;
+  for (int i = 0; i < 1000; ++i) first += lottery->Pick(inf) == 0;
+  EXPECT_EQ(first, 0);
 }
 
 TEST(BalancePolicyFactoryTest, UnknownNameFallsBackToLottery) {

@@ -231,6 +231,24 @@ TEST(ConfigTest, ReferenceDocumentsEverySetting) {
   EXPECT_GT(settings, 40);
 }
 
+// Regressions: integers were narrowed before the range check; NaN and infinity passed.
+TEST(ConfigTest, OutOfRangeIntegersAndNonFiniteNumbersAreRejected) {
+  for (std::string bad : {"beacon.port=4294967297", "manager.port=-4294967296", "manager.spawn_threshold=nan",
+                          "manager.spawn_threshold=inf", "classes.test.cost_hint=nan", "classes.test.cost_hint=inf"}) {
+    auto c = Config::Load("", {bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_NE(c.status().message().find(bad.substr(0, bad.find('='))), std::string::npos) << c.status().message();
+  }
+}
+
+// Regression: names that TOML cannot take as bare keys broke --print-config round trips.
+TEST(ConfigTest, ClassAndArgumentNamesMustBePlain) {
+  EXPECT_FALSE(Config::Load("", {"classes.my class.min_workers=1"}).ok());
+  EXPECT_FALSE(Config::Load("", {"classes.x.args.a b=1"}).ok());
+  auto c = Config::Load("", {"cluster.name=a\nb", "classes.ok-name_1.args.k-1=v"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+}
+
 TEST(ConfigArgsTest, ToArgvRepeatsConfigAndOverrides) {
   ConfigArgs a{"/etc/tacc.toml", {"a.b=1", "c.d=x y"}};
   EXPECT_EQ(a.ToArgv(), (std::vector<std::string>{"--config", "/etc/tacc.toml", "--set", "a.b=1", "--set", "c.d=x y"}));

@@ -404,6 +404,23 @@ TEST_F(ServerTest, StopRefusesNewConnections) {
   });
 }
 
+// Regression: Stop() used to leave keep-alive connections open until their idle timeout.
+TEST_F(ServerTest, StopClosesOpenKeepAliveConnections) {
+  StartServer({});
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    CO_ASSERT_TRUE(co_await Write(s, kGet));
+    boost::beast::flat_buffer buf;
+    auto r = co_await Read(s, buf);
+    CO_ASSERT_TRUE(!r.ec);
+    server_->Stop();
+    auto [ec, after] = co_await ReadToClose(s);
+    EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+    EXPECT_LT(after, std::chrono::seconds(2));
+  });
+}
+
 TEST(ServerListenTest, RejectsABadAddress) {
   asio::io_context ctx;
   RecordingHandler handler;

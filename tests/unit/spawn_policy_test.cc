@@ -46,6 +46,13 @@ TEST_F(ThresholdPolicyTest, SpawnsOneWhenMeanLoadExceedsH) {
   EXPECT_FALSE(d.reason.empty());
 }
 
+// Regression: a class that never spawned was held for D seconds after boot.
+TEST_F(ThresholdPolicyTest, NeverSpawnedClassIsNotHeld) {
+  auto v = Busy(1, 10);
+  v.last_spawn = Clock::time_point{};
+  EXPECT_EQ(policy_->Decide(v, Clock::time_point{} + 1s).spawn, 1);
+}
+
 TEST_F(ThresholdPolicyTest, DoesNotSpawnAtOrBelowH) {
   EXPECT_EQ(policy_->Decide(Busy(2, 4.0), kNow).spawn, 0);
   EXPECT_EQ(policy_->Decide(Busy(2, 1.0), kNow).spawn, 0);

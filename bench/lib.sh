@@ -15,20 +15,38 @@ RUN_DATE="$(date -u +%Y-%m-%d)"
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), Linux $(uname -r)"
 
 BENCH_PIDS=()
+
+# Percentage of all CPU time that was busy over the next `secs` seconds (whole machine).
+bench_cpu_busy() {
+  local secs="${1:-2}" a b
+  a=($(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+  sleep "$secs"
+  b=($(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
+  awk -v bu=$((b[0] - a[0])) -v id=$((b[1] - a[1])) 'BEGIN{ if (bu + id == 0) print 0; else printf "%.0f", 100 * bu / (bu + id) }'
+}
+
 # The machine may be shared (builds, tests of others). Every benchmark process (and its
 # children, which inherit it) runs with BENCH_SCHED:
-#   rr    SCHED_RR priority 1 (default): wakes at once, ahead of any normal process; the
-#         kernel still leaves normal processes 5% of each second (sched_rt_runtime_us),
-#         so on a busy machine a benchmark process can stall up to ~50 ms once a second;
+#   none  as is: right on a quiet machine;
+#   rr    SCHED_RR priority 1: wakes at once, ahead of any normal process, so other work
+#         barely disturbs it; but the kernel keeps 5% of each second for normal
+#         processes (sched_rt_runtime_us), so a process that saturates its core stalls
+#         ~50 ms once a second, which shows in p99 latencies and beacon gaps;
 #   nice  nice -20: a ~99% CPU share, but wake-ups may wait for another task's slice;
-#   none  as is.
-BENCH_SCHED="${BENCH_SCHED:-rr}"
+#   auto  (default) none if the machine is under 10% busy with other work, else rr.
+BENCH_SCHED="${BENCH_SCHED:-auto}"
+if [[ "$BENCH_SCHED" == auto ]]; then
+  busy_now="$(bench_cpu_busy 2)"
+  if ((busy_now < 10)); then BENCH_SCHED=none; else BENCH_SCHED=rr; fi
+  echo "[$(date +%H:%M:%S)] machine ${busy_now}% busy with other work: BENCH_SCHED=$BENCH_SCHED" >&2
+  export BENCH_SCHED
+fi
 # RUN_PROBE: for a probe that must preempt the benchmarked processes (stall_probe.py).
 case "$BENCH_SCHED" in
   rr) RUN=(chrt -r 1); RUN_PROBE=(chrt -r 2) ;;
   nice) RUN=(nice -n -20); RUN_PROBE=(nice -n -20) ;;
   none) RUN=(env); RUN_PROBE=(env) ;;
-  *) echo "BENCH_SCHED must be rr, nice or none" >&2; exit 2 ;;
+  *) echo "BENCH_SCHED must be auto, none, rr or nice" >&2; exit 2 ;;
 esac
 MACHINE="$MACHINE; benchmark processes scheduled with BENCH_SCHED=$BENCH_SCHED"
 
@@ -73,18 +91,26 @@ bench_cleanup() {
   BENCH_PIDS=()
 # The machine may be shared (builds, tests of others). Every benchmark process (and its
 # children, which inherit it) runs with BENCH_SCHED:
-#   rr    SCHED_RR priority 1 (default): wakes at once, ahead of any normal process; the
-#         kernel still leaves normal processes 5% of each second (sched_rt_runtime_us),
-#         so on a busy machine a benchmark process can stall up to ~50 ms once a second;
+#   none  as is: right on a quiet machine;
+#   rr    SCHED_RR priority 1: wakes at once, ahead of any normal process, so other work
+#         barely disturbs it; but the kernel keeps 5% of each second for normal
+#         processes (sched_rt_runtime_us), so a process that saturates its core stalls
+#         ~50 ms once a second, which shows in p99 latencies and beacon gaps;
 #   nice  nice -20: a ~99% CPU share, but wake-ups may wait for another task's slice;
-#   none  as is.
-BENCH_SCHED="${BENCH_SCHED:-rr}"
+#   auto  (default) none if the machine is under 10% busy with other work, else rr.
+BENCH_SCHED="${BENCH_SCHED:-auto}"
+if [[ "$BENCH_SCHED" == auto ]]; then
+  busy_now="$(bench_cpu_busy 2)"
+  if ((busy_now < 10)); then BENCH_SCHED=none; else BENCH_SCHED=rr; fi
+  echo "[$(date +%H:%M:%S)] machine ${busy_now}% busy with other work: BENCH_SCHED=$BENCH_SCHED" >&2
+  export BENCH_SCHED
+fi
 # RUN_PROBE: for a probe that must preempt the benchmarked processes (stall_probe.py).
 case "$BENCH_SCHED" in
   rr) RUN=(chrt -r 1); RUN_PROBE=(chrt -r 2) ;;
   nice) RUN=(nice -n -20); RUN_PROBE=(nice -n -20) ;;
   none) RUN=(env); RUN_PROBE=(env) ;;
-  *) echo "BENCH_SCHED must be rr, nice or none" >&2; exit 2 ;;
+  *) echo "BENCH_SCHED must be auto, none, rr or nice" >&2; exit 2 ;;
 esac
 MACHINE="$MACHINE; benchmark processes scheduled with BENCH_SCHED=$BENCH_SCHED"
 }
@@ -105,15 +131,6 @@ bench_wait_http() {
   done
   echo "timed out waiting for $url" >&2
   return 1
-}
-
-# Percentage of all CPU time that was busy over the next `secs` seconds (whole machine).
-bench_cpu_busy() {
-  local secs="${1:-2}" a b
-  a=($(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
-  sleep "$secs"
-  b=($(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat))
-  awk -v bu=$((b[0] - a[0])) -v id=$((b[1] - a[1])) 'BEGIN{ if (bu + id == 0) print 0; else printf "%.0f", 100 * bu / (bu + id) }'
 }
 
 # Benchmarks on a shared machine: measures for 2 s how busy the machine is with other

@@ -75,18 +75,25 @@ table="$(python3 "$REPO/bench/lb_analyze.py" --from 2 --to "$SECONDS_PER_RUN" --
 names=()
 for run in $PLOT_RUNS; do names+=("${run%%:*}_estimator_${run##*:}"); done
 rows=$(( (${#names[@]} + 1) / 2 ))
+colmax='$2'
+for ((i = 3; i <= WORKERS + 1; i++)); do colmax="max($colmax, \$$i)"; done
 {
   echo "set terminal pngcairo size 1400,$((rows * 330 + 40)) font 'sans,10'"
   echo "set output '$OUT_DIR/load_balance.png'"
   echo "set multiplot layout $rows,2 title 'Per-worker queue length (queued + running), $RATE req/s Poisson, $WORKERS workers x $COST_MS ms, beacons every 500 ms'"
   echo "set xrange [$PLOT_FROM:$((PLOT_FROM + PLOT_SPAN))]"
   echo "set yrange [0:*]"
+  echo "set offsets 0, 0, graph 0.2, 0"
+  echo "max(a, b) = a > b ? a : b"
   echo "set xlabel 'time (s)'"
   echo "set ylabel 'tasks at worker'"
-  echo "set key top left horizontal"
+  echo "set key top left horizontal opaque"
   echo "set grid"
   for n in "${names[@]}"; do
     echo "set title '${n//_/ }'"
+    echo "stats '$DATA/$n.dat' using ($colmax) nooutput"
+    echo "ystep = STATS_max > 40 ? 10 : STATS_max > 12 ? 5 : 1"
+    echo "set ytics 0, ystep"
     echo "plot for [i=2:$((WORKERS + 1))] '$DATA/$n.dat' using 1:i with steps lw 1.5 title 'worker '.(i-1)"
   done
   echo "unset multiplot"

@@ -375,7 +375,7 @@ int main(int argc, char** argv) {
 
   std::printf("connections %d\n", opt.connections);
   std::printf("seconds %.3f\n", t_end - t_start);
-  std::printf("reports_sent %llu\n", static_cast<unsigned long long>(sent_reports));
+  std::printf("reports_written %llu\n", static_cast<unsigned long long>(sent_reports));  // accepted by the kernel, mostly still buffered at the end
   std::printf("reports_absorbed %.0f\n", absorbed);
   std::printf("beacon_span_s %.3f\n", span);
   std::printf("reports_per_s %.0f\n", absorbed / span);

@@ -6,6 +6,8 @@
 # Each script's own environment knobs pass through (see their headers).
 source "$(dirname "$0")/lib.sh"
 
+bench_log "run-all: installing the peers (nginx, wrk, gnuplot, jq) if missing"
+"$REPO/scripts/install-deps.sh" --bench
 bench_log "run-all: building tacc and the bench programs into $BUILD"
 bench_build report_flood http_load
 export BENCH_SKIP_BUILD=1

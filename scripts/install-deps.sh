@@ -12,7 +12,7 @@ PKGS=(
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks
 )
-BENCH_PKGS=(nginx-light wrk gnuplot-nox)
+BENCH_PKGS=(nginx-light wrk gnuplot-nox jq)
 if [[ "${1:-}" == "--bench" ]]; then PKGS+=("${BENCH_PKGS[@]}"); fi
 missing=()
 for p in "${PKGS[@]}"; do

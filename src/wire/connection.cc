@@ -10,7 +10,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <optional>
+#include <vector>
 
 #include "common/metrics.h"
 #include "wire/frame.h"
@@ -139,31 +141,49 @@ void Connection::HandleFrame(std::string_view body) {
 }
 
 asio::awaitable<void> Connection::ReadLoop(Ptr self) {
-  std::array<uint8_t, kFrameHeaderBytes> header;
-  std::string body;
+  // One buffered read takes in as many frames as the kernel has, so a stream of small
+  // messages (load reports, task replies) costs one recv for many frames, not two each.
+  constexpr size_t kChunk = 64 * 1024;
+  std::vector<char> buf(kChunk);
+  size_t begin = 0, end = 0;  // unparsed bytes are buf[begin, end)
   while (open_) {
-    auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header), kUseTuple);
-    if (ec) {
-      Close(ec == asio::error::eof ? Status::Unavailable("peer closed the connection") : Status::Unavailable(ec.message()));
-      break;
+    size_t need = kFrameHeaderBytes;  // bytes the next frame needs in all
+    while (end - begin >= kFrameHeaderBytes) {
+      auto len = DecodeFrameHeader(reinterpret_cast<const uint8_t*>(buf.data() + begin), options_.max_frame_bytes);
+      if (!len.ok()) {
+        BadFrames().Inc();
+        spdlog::warn("closing connection {}: {}", options_.name, len.status().ToString());
+        Close(len.status());
+        co_return;
+      }
+      need = kFrameHeaderBytes + *len;
+      if (end - begin < need) break;
+      HandleFrame(std::string_view(buf.data() + begin + kFrameHeaderBytes, *len));
+      begin += need;
+      need = kFrameHeaderBytes;
+      if (!open_) co_return;
     }
-    auto len = DecodeFrameHeader(header.data(), options_.max_frame_bytes);
-    if (!len.ok()) {
-      BadFrames().Inc();
-      spdlog::warn("closing connection {}: {}", options_.name, len.status().ToString());
-      Close(len.status());
-      break;
-    }
-    body.resize(*len);
-    if (*len > 0) {
-      auto [ec2, n2] = co_await asio::async_read(socket_, asio::buffer(body), kUseTuple);
-      if (ec2) {
-        Close(Status::Unavailable("connection broke mid-frame: " + ec2.message()));
-        break;
+    if (begin == end) {
+      begin = end = 0;
+      if (buf.size() > 4 * kChunk) {  // a big frame has gone: give the memory back
+        buf.resize(kChunk);
+        buf.shrink_to_fit();
       }
     }
+    if (buf.size() - end < kChunk / 4 || buf.size() - begin < need) {  // make room at the back
+      std::memmove(buf.data(), buf.data() + begin, end - begin);
+      end -= begin;
+      begin = 0;
+      if (buf.size() < need) buf.resize(need);  // then end < need <= size: room for the rest
+    }
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), kUseTuple);
+    if (ec) {
+      if (end > begin) Close(Status::Unavailable("connection broke mid-frame: " + ec.message()));
+      else Close(ec == asio::error::eof ? Status::Unavailable("peer closed the connection") : Status::Unavailable(ec.message()));
+      break;
+    }
+    end += n;
     last_read_ = std::chrono::steady_clock::now();
-    HandleFrame(body);
   }
 }
 

@@ -377,6 +377,27 @@ TEST_F(ConnectionTest, OneWayMessagesArriveInOrderWithoutId) {
   });
 }
 
+// The reader buffers many frames per read and grows for big ones: mix multi-megabyte
+// frames (larger than its 64 KiB buffer) with bursts of small ones, both ways.
+TEST_F(ConnectionTest, LargeAndSmallFramesInterleavedArriveWhole) {
+  Run([&]() -> asio::awaitable<void> {
+    auto client = co_await Dial(plain_);
+    Start(client);
+    auto server = co_await Accept(plain_);
+    Start(server, Echo);
+    CO_ASSERT_TRUE(client && server);
+    for (size_t size : {size_t{3}, size_t{70000}, size_t{1}, size_t{3u << 20}, size_t{65531}, size_t{0}, size_t{200000}}) {
+      std::string input(size, '\0');
+      for (size_t i = 0; i < size; ++i) input[i] = static_cast<char>('a' + (i * 7 + size) % 26);
+      auto r = co_await client->Call(TaskEnvelope(input), 5000ms);
+      CO_ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->task_result().output(), input) << "size " << size;
+    }
+    client->Close(Status::Cancelled("test over"));
+    server->Close(Status::Cancelled("test over"));
+  });
+}
+
 TEST_F(ConnectionTest, GarbageFrameClosesOnlyThatConnection) {
   Run([&]() -> asio::awaitable<void> {
     auto ex = co_await asio::this_coro::executor;

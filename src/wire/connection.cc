@@ -144,6 +144,7 @@ asio::awaitable<void> Connection::ReadLoop(Ptr self) {
   // One buffered read takes in as many frames as the kernel has, so a stream of small
   // messages (load reports, task replies) costs one recv for many frames, not two each.
   constexpr size_t kChunk = 64 * 1024;
+  constexpr size_t kReadSlice = 4 * 1024;
   std::vector<char> buf(kChunk);
   size_t begin = 0, end = 0;  // unparsed bytes are buf[begin, end)
   while (open_) {
@@ -176,7 +177,11 @@ asio::awaitable<void> Connection::ReadLoop(Ptr self) {
       begin = 0;
       if (buf.size() < need) buf.resize(need);  // then end < need <= size: room for the rest
     }
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + end, buf.size() - end), kUseTuple);
+    // Read at most a slice at a time unless a big frame is known to be coming: the
+    // handlers of one read run back to back, and on a busy manager its beacon timer
+    // must not wait behind a whole buffer of reports on every connection.
+    size_t want = std::max(kReadSlice, need > end - begin ? need - (end - begin) : 0);
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buf.data() + end, std::min(buf.size() - end, want)), kUseTuple);
     if (ec) {
       if (end > begin) Close(Status::Unavailable("connection broke mid-frame: " + ec.message()));
       else Close(ec == asio::error::eof ? Status::Unavailable("peer closed the connection") : Status::Unavailable(ec.message()));

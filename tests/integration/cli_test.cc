@@ -1,6 +1,9 @@
 // The tacc binary's command line: help everywhere, configuration errors name the setting.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "cluster_harness.h"
 
 namespace tacc::testing {
@@ -47,6 +50,15 @@ TEST(CliTest, BadConfigFileNamesFileAndSetting) {
   EXPECT_NE(r.output.find(path), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("stub.max_retries"), std::string::npos) << r.output;
   unlink(path.c_str());
+}
+
+// docs/configuration.md is generated; it must say what the binary says.
+TEST(CliTest, ConfigurationReferenceInDocsIsCurrent) {
+  auto r = RunTacc({"config", "--reference"});
+  ASSERT_EQ(r.exit_code, 0);
+  std::ifstream f(std::string(TACC_SOURCE_DIR) + "/docs/configuration.md");
+  std::string doc((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(doc, r.output) << "regenerate: build/release/tacc config --reference > docs/configuration.md";
 }
 
 TEST(CliTest, WorkerOfUnknownClassIsAClearError) {

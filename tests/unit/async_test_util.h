@@ -15,6 +15,15 @@
 #include <exception>
 #include <functional>
 
+// ASSERT_TRUE for test coroutines: records the failure and leaves the coroutine.
+#define CO_ASSERT_TRUE(cond)                          \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ADD_FAILURE() << "assertion failed: " << #cond; \
+      co_return;                                      \
+    }                                                 \
+  } while (0)
+
 namespace tacc::testing {
 
 namespace asio = boost::asio;

@@ -21,14 +21,6 @@ using tacc::testing::Pause;
 using tacc::testing::RunCoroutine;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
-#define CO_ASSERT_TRUE(cond)                          \
-  do {                                                \
-    if (!(cond)) {                                    \
-      ADD_FAILURE() << "assertion failed: " << #cond; \
-      co_return;                                      \
-    }                                                 \
-  } while (0)
-
 Counter& BadFrames() { return Metrics().counter("tacc_wire_bad_frames_total", ""); }
 Counter& LateReplies() { return Metrics().counter("tacc_wire_late_replies_total", ""); }
 

@@ -20,14 +20,6 @@ using tacc::testing::RunCoroutine;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
 
-#define CO_ASSERT_TRUE(cond)                          \
-  do {                                                \
-    if (!(cond)) {                                    \
-      ADD_FAILURE() << "assertion failed: " << #cond; \
-      co_return;                                      \
-    }                                                 \
-  } while (0)
-
 // Answers "<method> <target> <body size>:<body>"; records what it saw.
 class RecordingHandler : public RequestHandler {
  public:

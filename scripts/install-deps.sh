@@ -9,6 +9,7 @@ PKGS=(
   libspdlog-dev libfmt-dev    # logging
   libcli11-dev                # command line
   libtomlplusplus-dev         # configuration file
+  libssl-dev                  # cluster key: HMAC-SHA256, CSPRNG
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks
 )

@@ -143,6 +143,7 @@ const std::vector<SettingDef>& Settings() {
       StringAt("cluster.name", "Name of this cluster. Beacons of other clusters on the same group are ignored; also names the run directory.", AT(cluster.name)),
       StringAt("cluster.host", "Address this host's components bind to and advertise to their peers.", AT(cluster.host)),
       StringAt("cluster.run_dir", "Directory for lock files that keep one manager and one front end per index on this host. Empty: /tmp/tacc-<cluster.name>.", AT(cluster.run_dir)),
+      StringAt("cluster.key_file", "File holding the cluster key (64 hex digits, mode 0600, owned by this user) that every cluster connection and beacon is proven with. Empty: <run_dir>/cluster.key, which `tacc up` creates; on several hosts create one with `tacc key generate` and copy it to each.", AT(cluster.key_file)),
 
       StringAt("beacon.mode", "How the manager's beacons reach the other components: IP multicast, or unicast to every component that subscribed at a seed address (where multicast is not available).", AT(beacon.mode), {"multicast", "unicast"}),
       StringAt("beacon.group", "IPv4 multicast group of the beacons.", AT(beacon.group)),
@@ -398,6 +399,8 @@ std::string Config::Reference() {
 }
 
 std::string Config::RunDir() const { return cluster.run_dir.empty() ? "/tmp/tacc-" + cluster.name : cluster.run_dir; }
+
+std::string Config::KeyFile() const { return cluster.key_file.empty() ? RunDir() + "/cluster.key" : cluster.key_file; }
 
 const ClassConfig* Config::FindClass(const std::string& name) const {
   auto it = classes.find(name);

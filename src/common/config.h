@@ -31,6 +31,7 @@ struct Config {
     std::string name = "tacc";
     std::string host = "127.0.0.1";
     std::string run_dir;  // empty: /tmp/tacc-<name>
+    std::string key_file;  // empty: <run_dir>/cluster.key
   } cluster;
   struct Beacon {
     std::string mode = "multicast";
@@ -111,6 +112,7 @@ struct Config {
   static std::string Reference();
 
   std::string RunDir() const;
+  std::string KeyFile() const;  // cluster.key_file, or <run_dir>/cluster.key
   const ClassConfig* FindClass(const std::string& name) const;
 };
 

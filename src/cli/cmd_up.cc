@@ -19,6 +19,7 @@
 #include <iostream>
 
 #include "cli/common_flags.h"
+#include "common/cluster_key.h"
 #include "common/lifeline.h"
 #include "common/process.h"
 #include "sns/beacon_listener.h"
@@ -65,6 +66,13 @@ int RunUp(UpFlags& f) {
     std::cout << config->ToToml();
     return kExitOk;
   }
+  // The cluster's key: made once in the run directory, kept across runs.
+  auto key = ClusterKey::LoadOrCreate(config->KeyFile());
+  if (!key.ok()) {
+    spdlog::error("{}", key.status().ToString());
+    return kExitUsage;
+  }
+  spdlog::info("cluster key {} ({})", key->Fingerprint(), config->KeyFile());
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   asio::io_context ctx{1};
   bool stopping = false;

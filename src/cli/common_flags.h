@@ -40,5 +40,6 @@ void AddFrontendCommand(CLI::App& app);
 void AddWorkerCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
 void AddConfigCommand(CLI::App& app);
+void AddKeyCommand(CLI::App& app);
 
 }  // namespace tacc::cli

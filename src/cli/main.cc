@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   tacc::cli::AddWorkerCommand(app);
   tacc::cli::AddStatusCommand(app);
   tacc::cli::AddConfigCommand(app);
+  tacc::cli::AddKeyCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

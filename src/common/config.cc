@@ -170,6 +170,7 @@ const std::vector<SettingDef>& Settings() {
       BoolAt("manager.manage_frontends", "Launch frontend.count front ends on this host and restart any that dies (set by `tacc up`).", AT(manager.manage_frontends)),
       NumberAt<int>("manager.adopt_grace_ms", "A restarted manager waits this long for running workers and front ends to re-register before it spawns or launches replacements; meanwhile its beacons say so and front ends keep the workers they knew.", AT(manager.adopt_grace_ms), 0, 600000),
       StringAt("manager.launcher", "How the manager starts processes: 'local' re-executes tacc on this host.", AT(manager.launcher), {"local"}),
+      NumberAt<int>("manager.max_connections", "Cluster connections (workers, front ends) the manager holds at once; more are closed at once.", AT(manager.max_connections), 1, 1000000),
 
       NumberAt<int>("frontend.count", "Number of front ends `tacc up` runs on this host.", AT(frontend.count), 1, 256),
       StringAt("frontend.host", "Address the front ends' HTTP servers bind to.", AT(frontend.host)),
@@ -197,8 +198,14 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("worker.report_ms", "Period of each worker's load report to the manager.", AT(worker.report_ms), 5, 60000),
       BoolAt("worker.weight_by_cost", "Report queue length weighted by each task's expected cost instead of a plain count.", AT(worker.weight_by_cost)),
       NumberAt<int>("worker.drain_grace_ms", "A reaped worker keeps answering this long after it stops taking new work from the directory.", AT(worker.drain_grace_ms), 0, 600000),
+      NumberAt<int>("worker.max_connections", "Task connections (from front ends) a worker holds at once; more are closed at once.", AT(worker.max_connections), 1, 1000000),
+      NumberAt<int>("worker.hang_timeout_ms", "A worker whose function makes no progress this long while tasks wait is killed and replaced; its tasks are retried elsewhere.", AT(worker.hang_timeout_ms), 100, 3600000),
 
       NumberAt<int64_t>("wire.max_frame_bytes", "Largest cluster message accepted; a larger frame closes the connection.", AT(wire.max_frame_bytes), int64_t{64}, int64_t{1} << 32),
+      NumberAt<int64_t>("wire.max_unregistered_frame_bytes", "Largest message accepted from a peer that has not registered yet (a registration is small).", AT(wire.max_unregistered_frame_bytes), int64_t{64}, int64_t{1} << 32),
+      NumberAt<int64_t>("wire.max_outbox_bytes", "Bytes queued for a peer that does not read; beyond this its connection is closed (its calls fail and are retried).", AT(wire.max_outbox_bytes), int64_t{1024}, int64_t{1} << 40),
+      NumberAt<int>("wire.handshake_timeout_ms", "A peer must prove the cluster key within this time after connecting, or it is refused.", AT(wire.handshake_timeout_ms), 10, 600000),
+      NumberAt<int>("wire.max_pending_handshakes", "Connections a listener lets prove the key at once; more are closed at once (unauthenticated peers cost little).", AT(wire.max_pending_handshakes), 1, 100000),
 
       StringAt("log.level", "Log level.", AT(log.level), {"trace", "debug", "info", "warn", "error", "off"}),
   };

@@ -60,6 +60,7 @@ struct Config {
     bool manage_frontends = false;
     int adopt_grace_ms = 1500;
     std::string launcher = "local";
+    int max_connections = 20000;
   } manager;
   struct Frontend {
     int count = 1;
@@ -91,9 +92,15 @@ struct Config {
     int report_ms = 200;
     bool weight_by_cost = false;
     int drain_grace_ms = 1000;
+    int max_connections = 1024;
+    int hang_timeout_ms = 30000;
   } worker;
   struct Wire {
     int64_t max_frame_bytes = 64 * 1024 * 1024;
+    int64_t max_unregistered_frame_bytes = 64 * 1024;
+    int64_t max_outbox_bytes = 256 * 1024 * 1024;
+    int handshake_timeout_ms = 2000;
+    int max_pending_handshakes = 128;
   } wire;
   struct Log {
     std::string level = "info";

@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
+#include <linux/close_range.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +22,33 @@ std::string SelfExePath() {
 }
 
 Result<pid_t> SpawnSelf(const std::vector<std::string>& args) {
+  auto child = SpawnSelfWithHandle(args);
+  if (!child.ok()) return child.status();
+  CloseChild(*child);
+  return child->pid;
+}
+
+bool SignalChild(const ChildProcess& child, int sig) {
+  if (child.pidfd < 0) return false;
+  return syscall(SYS_pidfd_send_signal, child.pidfd, sig, nullptr, 0) == 0;
+}
+
+void CloseChild(ChildProcess& child) {
+  if (child.pidfd >= 0) close(child.pidfd);
+  child.pidfd = -1;
+}
+
+std::vector<int> OpenFds() {
+  std::vector<int> fds;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = std::atoi(e.path().filename().c_str());
+    if (fcntl(fd, F_GETFD) != -1) fds.push_back(fd);
+  }
+  return fds;
+}
+
+Result<ChildProcess> SpawnSelfWithHandle(const std::vector<std::string>& args) {
   std::string exe = SelfExePath();
   std::vector<std::string> all;
   all.push_back(exe);
@@ -27,6 +57,9 @@ Result<pid_t> SpawnSelf(const std::vector<std::string>& args) {
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // Read before fork: getenv is not async-signal-safe.
+  const char* ll = std::getenv("TACC_LIFELINE_FD");
+  int lifeline = ll ? std::atoi(ll) : -1;
   pid_t pid = fork();
   if (pid < 0) return Status::Internal(std::string("fork: ") + strerror(errno));
   if (pid == 0) {
@@ -40,10 +73,17 @@ Result<pid_t> SpawnSelf(const std::vector<std::string>& args) {
       dup2(devnull, 0);
       close(devnull);
     }
+    // Nothing of the parent's but stdio and the lifeline survives the exec: a socket
+    // left open in a child keeps a port bound (a restarted manager could not bind it)
+    // or an SO_REUSEPORT listener alive that nobody accepts on.
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (lifeline >= 3) fcntl(lifeline, F_SETFD, 0);
     execv(exe.c_str(), argv.data());
     _exit(127);
   }
-  return pid;
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) fcntl(pidfd, F_SETFD, FD_CLOEXEC);  // pidfd_open sets it; be explicit
+  return ChildProcess{pid, pidfd};
 }
 
 bool ProcessAlive(pid_t pid) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "common/metrics.h"
+#include "wire/cluster_options.h"
 #include "http/server.h"
 #include "sns/manager_stub.h"
 #include "sns/service.h"
@@ -66,7 +67,7 @@ class Frontend::Shard : public http::RequestHandler {
       : fe_(fe),
         id_(id),
         stub_(ctx_, fe.config_, fe.directory_, [&fe](const std::string& cls) { if (fe.link_) fe.link_->RequestSpawn(cls); },
-              static_cast<int>(fe.shards_.capacity()), std::random_device{}() ^ (static_cast<uint64_t>(id) << 32)),
+              static_cast<int>(fe.shards_.capacity()), std::random_device{}() ^ (static_cast<uint64_t>(id) << 32), fe.auth_),
         service_(std::move(service)),
         server_(ctx_, Limits(fe.config_), *this) {}
 
@@ -117,6 +118,9 @@ Status Frontend::Start() {
   auto lock = FileLock::Acquire(fmt::format("{}/frontend-{}.lock", config_.RunDir(), index_));
   if (!lock.ok()) return Status::Unavailable(fmt::format("front end {} of cluster '{}' already runs on this host", index_, config_.cluster.name));
   lock_.emplace(std::move(*lock));
+  auto auth = wire::LoadClusterAuth(config_);
+  if (!auth.ok()) return auth.status();
+  auth_ = *auth;
   const ServiceFactory* factory = FindService(config_.frontend.service);
   if (!factory) return Status::InvalidArgument("setting 'frontend.service': no service named '" + config_.frontend.service + "'");
   int threads = config_.frontend.threads > 0 ? config_.frontend.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -135,7 +139,7 @@ Status Frontend::Start() {
   wire::Endpoint http;
   http.set_host(config_.frontend.host);
   http.set_port(port_);
-  link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, directory_, *launcher_);
+  link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, directory_, *launcher_, auth_);
   Status s = link_->Start();
   if (!s.ok()) return s;
   spdlog::info("front end {} listening on http://{}:{}/ ({} threads, service '{}')", index_, config_.frontend.host, port_, threads,

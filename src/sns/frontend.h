@@ -47,6 +47,7 @@ class Frontend {
   std::unique_ptr<Launcher> launcher_;
   std::unique_ptr<ManagerLink> link_;
   std::vector<std::thread> threads_;
+  wire::ClusterAuthPtr auth_;
 };
 
 }  // namespace tacc::sns

@@ -27,7 +27,9 @@ class Launcher {
   using ExitHandler = std::function<void(pid_t pid, const std::string& how)>;
   virtual ~Launcher() = default;
   virtual Result<pid_t> Launch(const std::vector<std::string>& tacc_args) = 0;
-  virtual void Kill(pid_t pid, int signal) = 0;
+  // Signals a process this launcher started (by handle, never a bare pid: a pid that
+  // arrived in a message, or one since reused, is refused). False if refused or gone.
+  virtual bool Kill(pid_t pid, int signal) = 0;
   virtual bool Alive(pid_t pid) const = 0;
   virtual void SetExitHandler(ExitHandler handler) = 0;
 };

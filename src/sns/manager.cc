@@ -14,6 +14,7 @@
 #include <random>
 
 #include "common/metrics.h"
+#include "wire/cluster_options.h"
 
 namespace tacc::sns {
 
@@ -33,6 +34,7 @@ struct ManagerCounters {
   Counter& frontend_restarts = Metrics().counter("tacc_manager_frontend_restarts_total", "Front ends (re)launched");
   Counter& reports = Metrics().counter("tacc_manager_load_reports_total", "Load reports received");
   Counter& bad_messages = Metrics().counter("tacc_manager_bad_messages_total", "Messages that made no sense from that peer");
+  Counter& refused = Metrics().counter("tacc_manager_connections_refused_total", "Connections closed at once: manager.max_connections or wire.max_pending_handshakes reached");
 };
 ManagerCounters& Counters() {
   static ManagerCounters c;
@@ -73,6 +75,9 @@ uint16_t Manager::port() const {
 
 Status Manager::Start(bool fresh) {
   fresh_ = fresh;
+  auto auth = wire::LoadClusterAuth(config_);
+  if (!auth.ok()) return auth.status();
+  auth_ = *auth;
   auto lock = FileLock::Acquire(config_.RunDir() + "/manager.lock");
   if (!lock.ok()) return Status::Unavailable("another manager of cluster '" + config_.cluster.name + "' runs on this host (" + lock.status().message() + ")");
   lock_.emplace(std::move(*lock));
@@ -133,13 +138,13 @@ void Manager::Stop(bool stop_children) {
   acceptor_.close(ec);
   if (beacon_socket_) beacon_socket_->close(ec);
   if (foreign_listener_) foreign_listener_->Stop();
-  if (stop_children) {
+  if (stop_children) {  // only what our launcher started: never a pid a peer told us
     for (auto& [id, w] : workers_)
-      if (w.pid > 0) launcher_->Kill(w.pid, SIGTERM);
+      if (w.launched_pid > 0) launcher_->Kill(w.launched_pid, SIGTERM);
     for (auto& [tok, p] : pending_)
       if (p.pid > 0) launcher_->Kill(p.pid, SIGTERM);
-    for (auto& [i, f] : frontends_)
-      if (f.pid > 0) launcher_->Kill(f.pid, SIGTERM);
+    for (auto& [i, s] : frontend_slots_)
+      if (s.child > 0) launcher_->Kill(s.child, SIGTERM);
   }
   auto conns = connections_;
   for (auto& c : conns) c->Close(Status::Cancelled("manager stopping"));
@@ -158,15 +163,31 @@ asio::awaitable<void> Manager::AcceptLoop() {
     }
     boost::system::error_code rec;
     auto remote = socket.remote_endpoint(rec);
-    wire::ConnectionOptions opts;
-    opts.max_frame_bytes = config_.wire.max_frame_bytes;
-    opts.idle_timeout = Millis(config_.manager.peer_timeout_ms);
-    opts.name = fmt::format("peer {}:{}", remote.address().to_string(), remote.port());
-    auto conn = wire::Connection::Create(std::move(socket), opts);
-    connections_.push_back(conn);
-    conn->Start([this, alive](const wire::Connection::Ptr& c, wire::Envelope&& env) { if (*alive) OnMessage(c, std::move(env)); },
-                [this, alive](const wire::Connection::Ptr& c, const Status& why) { if (*alive) OnClose(c, why); });
+    std::string name = fmt::format("peer {}:{}", remote.address().to_string(), remote.port());
+    if (static_cast<int>(connections_.size()) + handshakes_ >= config_.manager.max_connections ||
+        handshakes_ >= config_.wire.max_pending_handshakes) {
+      Counters().refused.Inc();
+      spdlog::debug("refusing {}: {} connections, {} handshakes in progress", name, connections_.size(), handshakes_);
+      socket.close(rec);
+      continue;
+    }
+    asio::co_spawn(ctx_, AcceptOne(std::move(socket), std::move(name)), asio::detached);
   }
+}
+
+asio::awaitable<void> Manager::AcceptOne(tcp::socket socket, std::string name) {
+  auto alive = alive_;
+  auto opts = wire::ClusterConnectionOptions(config_, auth_, std::move(name));
+  // Until it registers, a peer may send only small messages.
+  opts.max_frame_bytes = std::min(config_.wire.max_frame_bytes, config_.wire.max_unregistered_frame_bytes);
+  ++handshakes_;
+  auto conn = co_await wire::Accept(std::move(socket), opts);
+  --handshakes_;
+  if (!*alive || !conn.ok()) co_return;
+  auto c = *conn;
+  connections_.push_back(c);
+  c->Start([this, alive](const wire::Connection::Ptr& cc, wire::Envelope&& env) { if (*alive) OnMessage(cc, std::move(env)); },
+           [this, alive](const wire::Connection::Ptr& cc, const Status& why) { if (*alive) OnClose(cc, why); });
 }
 
 void Manager::OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env) {
@@ -204,6 +225,15 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
     conn->ReplyError(env, Status::NotFound("unknown worker class '" + r.worker_class() + "'"));
     return;
   }
+  if (worker_by_conn_.contains(conn.get()) || frontend_by_conn_.contains(conn.get())) {
+    // One connection is one worker: a second registration would let one peer speak for
+    // (and be counted as) many.
+    Counters().bad_messages.Inc();
+    spdlog::warn("{} registered a second time on one connection; closing", conn->name());
+    conn->ReplyError(env, Status::InvalidArgument("this connection has already registered"));
+    conn->Close(Status::Protocol("second registration on one connection"));
+    return;
+  }
   if (auto old = workers_.find(r.id()); old != workers_.end() && old->second.conn != conn) {
     // Same worker reconnecting: the old connection is stale.
     worker_by_conn_.erase(old->second.conn.get());
@@ -211,8 +241,13 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
     old->second.conn->Close(Status::Cancelled("superseded by a new registration"));
     workers_.erase(r.id());
   }
-  if (!r.spawn_token().empty()) pending_.erase(r.spawn_token());
+  pid_t launched = 0;
+  if (auto p = pending_.find(r.spawn_token()); !r.spawn_token().empty() && p != pending_.end()) {
+    launched = p->second.pid;
+    pending_.erase(p);
+  }
   auto& w = workers_[r.id()];
+  w.launched_pid = launched;
   w.id = r.id();
   w.cls = r.worker_class();
   w.host = r.host();
@@ -221,6 +256,7 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
   w.conn = conn;
   w.last_busy = Clock::now();
   worker_by_conn_[conn.get()] = r.id();
+  conn->set_max_frame_bytes(config_.wire.max_frame_bytes);
   conn->set_name("worker " + r.id());
   wire::Envelope ack;
   ack.mutable_register_ack()->set_epoch(epoch_);
@@ -235,6 +271,13 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
 
 void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::Envelope& env) {
   const auto& r = env.register_frontend();
+  if (worker_by_conn_.contains(conn.get()) || (frontend_by_conn_.contains(conn.get()) && frontend_by_conn_[conn.get()] != r.index())) {
+    Counters().bad_messages.Inc();
+    spdlog::warn("{} registered as a second peer on one connection; closing", conn->name());
+    conn->ReplyError(env, Status::InvalidArgument("this connection has already registered"));
+    conn->Close(Status::Protocol("second registration on one connection"));
+    return;
+  }
   auto& f = frontends_[r.index()];
   if (f.conn && f.conn != conn) {
     frontend_by_conn_.erase(f.conn.get());
@@ -246,6 +289,7 @@ void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::
   f.conn = conn;
   frontend_by_conn_[conn.get()] = r.index();
   conn->set_name(fmt::format("frontend {}", r.index()));
+  conn->set_max_frame_bytes(config_.wire.max_frame_bytes);
   if (auto s = frontend_slots_.find(r.index()); s != frontend_slots_.end()) {
     s->second.launched_pid = 0;
     if (s->second.port == 0) s->second.port = static_cast<int>(r.http().port());
@@ -312,6 +356,9 @@ void Manager::OnWorkerLost(const std::string& id, const std::string& why) {
   if (it == workers_.end()) return;
   WorkerRecord w = std::move(it->second);
   workers_.erase(it);
+  // A worker that went silent but whose process is still there is hung: make sure it
+  // is gone before its replacement comes (it may hold memory, or wake up and confuse).
+  if (w.launched_pid > 0 && launcher_->Alive(w.launched_pid)) launcher_->Kill(w.launched_pid, SIGKILL);
   if (w.leaving || w.draining) {
     spdlog::info("worker {} left", id);
   } else {
@@ -330,9 +377,11 @@ void Manager::OnProcessExit(pid_t pid, const std::string& how) {
     }
   }
   for (auto& [id, w] : workers_)
-    if (w.pid == pid && !w.leaving && !w.draining) spdlog::warn("worker {} (pid {}) {}", id, pid, how);
+    if (w.launched_pid == pid && !w.leaving && !w.draining) spdlog::warn("worker {} (pid {}) {}", id, pid, how);
   for (auto& [i, f] : frontends_)
     if (f.pid == pid) spdlog::warn("front end {} (pid {}) {}", i, pid, how);
+  for (auto& [i, s] : frontend_slots_)
+    if (s.child == pid) s.child = 0;
   for (auto& [i, s] : frontend_slots_)
     if (s.launched_pid == pid) {
       spdlog::warn("front end {} (pid {}) {} before registering", i, pid, how);
@@ -386,10 +435,26 @@ int Manager::PendingCount(const std::string& cls) const {
   return n;
 }
 
+int Manager::LaunchesAndLive(const std::string& cls) const {
+  int n = 0;
+  for (auto& [id, w] : workers_)
+    if (w.cls == cls && !w.draining) ++n;
+  for (auto& [tok, p] : pending_)
+    if (p.cls == cls) ++n;
+  return n;
+}
+
 bool Manager::SpawnWorker(const std::string& cls, const std::string& reason) {
   auto now = Clock::now();
   auto& st = StateOf(cls);
   if (st.backoff.Suspended(now)) return false;
+  // Restarts, policy spawns and on-demand spawns all pass here: together they never
+  // exceed the class's maximum.
+  const ClassConfig* cc = config_.FindClass(cls);
+  if (cc && LaunchesAndLive(cls) >= cc->max_workers) {
+    spdlog::debug("not spawning a worker of class {} ({}): {} live or starting, max_workers {}", cls, reason, LaunchesAndLive(cls), cc->max_workers);
+    return false;
+  }
   std::string token = fmt::format("{}-{}", epoch_, next_token_++);
   std::vector<std::string> argv = {"worker", "--class", cls, "--spawn-token", token, "--manager",
                                    fmt::format("{}:{}", config_.cluster.host, port())};
@@ -489,7 +554,7 @@ void Manager::ManageFrontends(Clock::time_point now) {
       continue;  // alive, probably reconnecting
     if (now < slot.next_try) continue;
     if (slot.backoff->Suspended(now)) continue;
-    if (f != frontends_.end() && f->second.pid > 0 && launcher_->Alive(f->second.pid)) launcher_->Kill(f->second.pid, SIGKILL);  // hung
+    if (slot.child > 0 && launcher_->Alive(slot.child)) launcher_->Kill(slot.child, SIGKILL);  // hung
     std::vector<std::string> argv = {"frontend", "--index", std::to_string(index), "--port", std::to_string(slot.port)};
     auto extra = args_.ToArgv();
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -503,6 +568,7 @@ void Manager::ManageFrontends(Clock::time_point now) {
       continue;
     }
     slot.launched_pid = *pid;
+    slot.child = *pid;
     Counters().frontend_restarts.Inc();
     spdlog::info("{} front end {} (pid {})", first ? "started" : "restarted", index, *pid);
     if (f != frontends_.end()) frontends_.erase(f);

@@ -58,7 +58,8 @@ class Manager {
   struct WorkerRecord {
     std::string id, cls, host;
     wire::Endpoint address;
-    pid_t pid = 0;
+    pid_t pid = 0;           // as the worker reported it: for logs and status only
+    pid_t launched_pid = 0;  // set only if our launcher started it: the only pid we ever signal
     wire::Connection::Ptr conn;
     double load = 0;
     uint32_t queue = 0;
@@ -87,7 +88,8 @@ class Manager {
     Clock::time_point lost_at{};  // when its connection dropped
   };
   struct FrontendSlot {  // manage_frontends: one per configured index
-    pid_t launched_pid = 0;
+    pid_t launched_pid = 0;  // launched and not yet registered
+    pid_t child = 0;         // launched by us and not yet exited: the only pid we signal
     Clock::time_point launched_at{};
     int port = 0;
     std::unique_ptr<RestartBackoff> backoff;
@@ -95,6 +97,7 @@ class Manager {
   };
 
   boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> AcceptOne(boost::asio::ip::tcp::socket socket, std::string name);
   boost::asio::awaitable<void> BeaconLoop();
   boost::asio::awaitable<void> SubscriptionLoop();
   boost::asio::awaitable<void> PolicyLoop();
@@ -120,6 +123,7 @@ class Manager {
   bool Adopting(Clock::time_point now) const;
   ClassState& StateOf(const std::string& cls);
   int PendingCount(const std::string& cls) const;
+  int LaunchesAndLive(const std::string& cls) const;  // live workers + launches in flight
 
   boost::asio::io_context& ctx_;
   Config config_;
@@ -146,6 +150,8 @@ class Manager {
   std::unordered_map<const wire::Connection*, uint32_t> frontend_by_conn_;
   std::map<uint32_t, FrontendSlot> frontend_slots_;
   std::vector<wire::Connection::Ptr> connections_;  // all open, for Stop()
+  wire::ClusterAuthPtr auth_;
+  int handshakes_ = 0;  // connections still proving the key
   uint64_t beacon_seq_ = 0;
   uint64_t reports_ = 0;
   uint64_t next_token_ = 1;

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/metrics.h"
+#include "wire/cluster_options.h"
 
 namespace tacc::sns {
 
@@ -23,7 +24,7 @@ using Millis = std::chrono::milliseconds;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 ManagerLink::ManagerLink(asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http,
-                         SharedDirectory& directory, Launcher& launcher)
+                         SharedDirectory& directory, Launcher& launcher, wire::ClusterAuthPtr auth)
     : ctx_(ctx),
       config_(config),
       args_(std::move(args)),
@@ -31,6 +32,7 @@ ManagerLink::ManagerLink(asio::io_context& ctx, const Config& config, ConfigArgs
       http_(std::move(http)),
       directory_(directory),
       launcher_(launcher),
+      auth_(std::move(auth)),
       alive_(std::make_shared<bool>(true)) {}
 
 ManagerLink::~ManagerLink() { Stop(); }
@@ -88,9 +90,7 @@ void ManagerLink::OnBeacon(const wire::Beacon& b) {
 
 asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epoch) {
   auto alive = alive_;
-  wire::ConnectionOptions opts;
-  opts.max_frame_bytes = config_.wire.max_frame_bytes;
-  opts.name = "manager";
+  auto opts = wire::ClusterConnectionOptions(config_, auth_, "manager");
   auto conn = co_await wire::Connect(manager, opts, Millis(config_.stub.connect_timeout_ms));
   if (!*alive) co_return;
   if (!conn.ok()) {

@@ -33,7 +33,7 @@ namespace tacc::sns {
 class ManagerLink {
  public:
   ManagerLink(boost::asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http,
-              SharedDirectory& directory, Launcher& launcher);
+              SharedDirectory& directory, Launcher& launcher, wire::ClusterAuthPtr auth);
   ~ManagerLink();
   Status Start();
   void Stop();
@@ -52,6 +52,7 @@ class ManagerLink {
   wire::Endpoint http_;
   SharedDirectory& directory_;
   Launcher& launcher_;
+  wire::ClusterAuthPtr auth_;
   std::unique_ptr<BeaconListener> beacons_;
   wire::Connection::Ptr conn_;
   uint64_t epoch_ = 0;

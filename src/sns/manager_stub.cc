@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/metrics.h"
+#include "wire/cluster_options.h"
 
 namespace tacc::sns {
 
@@ -46,13 +47,14 @@ bool Retriable(const Status& s) {
 }  // namespace
 
 ManagerStub::ManagerStub(asio::io_context& ctx, const Config& config, SharedDirectory& directory, SpawnRequester request_spawn,
-                         int dispatchers_per_frontend, uint64_t seed)
+                         int dispatchers_per_frontend, uint64_t seed, wire::ClusterAuthPtr auth)
     : ctx_(ctx),
       config_(config),
       directory_(directory),
       request_spawn_(std::move(request_spawn)),
       dispatchers_per_frontend_(std::max(1, dispatchers_per_frontend)),
       policy_(MakeBalancePolicy(config.stub.balance_policy, seed)),
+      auth_(std::move(auth)),
       alive_(std::make_shared<bool>(true)) {}
 
 ManagerStub::~ManagerStub() { Stop(); }
@@ -101,9 +103,7 @@ asio::awaitable<std::shared_ptr<const DirectorySnapshot>> ManagerStub::WaitForWo
 asio::awaitable<Result<wire::Connection::Ptr>> ManagerStub::ConnectionTo(const wire::WorkerInfo& w) {
   auto it = conns_.find(w.id());
   if (it != conns_.end() && it->second->is_open()) co_return it->second;
-  wire::ConnectionOptions opts;
-  opts.max_frame_bytes = config_.wire.max_frame_bytes;
-  opts.name = "worker " + w.id();
+  auto opts = wire::ClusterConnectionOptions(config_, auth_, "worker " + w.id());
   auto alive = alive_;
   auto conn = co_await wire::Connect(w.address(), opts, Millis(config_.stub.connect_timeout_ms));
   if (!*alive) co_return Status::Cancelled("front end stopping");

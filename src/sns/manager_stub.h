@@ -30,7 +30,7 @@ class ManagerStub : public TaskDispatcher {
  public:
   using SpawnRequester = std::function<void(const std::string& worker_class)>;  // thread-safe
   ManagerStub(boost::asio::io_context& ctx, const Config& config, SharedDirectory& directory, SpawnRequester request_spawn,
-              int dispatchers_per_frontend, uint64_t seed);
+              int dispatchers_per_frontend, uint64_t seed, wire::ClusterAuthPtr auth);
   ~ManagerStub() override;
 
   boost::asio::awaitable<Result<TaskOutput>> Dispatch(const std::string& worker_class, TaskInput input,
@@ -52,6 +52,7 @@ class ManagerStub : public TaskDispatcher {
   SpawnRequester request_spawn_;
   int dispatchers_per_frontend_;
   std::unique_ptr<BalancePolicy> policy_;
+  wire::ClusterAuthPtr auth_;
   std::unordered_map<std::string, wire::Connection::Ptr> conns_;  // by worker id
   std::unordered_map<std::string, double> delta_;                 // by worker id, since seen_seq_
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> suspect_until_;

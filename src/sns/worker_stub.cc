@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/metrics.h"
+#include "wire/cluster_options.h"
 
 namespace tacc::sns {
 
@@ -55,6 +56,9 @@ uint16_t WorkerStub::port() const {
 }
 
 Status WorkerStub::Start() {
+  auto auth = wire::LoadClusterAuth(config_);
+  if (!auth.ok()) return auth.status();
+  auth_ = *auth;
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(config_.cluster.host, ec);
   if (ec) return Status::InvalidArgument("setting 'cluster.host': not an IP address");
@@ -72,6 +76,7 @@ Status WorkerStub::Start() {
   thread_ = std::thread([this] { WorkerThreadMain(); });
   asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
   asio::co_spawn(ctx_, ReportLoop(), asio::detached);
+  asio::co_spawn(ctx_, HangWatch(), asio::detached);
   if (initial_manager_) {
     registering_ = true;
     asio::co_spawn(ctx_, RegisterWithManager(*initial_manager_, 0), asio::detached);
@@ -143,9 +148,7 @@ void WorkerStub::OnBeacon(const wire::Beacon& b) {
 
 asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, uint64_t epoch) {
   auto alive = alive_;
-  wire::ConnectionOptions opts;
-  opts.max_frame_bytes = config_.wire.max_frame_bytes;
-  opts.name = "manager";
+  auto opts = wire::ClusterConnectionOptions(config_, auth_, "manager");
   auto conn = co_await wire::Connect(manager, opts, Millis(config_.stub.connect_timeout_ms));
   if (!*alive) co_return;
   if (!conn.ok()) {
@@ -208,18 +211,65 @@ asio::awaitable<void> WorkerStub::ReportLoop() {
 }
 
 asio::awaitable<void> WorkerStub::AcceptLoop() {
+  static Counter& refused = Metrics().counter("tacc_worker_connections_refused_total", "Task connections closed at once: worker.max_connections or wire.max_pending_handshakes reached");
   auto alive = alive_;
   while (*alive) {
     auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
     if (!*alive || ec == asio::error::operation_aborted) co_return;
     if (ec) continue;
-    wire::ConnectionOptions opts;
-    opts.max_frame_bytes = config_.wire.max_frame_bytes;
-    opts.name = "task client";
-    auto conn = wire::Connection::Create(std::move(socket), opts);
-    task_conns_.push_back(conn);
-    conn->Start([this, alive](const wire::Connection::Ptr& c, wire::Envelope&& env) { if (*alive) OnTask(c, std::move(env)); },
-                [this, alive](const wire::Connection::Ptr& c, const Status&) { if (*alive) std::erase(task_conns_, c); });
+    if (static_cast<int>(task_conns_.size()) + handshakes_ >= config_.worker.max_connections ||
+        handshakes_ >= config_.wire.max_pending_handshakes) {
+      refused.Inc();
+      boost::system::error_code cec;
+      socket.close(cec);
+      continue;
+    }
+    asio::co_spawn(ctx_, AcceptOne(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> WorkerStub::AcceptOne(tcp::socket socket) {
+  auto alive = alive_;
+  ++handshakes_;
+  auto conn = co_await wire::Accept(std::move(socket), wire::ClusterConnectionOptions(config_, auth_, "task client"));
+  --handshakes_;
+  if (!*alive || !conn.ok()) co_return;
+  auto c = *conn;
+  task_conns_.push_back(c);
+  c->Start([this, alive](const wire::Connection::Ptr& cc, wire::Envelope&& env) { if (*alive) OnTask(cc, std::move(env)); },
+           [this, alive](const wire::Connection::Ptr& cc, const Status&) { if (*alive) std::erase(task_conns_, cc); });
+}
+
+asio::awaitable<void> WorkerStub::HangWatch() {
+  auto alive = alive_;
+  asio::steady_timer timer(ctx_);
+  auto limit = Millis(config_.worker.hang_timeout_ms);
+  uint64_t seen = 0;
+  auto since = Clock::now();
+  while (*alive) {
+    timer.expires_after(std::max(Millis(10), limit / 10));
+    co_await timer.async_wait(kUseTuple);
+    uint64_t progress;
+    bool busy;
+    {
+      std::lock_guard lock(mu_);
+      progress = progress_;
+      busy = running_ > 0;
+    }
+    if (progress != seen || !busy) {
+      seen = progress;
+      since = Clock::now();
+      continue;
+    }
+    if (Clock::now() - since >= limit) {
+      // The worker function is stuck and cannot be cancelled from outside its thread.
+      // Ending the process breaks every task connection, so the front ends retry the
+      // queued tasks elsewhere now, and the manager restarts the class (as a crash).
+      spdlog::error("worker {} hung: its function made no progress for {} ms (worker.hang_timeout_ms); exiting so its tasks are retried elsewhere",
+                    id_, limit.count());
+      spdlog::default_logger()->flush();
+      std::_Exit(70);
+    }
   }
 }
 
@@ -260,6 +310,7 @@ void WorkerStub::WorkerThreadMain() {
       task = std::move(queue_.front());
       queue_.pop_front();
       ++running_;
+      ++progress_;
     }
     Result<TaskOutput> result = Status::Timeout("deadline passed while queued");
     if (Clock::now() < task.deadline) {
@@ -285,6 +336,7 @@ void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
   {
     std::lock_guard lock(mu_);
     --running_;
+    ++progress_;
     queued_cost_ -= task.cost;
     if (queue_.empty() && running_ == 0) queued_cost_ = 0;
   }

@@ -5,7 +5,10 @@
 // a time to the worker function on a thread of its own. It finds the manager through
 // beacons, registers, re-registers when it sees a new epoch, and reports its queue
 // length every worker.report_ms. On Drain it finishes its queue, deregisters and exits.
-// Worker code may crash: that takes down only this process.
+// Worker code may crash: that takes down only this process. Worker code may also hang:
+// when the function makes no progress for worker.hang_timeout_ms while tasks wait, the
+// stub ends the process, so its tasks fail over to other workers at once (their
+// connections break) and the manager starts a replacement.
 //
 // Thread safety: the public methods run on the stub's io_context; the worker thread
 // only touches the task queue (under its mutex) and posts results back.
@@ -56,6 +59,8 @@ class WorkerStub {
   };
 
   boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> AcceptOne(boost::asio::ip::tcp::socket socket);
+  boost::asio::awaitable<void> HangWatch();
   boost::asio::awaitable<void> ReportLoop();
   boost::asio::awaitable<void> RegisterWithManager(wire::Endpoint manager, uint64_t epoch);
   boost::asio::awaitable<void> DrainLoop();
@@ -81,6 +86,8 @@ class WorkerStub {
   bool draining_ = false;
   bool stopped_ = false;
   std::vector<wire::Connection::Ptr> task_conns_;
+  wire::ClusterAuthPtr auth_;
+  int handshakes_ = 0;
 
   // Shared with the worker thread.
   std::mutex mu_;
@@ -88,6 +95,7 @@ class WorkerStub {
   std::deque<QueuedTask> queue_;
   size_t running_ = 0;
   double queued_cost_ = 0;
+  uint64_t progress_ = 0;  // tasks the worker thread has taken or finished: moves unless hung
   bool quit_ = false;
   std::thread thread_;
 

@@ -26,6 +26,10 @@ Counter& BadFrames() {
   static Counter& c = Metrics().counter("tacc_wire_bad_frames_total", "Connections closed for a malformed, oversized or unknown frame");
   return c;
 }
+Counter& OutboxOverflows() {
+  static Counter& c = Metrics().counter("tacc_wire_outbox_overflows_total", "Connections closed because the peer did not read what was queued for it");
+  return c;
+}
 Counter& LateReplies() {
   static Counter& c = Metrics().counter("tacc_wire_late_replies_total", "Replies that arrived after their call timed out");
   return c;
@@ -64,11 +68,20 @@ void Connection::Start(MessageHandler on_message, CloseHandler on_close) {
   auto self = shared_from_this();
   asio::co_spawn(socket_.get_executor(), ReadLoop(self), asio::detached);
   asio::co_spawn(socket_.get_executor(), WriteLoop(self), asio::detached);
+  last_write_ = last_read_;
   if (options_.idle_timeout.count() > 0) asio::co_spawn(socket_.get_executor(), IdleWatch(self), asio::detached);
+  if (options_.heartbeat_interval.count() > 0) asio::co_spawn(socket_.get_executor(), HeartbeatLoop(self), asio::detached);
 }
 
 void Connection::Send(Envelope env) {
   if (!open_) return;
+  if (static_cast<int64_t>(outbox_.size() + env.ByteSizeLong()) > options_.max_outbox_bytes) {
+    OutboxOverflows().Inc();
+    spdlog::warn("closing connection {}: peer is not reading ({} bytes queued, wire.max_outbox_bytes={})", options_.name, outbox_.size(),
+                 options_.max_outbox_bytes);
+    Close(Status::Overloaded("peer is not reading: outbound queue over wire.max_outbox_bytes"));
+    return;
+  }
   AppendFrame(env, outbox_);
   write_signal_.cancel();
 }
@@ -127,6 +140,7 @@ void Connection::HandleFrame(std::string_view body) {
     Close(env.status());
     return;
   }
+  if (env->has_heartbeat()) return;  // liveness only: the read already reset the idle timer
   if (env->is_reply()) {
     auto it = pending_.find(env->id());
     if (it == pending_.end()) {
@@ -175,7 +189,9 @@ asio::awaitable<void> Connection::ReadLoop(Ptr self) {
       std::memmove(buf.data(), buf.data() + begin, end - begin);
       end -= begin;
       begin = 0;
-      if (buf.size() < need) buf.resize(need);  // then end < need <= size: room for the rest
+      // Grow with the bytes that have really arrived, never to what a header announces:
+      // a peer that announces a large frame and sends nothing costs nothing.
+      if (buf.size() < need && buf.size() - end < kChunk / 4) buf.resize(std::min(need, buf.size() * 2));
     }
     // Read at most a slice at a time unless a big frame is known to be coming: the
     // handlers of one read run back to back, and on a busy manager its beacon timer
@@ -203,6 +219,7 @@ asio::awaitable<void> Connection::WriteLoop(Ptr self) {
     writing.clear();
     writing.swap(outbox_);  // everything queued goes out in one write
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing), kUseTuple);
+    last_write_ = std::chrono::steady_clock::now();
     if (ec) {
       Close(Status::Unavailable("write failed: " + ec.message()));
       break;
@@ -224,6 +241,34 @@ asio::awaitable<void> Connection::IdleWatch(Ptr self) {
   }
 }
 
+asio::awaitable<void> Connection::HeartbeatLoop(Ptr self) {
+  asio::steady_timer timer(socket_.get_executor());
+  while (open_) {
+    auto due = last_write_ + options_.heartbeat_interval;
+    if (std::chrono::steady_clock::now() >= due && outbox_.empty()) {
+      Envelope hb;
+      hb.mutable_heartbeat();
+      Send(std::move(hb));
+      due = std::chrono::steady_clock::now() + options_.heartbeat_interval;
+    }
+    timer.expires_at(due);
+    co_await timer.async_wait(kUseTuple);
+  }
+}
+
+asio::awaitable<Result<Connection::Ptr>> Accept(tcp::socket socket, ConnectionOptions options) {
+  if (options.auth) {
+    Status s = co_await ServerHandshake(socket, *options.auth, options.handshake_timeout);
+    if (!s.ok()) {
+      NoteRefusedHandshake(options.name, s);
+      boost::system::error_code ec;
+      socket.close(ec);
+      co_return s;
+    }
+  }
+  co_return Connection::Create(std::move(socket), std::move(options));
+}
+
 asio::awaitable<Result<Connection::Ptr>> Connect(const Endpoint& to, ConnectionOptions options, Millis timeout) {
   using namespace asio::experimental::awaitable_operators;
   auto ex = co_await asio::this_coro::executor;
@@ -240,6 +285,14 @@ asio::awaitable<Result<Connection::Ptr>> Connect(const Endpoint& to, ConnectionO
   auto [cec] = std::get<0>(result);
   if (cec) co_return Status::Unavailable("connect to " + where + ": " + cec.message());
   if (options.name.empty()) options.name = where;
+  if (options.auth) {
+    Status s = co_await ClientHandshake(socket, *options.auth, options.handshake_timeout);
+    if (!s.ok()) {
+      NoteRefusedHandshake(where, s);
+      co_return Status(s.kind() == ErrorKind::kProtocol ? ErrorKind::kProtocol : ErrorKind::kUnavailable,
+                       "connect to " + where + ": " + s.message());
+    }
+  }
   co_return Connection::Create(std::move(socket), std::move(options));
 }
 

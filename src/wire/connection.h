@@ -23,6 +23,7 @@
 
 #include "common/status.h"
 #include "wire/cluster.pb.h"
+#include "wire/handshake.h"
 
 namespace tacc::wire {
 
@@ -32,8 +33,14 @@ using Millis = std::chrono::milliseconds;
 
 struct ConnectionOptions {
   int64_t max_frame_bytes = 64 * 1024 * 1024;
-  Millis idle_timeout{0};  // close when nothing arrives this long; 0: never
-  std::string name;        // for logs: "worker test@127.0.0.1:4711"
+  int64_t max_outbox_bytes = 256 * 1024 * 1024;  // queued for a peer that does not read: closed beyond
+  Millis idle_timeout{0};        // close when nothing arrives this long; 0: never
+  Millis heartbeat_interval{0};  // send a Heartbeat when nothing was sent this long; 0: never
+  std::string name;              // for logs: "worker test@127.0.0.1:4711"
+  // Cluster key to prove before any message (Connect and Accept run the handshake);
+  // null only in tests of the framing itself.
+  ClusterAuthPtr auth;
+  Millis handshake_timeout{2000};
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -60,6 +67,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<Result<Envelope>> Call(Envelope request, Millis timeout);
 
   void Close(const Status& why);
+  // Raises (or lowers) the largest frame accepted from now on: a peer gets a tight
+  // limit until it has said who it is.
+  void set_max_frame_bytes(int64_t n) { options_.max_frame_bytes = n; }
   bool is_open() const { return open_; }
   const std::string& name() const { return options_.name; }
   void set_name(std::string name) { options_.name = std::move(name); }
@@ -72,6 +82,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> ReadLoop(Ptr self);
   asio::awaitable<void> WriteLoop(Ptr self);
   asio::awaitable<void> IdleWatch(Ptr self);
+  asio::awaitable<void> HeartbeatLoop(Ptr self);
   void HandleFrame(std::string_view body);
 
   tcp::socket socket_;
@@ -84,10 +95,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::string outbox_;  // frames waiting to be written
   asio::steady_timer write_signal_;
   std::chrono::steady_clock::time_point last_read_;
+  std::chrono::steady_clock::time_point last_write_;
 };
 
-// Connects to `to` within `timeout`.
+// Connects to `to` within `timeout` and, with options.auth, proves the cluster key
+// (Protocol error if the peer does not prove it back).
 asio::awaitable<Result<Connection::Ptr>> Connect(const Endpoint& to, ConnectionOptions options, Millis timeout);
+// The server side for an accepted socket: with options.auth, runs the handshake within
+// options.handshake_timeout; a refused peer is counted and logged, and its socket closed.
+asio::awaitable<Result<Connection::Ptr>> Accept(tcp::socket socket, ConnectionOptions options);
 
 // Envelope holding an Error.
 Envelope MakeError(const Status& status);

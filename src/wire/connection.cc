@@ -159,7 +159,8 @@ asio::awaitable<void> Connection::ReadLoop(Ptr self) {
   // messages (load reports, task replies) costs one recv for many frames, not two each.
   constexpr size_t kChunk = 64 * 1024;
   constexpr size_t kReadSlice = 4 * 1024;
-  std::vector<char> buf(kChunk);
+  std::vector<char>& buf = read_buffer_;
+  buf.resize(kChunk);
   size_t begin = 0, end = 0;  // unparsed bytes are buf[begin, end)
   while (open_) {
     size_t need = kFrameHeaderBytes;  // bytes the next frame needs in all

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/status.h"
 #include "wire/cluster.pb.h"
@@ -75,6 +76,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void set_name(std::string name) { options_.name = std::move(name); }
   size_t outstanding_calls() const { return pending_.size(); }
   tcp::endpoint remote_endpoint() const;
+  // Bytes the read buffer holds now: grows with what arrives, not with what a frame
+  // header announces (tests).
+  size_t read_buffer_bytes() const { return read_buffer_.size(); }
 
  private:
   struct PendingCall;
@@ -93,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<PendingCall>> pending_;
   std::string outbox_;  // frames waiting to be written
+  std::vector<char> read_buffer_;
   asio::steady_timer write_signal_;
   std::chrono::steady_clock::time_point last_read_;
   std::chrono::steady_clock::time_point last_write_;

@@ -313,6 +313,26 @@ Status ApplyOverride(Config& c, const std::string& kv) {
   return d->set(c, value);
 }
 
+// Settings that are each in range but contradict each other: the message names both.
+Status CheckConsistency(const Config& c) {
+  auto both = [](const std::string& a, int64_t av, const std::string& b, int64_t bv, const std::string& why) {
+    return Status::InvalidArgument(fmt::format("settings '{}' ({}) and '{}' ({}) contradict each other: {}", a, av, b, bv, why));
+  };
+  if (2 * int64_t{c.worker.report_ms} > c.manager.peer_timeout_ms)
+    return both("worker.report_ms", c.worker.report_ms, "manager.peer_timeout_ms", c.manager.peer_timeout_ms,
+                "a healthy worker would look dead between two load reports (report_ms must be at most half the peer timeout)");
+  if (2 * int64_t{c.beacon.interval_ms} > c.manager.peer_timeout_ms)
+    return both("beacon.interval_ms", c.beacon.interval_ms, "manager.peer_timeout_ms", c.manager.peer_timeout_ms,
+                "front ends report once a beacon period, so healthy front ends would look hung (the period must be at most half the peer timeout)");
+  if (2 * int64_t{c.beacon.interval_ms} > c.frontend.manager_timeout_ms)
+    return both("beacon.interval_ms", c.beacon.interval_ms, "frontend.manager_timeout_ms", c.frontend.manager_timeout_ms,
+                "one late beacon would make the front ends restart a healthy manager (the period must be at most half the timeout)");
+  if (c.beacon.mode == "unicast" && 2 * int64_t{c.beacon.interval_ms} > c.beacon.subscription_ttl_ms)
+    return both("beacon.interval_ms", c.beacon.interval_ms, "beacon.subscription_ttl_ms", c.beacon.subscription_ttl_ms,
+                "subscriptions would lapse between beacons (the period must be at most half the subscription lifetime)");
+  return Status::Ok();
+}
+
 Status Validate(Config& c) {
   if (c.manager.restart_backoff_max_ms < c.manager.restart_backoff_min_ms)
     return Bad("manager.restart_backoff_max_ms", "must not be below manager.restart_backoff_min_ms");
@@ -322,7 +342,7 @@ Status Validate(Config& c) {
       return Bad("classes." + name + ".max_workers", "must not be below min_workers");
     if (cc.max_workers == 0) return Bad("classes." + name + ".max_workers", "must be at least 1");
   }
-  return Status::Ok();
+  return CheckConsistency(c);
 }
 
 }  // namespace

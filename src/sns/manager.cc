@@ -231,7 +231,7 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
     Counters().bad_messages.Inc();
     spdlog::warn("{} registered a second time on one connection; closing", conn->name());
     conn->ReplyError(env, Status::InvalidArgument("this connection has already registered"));
-    conn->Close(Status::Protocol("second registration on one connection"));
+    conn->CloseAfterWrite(Status::Protocol("second registration on one connection"));
     return;
   }
   if (auto old = workers_.find(r.id()); old != workers_.end() && old->second.conn != conn) {
@@ -275,7 +275,7 @@ void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::
     Counters().bad_messages.Inc();
     spdlog::warn("{} registered as a second peer on one connection; closing", conn->name());
     conn->ReplyError(env, Status::InvalidArgument("this connection has already registered"));
-    conn->Close(Status::Protocol("second registration on one connection"));
+    conn->CloseAfterWrite(Status::Protocol("second registration on one connection"));
     return;
   }
   auto& f = frontends_[r.index()];

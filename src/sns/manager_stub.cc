@@ -81,8 +81,14 @@ double ManagerStub::EstimatedLoad(const wire::WorkerInfo& w) const {
   return std::max(0.0, w.load() + delta_scale_ * d);
 }
 
-asio::awaitable<std::shared_ptr<const DirectorySnapshot>> ManagerStub::WaitForWorker(const std::string& cls, Clock::time_point until) {
+asio::awaitable<std::shared_ptr<const DirectorySnapshot>> ManagerStub::WaitForWorker(const std::string& cls, Clock::time_point until,
+                                                                                     std::vector<std::string> exclude) {
   auto alive = alive_;
+  auto usable = [&](const DirectorySnapshot& snap) {
+    for (auto* w : snap.WorkersOf(cls))
+      if (std::find(exclude.begin(), exclude.end(), w->id()) == exclude.end()) return true;
+    return false;
+  };
   Counters().spawn_waits.Inc();
   request_spawn_(cls);
   asio::steady_timer timer(ctx_);
@@ -91,7 +97,7 @@ asio::awaitable<std::shared_ptr<const DirectorySnapshot>> ManagerStub::WaitForWo
     timer.expires_after(Millis(10));
     co_await timer.async_wait(kUseTuple);
     auto snap = directory_.Get();
-    if (snap && !snap->WorkersOf(cls).empty()) co_return snap;
+    if (snap && usable(*snap)) co_return snap;
     if (Clock::now() - last_ask > Millis(config_.beacon.interval_ms * 2)) {  // the manager may have restarted
       request_spawn_(cls);
       last_ask = Clock::now();
@@ -154,7 +160,7 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
     }
     auto snap = directory_.Get();
     if (!snap || snap->WorkersOf(cls).empty()) {
-      snap = co_await WaitForWorker(cls, std::min(deadline, Clock::now() + Millis(config_.stub.spawn_wait_ms)));
+      snap = co_await WaitForWorker(cls, std::min(deadline, Clock::now() + Millis(config_.stub.spawn_wait_ms)), {});
       if (!*alive) co_return Status::Cancelled("front end stopping");
       if (!snap) {
         Counters().no_worker.Inc();
@@ -180,8 +186,23 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
           candidates.push_back(w);
           loads.push_back(EstimatedLoad(*w));
         }
-      if (candidates.empty()) break;
     }
+    if (candidates.empty() && attempt > 0 && (last.kind() == ErrorKind::kUnavailable || last.kind() == ErrorKind::kCrashed)) {
+      // Every worker was tried and the last one died: the class's replacement (a crash
+      // restart, or an on-demand spawn) is "another worker" too. Wait for it.
+      auto fresh = co_await WaitForWorker(cls, std::min(deadline, Clock::now() + Millis(config_.stub.spawn_wait_ms)), tried);
+      if (!*alive) co_return Status::Cancelled("front end stopping");
+      if (fresh) {
+        Refresh(*fresh);
+        for (auto* w : fresh->WorkersOf(cls))
+          if (std::find(tried.begin(), tried.end(), w->id()) == tried.end()) {
+            candidates.push_back(w);
+            loads.push_back(EstimatedLoad(*w));
+          }
+        snap = fresh;  // keeps the candidates' snapshot alive
+      }
+    }
+    if (candidates.empty()) break;
     const wire::WorkerInfo& w = *candidates[policy_->Pick(loads)];
     std::string wid = w.id();
     tried.push_back(wid);

@@ -42,8 +42,11 @@ class ManagerStub : public TaskDispatcher {
 
  private:
   boost::asio::awaitable<Result<wire::Connection::Ptr>> ConnectionTo(const wire::WorkerInfo& w);
+  // Waits until the directory lists a worker of `cls` not in `exclude` (asking the
+  // manager to spawn one), or `until`.
   boost::asio::awaitable<std::shared_ptr<const DirectorySnapshot>> WaitForWorker(const std::string& cls,
-                                                                                   std::chrono::steady_clock::time_point until);
+                                                                                   std::chrono::steady_clock::time_point until,
+                                                                                   std::vector<std::string> exclude);
   void Refresh(const DirectorySnapshot& snap);
 
   boost::asio::io_context& ctx_;

@@ -132,6 +132,13 @@ void Connection::Close(const Status& why) {
   if (on_close) on_close(shared_from_this(), why);
 }
 
+void Connection::CloseAfterWrite(const Status& why) {
+  if (!open_) return;
+  on_message_ = nullptr;
+  close_after_write_ = why;
+  write_signal_.cancel();
+}
+
 void Connection::HandleFrame(std::string_view body) {
   auto env = ParseEnvelope(body);
   if (!env.ok()) {
@@ -213,6 +220,10 @@ asio::awaitable<void> Connection::WriteLoop(Ptr self) {
   std::string writing;
   while (open_) {
     if (outbox_.empty()) {
+      if (close_after_write_) {
+        Close(*close_after_write_);
+        break;
+      }
       write_signal_.expires_at(std::chrono::steady_clock::time_point::max());
       co_await write_signal_.async_wait(kUseTuple);
       continue;

@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -68,6 +69,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<Result<Envelope>> Call(Envelope request, Millis timeout);
 
   void Close(const Status& why);
+  // Stops taking messages, writes out what is queued (an error reply, say), then closes.
+  void CloseAfterWrite(const Status& why);
   // Raises (or lowers) the largest frame accepted from now on: a peer gets a tight
   // limit until it has said who it is.
   void set_max_frame_bytes(int64_t n) { options_.max_frame_bytes = n; }
@@ -94,6 +97,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   MessageHandler on_message_;
   CloseHandler on_close_;
   bool open_ = true;
+  std::optional<Status> close_after_write_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<PendingCall>> pending_;
   std::string outbox_;  // frames waiting to be written

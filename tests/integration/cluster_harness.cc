@@ -106,6 +106,27 @@ std::string RawExchange(const std::string& host, int port, const std::string& by
   return out;
 }
 
+RawOutcome RawExchangeUntilClosed(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  RawOutcome r;
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  if (!Connect(s, host, port, nullptr)) return r;
+  SetTimeouts(s, timeout);
+  boost::system::error_code ec;
+  asio::write(s, asio::buffer(bytes), ec);
+  char buf[4096];
+  auto until = Clock::now() + timeout;
+  while (Clock::now() < until) {
+    size_t n = s.read_some(asio::buffer(buf), ec);
+    if (ec) {
+      r.closed_by_peer = ec == asio::error::eof || ec == asio::error::connection_reset;
+      break;
+    }
+    r.reply.append(buf, n);
+  }
+  return r;
+}
+
 CommandResult RunTacc(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
   CommandResult r;
   int pipefd[2];

@@ -45,6 +45,14 @@ HttpReply HttpRequest(const std::string& host, int port, const std::string& meth
 // Writes raw bytes to host:port and returns what comes back until close or timeout.
 std::string RawExchange(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout = 3s);
 
+// Like RawExchange, and tells whether the peer closed the connection (EOF or reset)
+// before `timeout`, as opposed to staying silent.
+struct RawOutcome {
+  std::string reply;
+  bool closed_by_peer = false;
+};
+RawOutcome RawExchangeUntilClosed(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout = 3s);
+
 // Runs `tacc <args>` to completion; returns exit code, stdout+stderr.
 struct CommandResult {
   int exit_code = -1;
@@ -80,6 +88,7 @@ class ClusterHarness {
   HttpReply Get(const std::string& target, int frontend = 0, std::chrono::milliseconds timeout = 10s) const;
   const std::vector<std::string>& config_args() const { return config_args_; }  // --set ... for other commands
   const std::string& name() const { return name_; }
+  std::string KeyFile() const { return run_dir_ + "/cluster.key"; }  // created by `tacc up`
   pid_t up_pid() const { return up_pid_; }
   std::string Log() const;  // everything the cluster printed so far
 

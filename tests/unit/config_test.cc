@@ -137,6 +137,28 @@ TEST(ConfigTest, CrossSettingChecks) {
   ExpectNames(Config::Load("", {"classes.x.max_workers=0"}), "classes.x.max_workers");
 }
 
+// Each in range, together contradictory: the message names both settings.
+TEST(ConfigTest, ContradictingSettingsNameBoth) {
+  struct Case {
+    std::vector<std::string> sets;
+    std::string a, b;
+  };
+  std::vector<Case> cases = {
+      {{"worker.report_ms=2000", "manager.peer_timeout_ms=3000"}, "worker.report_ms", "manager.peer_timeout_ms"},
+      {{"beacon.interval_ms=2000", "manager.peer_timeout_ms=3000", "frontend.manager_timeout_ms=60000"}, "beacon.interval_ms", "manager.peer_timeout_ms"},
+      {{"beacon.interval_ms=1000", "frontend.manager_timeout_ms=1500"}, "beacon.interval_ms", "frontend.manager_timeout_ms"},
+      {{"beacon.mode=unicast", "beacon.interval_ms=500", "beacon.subscription_ttl_ms=800"}, "beacon.interval_ms", "beacon.subscription_ttl_ms"},
+  };
+  for (auto& k : cases) {
+    auto r = Config::Load("", k.sets);
+    ExpectNames(r, k.a);
+    ExpectNames(r, k.b);
+  }
+  // The same values on the right side of each limit are fine.
+  EXPECT_TRUE(Config::Load("", {"worker.report_ms=1500", "manager.peer_timeout_ms=3000"}).ok());
+  EXPECT_TRUE(Config::Load("", {"beacon.interval_ms=1000", "frontend.manager_timeout_ms=2000"}).ok());
+}
+
 TEST(ConfigTest, ClassTablesFromFile) {
   auto c = LoadText(
       "[classes.distill]\nworker = \"jpeg\"\nmin_workers = 1\nmax_workers = 3\ncost_hint = 2.5\n"

@@ -390,7 +390,10 @@ void LoadGenerator::ClientLoop() {
     }
     HttpReply r = Exchange(*s, buf, "GET", target_, "", true);
     std::lock_guard lock(mu_);
-    if (r.status == 200 && r.Header("X-Tacc-Fallback").empty()) ++counts_.ok;
+    if (r.status == 200 && r.Header("X-Tacc-Fallback").empty()) {
+      ++counts_.ok;
+      if (r.Header("X-Tacc-Attempts") != "" && r.Header("X-Tacc-Attempts") != "1") ++counts_.retried;
+    }
     else if (r.status == 200) ++counts_.fallback;
     else {
       ++counts_.failed;

@@ -114,6 +114,7 @@ class LoadGenerator {
  public:
   struct Counts {
     uint64_t ok = 0;         // 200 from a worker
+    uint64_t retried = 0;    // of those, answered after a failed attempt (X-Tacc-Attempts > 1)
     uint64_t fallback = 0;   // 200 with X-Tacc-Fallback
     uint64_t failed = 0;     // anything else (no answer, 5xx, ...)
     std::vector<std::string> failures;  // first few descriptions

@@ -52,6 +52,10 @@ TEST(FaultTest, KilledWorkerUnderLoadIsMaskedAndReplaced) {
   auto counts = load.counts();
   EXPECT_EQ(counts.failed, 0u) << "unanswered requests, e.g. " << (counts.failures.empty() ? "" : counts.failures[0]);
   EXPECT_GT(counts.ok, 100u);
+  // Tasks were in flight on the victim when it died, and were answered by a retry on
+  // the other worker, not by the fallback.
+  EXPECT_GE(counts.retried, 1u) << "no retry happened: the kill hit an idle worker or retries do not work";
+  EXPECT_EQ(counts.fallback, 0u);
   for (auto& cs : back->classes())
     if (cs.name() == "test") {
       EXPECT_GE(cs.crashes(), 1u);

@@ -14,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/metrics.h"
+#include "sns/manager_election.h"
 #include "wire/cluster_options.h"
 
 namespace tacc::sns {
@@ -125,12 +126,7 @@ asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epo
 
 int ManagerLink::Rank() const {
   auto snap = directory_.Get();
-  if (!snap || snap->beacon.frontends_size() == 0) return static_cast<int>(index_);
-  std::vector<uint32_t> indices;
-  for (auto& f : snap->beacon.frontends()) indices.push_back(f.index());
-  std::sort(indices.begin(), indices.end());
-  auto it = std::find(indices.begin(), indices.end(), index_);
-  return it == indices.end() ? static_cast<int>(indices.size()) : static_cast<int>(it - indices.begin());
+  return FrontendRank(snap ? &snap->beacon : nullptr, index_);
 }
 
 asio::awaitable<void> ManagerLink::WatchLoop() {
@@ -148,16 +144,23 @@ asio::awaitable<void> ManagerLink::WatchLoop() {
       next_heartbeat = now + Millis(config_.beacon.interval_ms);
     }
     auto silent = now - last_beacon_;
-    int rank = Rank();
+    ElectionInput in;
+    in.now = now;
+    in.last_beacon = last_beacon_;
+    in.last_restart = last_restart_;
+    in.timeout = timeout;
+    in.rank = Rank();
     // Broken connection to a manager on this host whose process is gone: no need to
-    // wait for the beacons to stop (rank r still waits r timeouts for lower ranks).
-    bool known_dead = false;
-    if (conn_lost_at_ != Clock::time_point{} && conn_ && !conn_->is_open() && now - conn_lost_at_ >= timeout * rank) {
+    // wait for the beacons to stop (liveness check only; nothing is signalled).
+    if (conn_lost_at_ != Clock::time_point{} && conn_ && !conn_->is_open()) {
       auto snap = directory_.Get();
-      known_dead = snap && snap->beacon.manager().host() == config_.cluster.host && !launcher_.Alive(static_cast<pid_t>(snap->beacon.manager_pid()));
+      in.connection_lost_and_process_gone =
+          snap && snap->beacon.manager().host() == config_.cluster.host && !launcher_.Alive(static_cast<pid_t>(snap->beacon.manager_pid()));
+      in.connection_lost_at = conn_lost_at_;
     }
-    bool presumed_dead = silent > timeout * (rank + 1) || known_dead;
-    if (config_.frontend.restart_manager && presumed_dead && now - last_restart_ > timeout * (rank + 2)) {
+    bool known_dead = in.connection_lost_and_process_gone && now - conn_lost_at_ >= timeout * in.rank;
+    int rank = in.rank;
+    if (config_.frontend.restart_manager && ShouldRestartManager(in)) {
       conn_lost_at_ = {};
       last_restart_ = now;
       restarts.Inc();

@@ -81,7 +81,8 @@ for mode in $MODES; do
   sleep $((AFTER - 2))
   afterN="$(rss_mb "$fe")"
   bench_log "  $opened; RSS MB before $before, during $during, after 2 s $after2, after $AFTER s $afterN"
-  ROW[$mode]="| $LABEL | $mode | $CONNS (${opened#open }) | $before | $during | $after2 | $afterN |"
+  read -r _ n_open _ n_failed <<<"$opened"
+  ROW[$mode]="| $LABEL | $mode | $n_open ($n_failed failed) | $before | $during | $after2 | $afterN | $RUN_DATE |"
   bench_stop "$fe"
 done
 
@@ -90,13 +91,13 @@ if [[ ! -s "$OUT" ]]; then
   {
     echo "# Front-end memory (bench/frontend_memory.sh)"
     echo
-    echo "RSS of one \`tacc frontend\` (no manager) in MB. Columns: binary/allocator, mode (idle: connect only;"
-    echo "request: one request then idle keep-alive), connections (opened, failed), RSS before, while held, 2 s and"
-    echo "AFTER s after they all closed."
+    echo "RSS of one \`tacc frontend\` (no manager, frontend.threads=$THREADS) in MB, on $MACHINE."
+    echo "Columns: binary and allocator; mode (idle: connect only; request: one request, then idle in keep-alive);"
+    echo "connections held; RSS before, while they are held, and 2 s and $AFTER s after they all closed."
     echo
-    echo "| build | mode | connections | before | held | +2 s | +${AFTER} s |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| build | mode | connections | before | held | +2 s | +${AFTER} s | date |"
+    echo "|---|---|---|---|---|---|---|---|"
   } >"$OUT"
 fi
-for mode in $MODES; do echo "${ROW[$mode]} <!-- $RUN_DATE, THREADS=$THREADS, $MACHINE -->" >>"$OUT"; done
+for mode in $MODES; do echo "${ROW[$mode]}" >>"$OUT"; done
 tail -n "$(echo $MODES | wc -w)" "$OUT"

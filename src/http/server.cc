@@ -134,7 +134,7 @@ Server::Server(asio::io_context& ctx, ServerLimits limits, RequestHandler& handl
 
 Server::~Server() { Stop(); }
 
-Status Server::Listen(const std::string& host, int port) {
+Status Server::Listen(const std::string& host, int port, bool reuse_port) {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return Status::InvalidArgument("'" + host + "' is not an IP address");
@@ -143,7 +143,7 @@ Status Server::Listen(const std::string& host, int port) {
   if (ec) return Status::Unavailable("socket: " + ec.message());
   acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
   int one = 1;
-  ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (reuse_port) ::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   acceptor->bind(tcp::endpoint(addr, static_cast<uint16_t>(port)), ec);
   if (ec) return Status::Unavailable("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   acceptor->listen(asio::socket_base::max_listen_connections, ec);

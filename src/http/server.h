@@ -93,9 +93,10 @@ class Server {
   // `budget` may be shared with other Servers (other threads); null: one of its own.
   Server(boost::asio::io_context& ctx, ServerLimits limits, RequestHandler& handler, std::shared_ptr<ServerBudget> budget = nullptr);
   ~Server();
-  // Binds host:port (port 0: any) with SO_REUSEPORT and starts accepting. May be called
-  // again to accept on several sockets.
-  Status Listen(const std::string& host, int port);
+  // Binds host:port (port 0: any) and starts accepting. May be called again to accept
+  // on several sockets. reuse_port: SO_REUSEPORT, for the threads of one front end to
+  // share a port (the per-index lock keeps other processes off it).
+  Status Listen(const std::string& host, int port, bool reuse_port = true);
   // Takes over `fd`, a listening TCP socket (e.g. handed over by a predecessor), and
   // starts accepting on it. The fd is owned by the server from then on, even on failure.
   Status Adopt(int fd);

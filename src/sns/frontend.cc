@@ -203,7 +203,7 @@ Status Frontend::Start() {
   admin_limits.max_buffered_bytes = kAdminBufferedBytes;
   admin_ = std::make_unique<http::Server>(shards_[0]->ctx_, admin_limits, *admin_handler_, admin_budget_);
   int admin_port = config_.frontend.admin_port == 0 ? 0 : config_.frontend.admin_port + static_cast<int>(index_);
-  Status as = handed && handed->admin ? admin_->Adopt(handed->admin.release()) : admin_->Listen(config_.frontend.admin_host, admin_port);
+  Status as = handed && handed->admin ? admin_->Adopt(handed->admin.release()) : admin_->Listen(config_.frontend.admin_host, admin_port, /*reuse_port=*/false);
   if (!as.ok()) return Status(as.kind(), "admin listener (frontend.admin_host, frontend.admin_port): " + as.message());
   admin_port_ = admin_->port();
 

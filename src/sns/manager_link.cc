@@ -81,7 +81,7 @@ void ManagerLink::OnBeacon(const wire::Beacon& b) {
     directory_.Set(DirectorySnapshot::FromBeacon(b));
   }
   bool connected = conn_ && conn_->is_open();
-  if ((b.epoch() != epoch_ || !connected) && !registering_) {
+  if ((b.epoch() != epoch_ || !connected) && !registering_ && !leaving_) {
     registering_ = true;
     asio::co_spawn(ctx_, Register(b.manager(), b.epoch()), asio::detached);
   }
@@ -90,6 +90,7 @@ void ManagerLink::OnBeacon(const wire::Beacon& b) {
 asio::awaitable<bool> ManagerLink::Leave(Millis timeout) {
   auto alive = alive_;
   if (!*alive || !conn_ || !conn_->is_open()) co_return false;
+  leaving_ = true;
   auto conn = conn_;
   wire::Envelope env;
   env.mutable_deregister();

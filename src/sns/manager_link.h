@@ -62,6 +62,7 @@ class ManagerLink {
   wire::Connection::Ptr conn_;
   uint64_t epoch_ = 0;
   bool registering_ = false;
+  bool leaving_ = false;  // Leave() was called: the successor registers, not us
   std::chrono::steady_clock::time_point last_beacon_;
   std::chrono::steady_clock::time_point last_restart_{};
   std::chrono::steady_clock::time_point conn_lost_at_{};  // manager connection broke

@@ -104,7 +104,9 @@ TEST(FrontendTest, FaultInjectionWorksOnlyWhereTheClassAllowsIt) {
   EXPECT_TRUE(crashed);
   auto same = c.Latest();
   for (auto& cs : same->classes())
-    if (cs.name() == "test") EXPECT_EQ(cs.crashes(), 0u);
+    if (cs.name() == "test") {
+      EXPECT_EQ(cs.crashes(), 0u);
+    }
   bool test_worker_same = false;
   for (auto& w : same->workers())
     for (auto& w0 : ready->workers())

@@ -3,7 +3,8 @@
 #
 # Servers on core 0, wrk on core 1, the same wrk settings for every target:
 #   nginx_ok       nginx -c <generated conf>: worker_processes 1, `return 200 "ok"`
-#   tacc health    GET /_tacc/health: the tacc front end's HTTP path alone (no worker)
+#   tacc health    GET /_tacc/health on the front end's admin listener (same HTTP server
+#                  code, same thread with frontend.threads=1): tacc's HTTP path alone
 #   tacc task      GET /task/test?cost_ms=0: front end -> manager stub -> worker -> back
 # The tacc cluster is `tacc up` with frontend.threads=1 and exactly one worker
 # (fixed policy, min=max=1, cost 0), the whole cluster (manager, front end, worker)
@@ -57,7 +58,9 @@ bench_log "front-end overhead: starting nginx on :$NGINX_PORT and tacc on core 0
 bench_bg 0 "$TMP/nginx.log" nginx -p "$TMP" -c "$TMP/nginx.conf"
 
 TACC_PORT="$(bench_free_port)"
+ADMIN_PORT="$(bench_free_port)"
 bench_bg 0 "$TMP/tacc.log" "$TACC" up --port "$TACC_PORT" --set "cluster.name=$CLUSTER" --set "beacon.port=$BEACON_PORT" \
+  --set "frontend.admin_port=$ADMIN_PORT" \
   --set frontend.threads=1 --set manager.spawn_policy=fixed --set classes.test.min_workers=1 --set classes.test.max_workers=1 \
   --set classes.test.args.mode=sleep --set classes.test.args.cost_ms=0 --set log.level=warn
 
@@ -67,7 +70,7 @@ bench_wait_http "http://127.0.0.1:$TACC_PORT/task/test?cost_ms=0" 20
 # --- wrk, one target at a time: 1 s warm-up, then the measured run.
 declare -A URL=(
   [nginx_ok]="http://127.0.0.1:$NGINX_PORT/"
-  [tacc_health]="http://127.0.0.1:$TACC_PORT/_tacc/health"
+  [tacc_health]="http://127.0.0.1:$ADMIN_PORT/_tacc/health"
   [tacc_task]="http://127.0.0.1:$TACC_PORT/task/test?cost_ms=0"
 )
 ORDER=(nginx_ok tacc_health tacc_task)
@@ -102,7 +105,7 @@ done
   echo "Run $RUN_DATE on $MACHINE. Servers pinned to core 0 (the whole tacc cluster: manager,"
   echo "front end with frontend.threads=1, one worker with cost 0); wrk on core 1:"
   echo "\`wrk -t$WRK_THREADS -c<connections> -d<seconds>s --latency\` after a 1 s warm-up, keep-alive connections."
-  echo "nginx_ok: \`return 200 \"ok\"\`; tacc_health: /_tacc/health (front end only); tacc_task: /task/test?cost_ms=0 (front end + worker)."
+  echo "nginx_ok: \`return 200 \"ok\"\`; tacc_health: /_tacc/health on the admin listener (front end only); tacc_task: /task/test?cost_ms=0 (front end + worker)."
   echo
   echo "| connections | target | requests/s | p50 ms | p99 ms | requests/s ÷ nginx | p50 ÷ nginx | p99 ÷ nginx | errors | machine before run |"
   echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -43,8 +43,9 @@ for run in $RUNS; do
   name="${policy}_estimator_${est}"
   [[ "$est" == on ]] && estv=true || estv=false
   port="${PORT:-$(bench_free_port)}"
+  admin_port="$(bench_free_port)"
   cluster="bench-lb-$$-$name"
-  sets=(--set "cluster.name=$cluster" --set "beacon.port=$BEACON_PORT" --set frontend.threads=1
+  sets=(--set "cluster.name=$cluster" --set "beacon.port=$BEACON_PORT" --set frontend.threads=1 --set "frontend.admin_port=$admin_port"
         --set manager.spawn_policy=fixed --set "classes.test.min_workers=$WORKERS" --set "classes.test.max_workers=$WORKERS"
         --set classes.test.args.mode=sleep --set "classes.test.args.cost_ms=$COST_MS"
         --set "stub.balance_policy=$policy" --set "stub.delta_estimator=$estv" --set log.level=warn)
@@ -56,7 +57,7 @@ for run in $RUNS; do
   # Wait for the front end and all workers (they are spawned at start-up).
   ready=0
   for _ in $(seq 150); do
-    n=$(curl -fsS --max-time 1 "http://127.0.0.1:$port/_tacc/status" 2>/dev/null | jq '.workers | length' 2>/dev/null || echo 0)
+    n=$(curl -fsS --max-time 1 "http://127.0.0.1:$admin_port/_tacc/status" 2>/dev/null | jq '.workers | length' 2>/dev/null || echo 0)
     if [[ "$n" == "$WORKERS" ]]; then ready=1; break; fi
     sleep 0.1
   done

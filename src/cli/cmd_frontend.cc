@@ -1,6 +1,7 @@
 // `tacc frontend`: one HTTP front end process.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <functional>
 #include <thread>
 
 #include "cli/common_flags.h"
@@ -26,14 +27,26 @@ int RunFrontend(FrontendFlags& f) {
     spdlog::error("{}", s.ToString());
     return s.kind() == ErrorKind::kInvalidArgument ? kExitUsage : kExitUnavailable;
   }
-  // Signals and the lifeline are watched on a small loop of their own.
+  // Signals and the lifeline are watched on a small loop of their own. SIGTERM: orderly
+  // stop (hand-over to a successor, requests in flight finish); SIGINT or a second
+  // SIGTERM: at once.
   boost::asio::io_context control{1};
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("front end stopping on signal {}", sig);
-    fe.Stop();
-  });
+  bool terminating = false;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGTERM && !terminating) {
+        terminating = true;
+        fe.BeginOrderlyStop();
+        wait_signal();
+        return;
+      }
+      spdlog::info("front end stopping at once on signal {}", sig);
+      fe.Stop();
+    });
+  };
+  wait_signal();
   WatchLifeline(control, [&] { fe.Stop(); });
   std::thread control_thread([&] { control.run(); });
   fe.Run();

@@ -19,7 +19,9 @@ struct StatusFlags {
 
 void Print(const wire::Beacon& b) {
   std::cout << fmt::format("manager {}:{} pid {} epoch {} beacon #{}\n", b.manager().host(), b.manager().port(), b.manager_pid(), b.epoch(), b.seq());
-  for (auto& f : b.frontends()) std::cout << fmt::format("  front end {:<3} http://{}:{}/ pid {}\n", f.index(), f.http().host(), f.http().port(), f.pid());
+  for (auto& f : b.frontends())
+    std::cout << fmt::format("  front end {:<3} http://{}:{}/ pid {}  admin http://{}:{}/_tacc/status\n", f.index(), f.http().host(), f.http().port(), f.pid(),
+                             f.admin().host(), f.admin().port());
   for (auto& c : b.classes())
     std::cout << fmt::format("  class {:<12} workers {:<3} pending {:<3} mean queue {:6.2f} crashes {}{}\n", c.name(), c.workers(), c.pending_spawns(),
                              c.mean_load(), c.crashes(), c.restarts_suspended() ? "  RESTARTS SUSPENDED" : "");

@@ -110,7 +110,8 @@ int RunUp(UpFlags& f) {
     std::cout << "tacc up: cluster '" << config->cluster.name << "' is up (manager pid " << b.manager_pid() << ", "
               << config->beacon.mode << " beacons)\n";
     for (auto& fe : b.frontends())
-      std::cout << "  front end " << fe.index() << ": http://" << fe.http().host() << ":" << fe.http().port() << "/\n";
+      std::cout << "  front end " << fe.index() << ": http://" << fe.http().host() << ":" << fe.http().port() << "/  (admin: http://"
+                << fe.admin().host() << ":" << fe.admin().port() << "/_tacc/status, /_tacc/metrics)\n";
     std::cout << "  try: curl http://" << b.frontends(0).http().host() << ":" << b.frontends(0).http().port()
               << "/task/test?cost_ms=20\n  status: tacc status" << (f.common.config_path.empty() ? "" : " -c " + f.common.config_path)
               << "\n  Ctrl-C stops the cluster." << std::endl;

@@ -179,13 +179,17 @@ const std::vector<SettingDef>& Settings() {
       StringAt("frontend.service", "Service the front ends run (registered by name).", AT(frontend.service)),
       NumberAt<int>("frontend.manager_timeout_ms", "No beacon for this long: the manager is presumed dead and one front end restarts it.", AT(frontend.manager_timeout_ms), 50, 600000),
       BoolAt("frontend.restart_manager", "Whether front ends restart a dead manager (process peers).", AT(frontend.restart_manager)),
+      StringAt("frontend.admin_host", "Address of the front ends' admin listener (/_tacc/status, /_tacc/metrics, /_tacc/health; not served on the public port). Loopback by default: anyone who reaches it sees the cluster's layout and counters.", AT(frontend.admin_host)),
+      NumberAt<int>("frontend.admin_port", "Admin port of front end 0; front end i listens on admin_port+i (0: any free port). Beacons and `tacc status` show where each one is.", AT(frontend.admin_port), 0, 65535),
+      NumberAt<int>("frontend.stop_grace_ms", "On SIGTERM a front end hands its listening sockets to the successor the manager starts, stops accepting, and gives requests in flight up to this long (from the signal) before it closes what is left and exits. A second SIGTERM, or SIGINT, stops it at once.", AT(frontend.stop_grace_ms), 0, 600000),
 
       NumberAt<int>("http.max_header_bytes", "Largest request head accepted; larger: 431.", AT(http.max_header_bytes), 512, 1 << 24),
       NumberAt<int64_t>("http.max_body_bytes", "Largest request body accepted; larger: 413.", AT(http.max_body_bytes), int64_t{0}, int64_t{1} << 40),
-      NumberAt<int>("http.idle_timeout_ms", "A keep-alive connection idle this long is closed.", AT(http.idle_timeout_ms), 10, 3600000),
-      NumberAt<int>("http.read_timeout_ms", "A request must arrive whole within this time once it has started (slow clients are cut off).", AT(http.read_timeout_ms), 10, 3600000),
+      NumberAt<int>("http.idle_timeout_ms", "A connection with no request under way is closed when the first byte of the next request has not come within this time.", AT(http.idle_timeout_ms), 10, 3600000),
+      NumberAt<int>("http.read_timeout_ms", "A request must arrive whole, head and body, within this time from its first byte: one deadline, not renewed by each read, so a client that trickles bytes is cut off.", AT(http.read_timeout_ms), 10, 3600000),
       NumberAt<int>("http.request_timeout_ms", "Deadline for the service to answer one request.", AT(http.request_timeout_ms), 10, 3600000),
-      NumberAt<int>("http.max_connections", "Open client connections per front end; more are refused.", AT(http.max_connections), 1, 1000000),
+      NumberAt<int>("http.max_connections", "Open client connections per front end, across all its threads; a connection above it gets a 503 and is closed at once (counted in tacc_http_refused_connections_total).", AT(http.max_connections), 1, 1000000),
+      NumberAt<int64_t>("http.max_buffered_bytes", "Request bytes (read buffers and bodies) one front end holds in memory across all its connections; a request that would go above it gets a 503 and its connection is closed (counted in tacc_http_over_memory_budget_total).", AT(http.max_buffered_bytes), int64_t{64} << 10, int64_t{1} << 40),
 
       StringAt("stub.balance_policy", "How the manager stub picks a worker: 'lottery' (tickets inversely related to the estimated queue), 'random', 'least_loaded'.", AT(stub.balance_policy), {"lottery", "random", "least_loaded"}),
       BoolAt("stub.delta_estimator", "Keep a running estimate of each worker's queue change between beacons (paper §4.5).", AT(stub.delta_estimator)),
@@ -336,6 +340,14 @@ Status CheckConsistency(const Config& c) {
 Status Validate(Config& c) {
   if (c.manager.restart_backoff_max_ms < c.manager.restart_backoff_min_ms)
     return Bad("manager.restart_backoff_max_ms", "must not be below manager.restart_backoff_min_ms");
+  if (c.frontend.admin_port != 0 && c.frontend.port != 0 && c.frontend.admin_port < c.frontend.port + c.frontend.count &&
+      c.frontend.port < c.frontend.admin_port + c.frontend.count)
+    return Bad("frontend.admin_port", fmt::format("{}..{} overlaps the public ports {}..{} (frontend.port, frontend.count)", c.frontend.admin_port,
+                                                  c.frontend.admin_port + c.frontend.count - 1, c.frontend.port, c.frontend.port + c.frontend.count - 1));
+  if (c.frontend.admin_port != 0 && c.frontend.admin_port + c.frontend.count - 1 > 65535)
+    return Bad("frontend.admin_port", fmt::format("with frontend.count = {} the last admin port would be above 65535", c.frontend.count));
+  if (c.http.max_buffered_bytes < c.http.max_header_bytes)
+    return Bad("http.max_buffered_bytes", "must not be below http.max_header_bytes (one request head must fit)");
   for (auto& [name, cc] : c.classes) {
     if (cc.worker.empty()) cc.worker = name;
     if (cc.max_workers < cc.min_workers)

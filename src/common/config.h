@@ -70,6 +70,9 @@ struct Config {
     std::string service = "test";
     int manager_timeout_ms = 2000;
     bool restart_manager = true;
+    std::string admin_host = "127.0.0.1";
+    int admin_port = 9080;
+    int stop_grace_ms = 10000;
   } frontend;
   struct Http {
     int max_header_bytes = 16 * 1024;
@@ -78,6 +81,7 @@ struct Config {
     int read_timeout_ms = 10000;
     int request_timeout_ms = 30000;
     int max_connections = 10000;
+    int64_t max_buffered_bytes = int64_t{256} << 20;
   } http;
   struct Stub {
     std::string balance_policy = "lottery";

@@ -45,6 +45,10 @@ class FileLock {
   // Creates parent directories as needed. NotFound-free: fails only with Unavailable
   // (someone else holds it) or Internal.
   static Result<FileLock> Acquire(const std::string& path);
+  // Takes over a descriptor of a lock held elsewhere (passed over a Unix socket): flock
+  // belongs to the open file, so the lock stays held while either copy is open.
+  static FileLock Adopt(int fd) { return FileLock(fd); }
+  int fd() const { return fd_; }  // still owned by this object
   FileLock(FileLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   FileLock& operator=(FileLock&& o) noexcept;
   FileLock(const FileLock&) = delete;

@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <future>
+#include <mutex>
 #include <random>
 
 #include "common/metrics.h"
@@ -16,6 +20,8 @@ namespace tacc::sns {
 
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
 
 namespace {
 
@@ -46,8 +52,8 @@ std::string StatusJson(const DirectorySnapshot* snap, uint32_t index) {
   out += "],\"frontends\":[";
   for (int i = 0; i < b.frontends_size(); ++i) {
     auto& f = b.frontends(i);
-    out += fmt::format("{}{{\"index\":{},\"host\":\"{}\",\"port\":{},\"pid\":{}}}", i ? "," : "", f.index(), JsonEscape(f.http().host()),
-                       f.http().port(), f.pid());
+    out += fmt::format("{}{{\"index\":{},\"host\":\"{}\",\"port\":{},\"admin\":{{\"host\":\"{}\",\"port\":{}}},\"pid\":{}}}", i ? "," : "",
+                       f.index(), JsonEscape(f.http().host()), f.http().port(), JsonEscape(f.admin().host()), f.admin().port(), f.pid());
   }
   out += "],\"classes\":[";
   for (int i = 0; i < b.classes_size(); ++i) {
@@ -57,6 +63,21 @@ std::string StatusJson(const DirectorySnapshot* snap, uint32_t index) {
   }
   return out + "]}\n";
 }
+
+http::ServerLimits HttpLimits(const Config& c) {
+  http::ServerLimits l;
+  l.max_header_bytes = c.http.max_header_bytes;
+  l.max_body_bytes = c.http.max_body_bytes;
+  l.idle_timeout_ms = c.http.idle_timeout_ms;
+  l.read_timeout_ms = c.http.read_timeout_ms;
+  l.max_connections = c.http.max_connections;
+  l.max_buffered_bytes = c.http.max_buffered_bytes;
+  return l;
+}
+
+// The admin listener's own budget: a few operators and scrapers, small GET requests.
+constexpr int kAdminConnections = 64;
+constexpr int64_t kAdminBufferedBytes = 4 << 20;
 
 }  // namespace
 
@@ -69,31 +90,18 @@ class Frontend::Shard : public http::RequestHandler {
         stub_(ctx_, fe.config_, fe.directory_, [&fe](const std::string& cls) { if (fe.link_) fe.link_->RequestSpawn(cls); },
               static_cast<int>(fe.shards_.capacity()), std::random_device{}() ^ (static_cast<uint64_t>(id) << 32), fe.auth_),
         service_(std::move(service)),
-        server_(ctx_, Limits(fe.config_), *this) {}
+        server_(ctx_, HttpLimits(fe.config_), *this, fe.budget_) {}
 
-  static http::ServerLimits Limits(const Config& c) {
-    http::ServerLimits l;
-    l.max_header_bytes = c.http.max_header_bytes;
-    l.max_body_bytes = c.http.max_body_bytes;
-    l.idle_timeout_ms = c.http.idle_timeout_ms;
-    l.read_timeout_ms = c.http.read_timeout_ms;
-    l.max_connections = c.http.max_connections;
-    return l;
-  }
-
+  // Every request on the public port goes to the service (the admin paths included).
   asio::awaitable<http::Response> Handle(http::Request& req, const http::RequestInfo& info) override {
-    std::string_view target = req.target();
-    if (target == "/_tacc/health") co_return http::MakeResponse(req, bhttp::status::ok, "ok\n");
-    if (target == "/_tacc/metrics") co_return http::MakeResponse(req, bhttp::status::ok, Metrics().RenderPrometheus(), "text/plain; version=0.0.4");
-    if (target == "/_tacc/status") {
-      auto snap = fe_.directory_.Get();
-      co_return http::MakeResponse(req, bhttp::status::ok, StatusJson(snap.get(), fe_.index_), "application/json");
-    }
     ServiceContext sctx{stub_, fe_.config_, info};
     co_return co_await service_->Handle(req, sctx);
   }
 
   asio::io_context ctx_{1};
+  // Keeps run() going while nothing is pending (e.g. between the hand-over and the
+  // drain); Stop() ends it with ctx_.stop().
+  asio::executor_work_guard<asio::io_context::executor_type> work_{ctx_.get_executor()};
   Frontend& fe_;
   int id_;
   ManagerStub stub_;
@@ -101,28 +109,71 @@ class Frontend::Shard : public http::RequestHandler {
   http::Server server_;
 };
 
+// The admin listener's endpoints.
+class Frontend::AdminHandler : public http::RequestHandler {
+ public:
+  explicit AdminHandler(Frontend& fe) : fe_(fe) {}
+  asio::awaitable<http::Response> Handle(http::Request& req, const http::RequestInfo&) override {
+    std::string_view target = req.target();
+    if (target == "/_tacc/health") co_return http::MakeResponse(req, bhttp::status::ok, "ok\n");
+    if (target == "/_tacc/metrics") co_return http::MakeResponse(req, bhttp::status::ok, Metrics().RenderPrometheus(), "text/plain; version=0.0.4");
+    if (target == "/_tacc/status") {
+      auto snap = fe_.directory_.Get();
+      co_return http::MakeResponse(req, bhttp::status::ok, StatusJson(snap.get(), fe_.index_), "application/json");
+    }
+    co_return http::MakeResponse(req, bhttp::status::not_found, "admin endpoints: /_tacc/health /_tacc/metrics /_tacc/status\n");
+  }
+
+ private:
+  Frontend& fe_;
+};
+
 Frontend::Frontend(Config config, ConfigArgs args, uint32_t index, int port)
-    : config_(std::move(config)), args_(std::move(args)), index_(index), requested_port_(port) {}
+    : config_(std::move(config)),
+      args_(std::move(args)),
+      index_(index),
+      requested_port_(port),
+      budget_(std::make_shared<http::ServerBudget>(HttpLimits(config_))),
+      admin_budget_(std::make_shared<http::ServerBudget>(kAdminConnections, kAdminBufferedBytes)) {}
 
 Frontend::~Frontend() {
   Stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  if (stop_thread_.joinable()) stop_thread_.join();
   // Everything that lives on a shard's io_context goes before the shards.
   link_.reset();
   launcher_.reset();
+  admin_.reset();
   shards_.clear();
 }
 
+std::string Frontend::HandoverPath() const { return fmt::format("{}/frontend-{}.handover", config_.RunDir(), index_); }
+
 Status Frontend::Start() {
-  auto lock = FileLock::Acquire(fmt::format("{}/frontend-{}.lock", config_.RunDir(), index_));
-  if (!lock.ok()) return Status::Unavailable(fmt::format("front end {} of cluster '{}' already runs on this host", index_, config_.cluster.name));
-  lock_.emplace(std::move(*lock));
   auto auth = wire::LoadClusterAuth(config_);
   if (!auth.ok()) return auth.status();
   auth_ = *auth;
   const ServiceFactory* factory = FindService(config_.frontend.service);
   if (!factory) return Status::InvalidArgument("setting 'frontend.service': no service named '" + config_.frontend.service + "'");
+  // The per-index lock keeps one front end per index on this host, except during a
+  // hand-over: a front end that stops on purpose offers its lock and sockets.
+  std::optional<HandedSockets> handed;
+  std::optional<HandoverChannel> channel;
+  auto lock = FileLock::Acquire(fmt::format("{}/frontend-{}.lock", config_.RunDir(), index_));
+  if (lock.ok()) {
+    lock_.emplace(std::move(*lock));
+  } else {
+    auto ch = HandoverChannel::Connect(HandoverPath());
+    if (!ch.ok()) return Status::Unavailable(fmt::format("front end {} of cluster '{}' already runs on this host", index_, config_.cluster.name));
+    auto got = ch->Receive(Millis(5000));
+    if (!got.ok())
+      return Status::Unavailable(fmt::format("front end {} of cluster '{}' is stopping, but taking over its sockets failed: {}", index_,
+                                             config_.cluster.name, got.status().ToString()));
+    lock_.emplace(FileLock::Adopt(got->lock.release()));
+    handed.emplace(std::move(*got));
+    channel.emplace(std::move(*ch));
+  }
   int threads = config_.frontend.threads > 0 ? config_.frontend.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   shards_.reserve(static_cast<size_t>(threads));
   int port = requested_port_;
@@ -130,20 +181,53 @@ Status Frontend::Start() {
     auto svc = (*factory)(config_);
     if (!svc.ok()) return svc.status();
     shards_.push_back(std::make_unique<Shard>(*this, i, std::move(*svc)));
-    Status s = shards_.back()->server_.Listen(config_.frontend.host, port);
-    if (!s.ok()) return s;
-    port = shards_.back()->server_.port();  // the others join the port the first got
+    auto& server = shards_.back()->server_;
+    bool adopted = false;
+    // Handed-over sockets: spread over the threads (a thread with none binds a new
+    // socket into the same SO_REUSEPORT group).
+    if (handed)
+      for (size_t j = static_cast<size_t>(i); j < handed->http.size(); j += static_cast<size_t>(threads)) {
+        Status s = server.Adopt(handed->http[j].release());
+        if (!s.ok()) return s;
+        adopted = true;
+      }
+    if (adopted && i == 0 && requested_port_ != 0 && server.port() != requested_port_)
+      return Status::InvalidArgument(fmt::format("the stopping front end {} listens on port {}, not {}", index_, server.port(), requested_port_));
+    if (!adopted) {
+      Status s = server.Listen(config_.frontend.host, port);
+      if (!s.ok()) return s;
+    }
+    port = server.port();  // the others join the port the first got
   }
   port_ = static_cast<uint16_t>(port);
+
+  admin_handler_ = std::make_unique<AdminHandler>(*this);
+  http::ServerLimits admin_limits = HttpLimits(config_);
+  admin_limits.max_connections = kAdminConnections;
+  admin_limits.max_buffered_bytes = kAdminBufferedBytes;
+  admin_ = std::make_unique<http::Server>(shards_[0]->ctx_, admin_limits, *admin_handler_, admin_budget_);
+  int admin_port = config_.frontend.admin_port == 0 ? 0 : config_.frontend.admin_port + static_cast<int>(index_);
+  Status as = handed && handed->admin ? admin_->Adopt(handed->admin.release()) : admin_->Listen(config_.frontend.admin_host, admin_port, /*reuse_port=*/false);
+  if (!as.ok()) return Status(as.kind(), "admin listener (frontend.admin_host, frontend.admin_port): " + as.message());
+  admin_port_ = admin_->port();
+
   launcher_ = MakeLocalLauncher(shards_[0]->ctx_);
-  wire::Endpoint http;
+  wire::Endpoint http, admin;
   http.set_host(config_.frontend.host);
   http.set_port(port_);
-  link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, directory_, *launcher_, auth_);
+  admin.set_host(config_.frontend.admin_host);
+  admin.set_port(admin_port_);
+  link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, admin, directory_, *launcher_, auth_);
   Status s = link_->Start();
   if (!s.ok()) return s;
-  spdlog::info("front end {} listening on http://{}:{}/ ({} threads, service '{}')", index_, config_.frontend.host, port_, threads,
-               config_.frontend.service);
+  if (channel) {
+    // The predecessor closes its copies once we confirm; the sockets stay open in us.
+    Status c = channel->Confirm();
+    if (!c.ok()) return c;
+    spdlog::info("front end {} took over the listening sockets of its stopping predecessor", index_);
+  }
+  spdlog::info("front end {} listening on http://{}:{}/ ({} threads, service '{}'), admin on http://{}:{}/_tacc/status", index_,
+               config_.frontend.host, port_, threads, config_.frontend.service, config_.frontend.admin_host, admin_port_);
   return Status::Ok();
 }
 
@@ -155,14 +239,127 @@ void Frontend::Run() {
 }
 
 void Frontend::Stop() {
+  stopped_ = true;
   for (auto& s : shards_) {
     asio::post(s->ctx_, [sh = s.get(), this] {
       sh->server_.Stop();
       sh->stub_.Stop();
-      if (sh->id_ == 0 && link_) link_->Stop();
+      if (sh->id_ == 0) {
+        if (link_) link_->Stop();
+        if (admin_) admin_->Stop();
+      }
       sh->ctx_.stop();
     });
   }
+}
+
+void Frontend::BeginOrderlyStop() {
+  if (stopping_.exchange(true)) return;
+  stop_thread_ = std::thread([this] { OrderlyStop(); });
+}
+
+void Frontend::OnEveryShard(const std::function<void(Shard&)>& fn) {
+  std::vector<std::future<void>> done;
+  for (auto& s : shards_) {
+    auto p = std::make_shared<std::promise<void>>();
+    done.push_back(p->get_future());
+    asio::post(s->ctx_, [p, fn, sh = s.get()] {
+      fn(*sh);
+      p->set_value();
+    });
+  }
+  // A shard whose loop has stopped (Stop()) never runs it: don't wait for it then.
+  for (auto& f : done)
+    while (f.wait_for(Millis(50)) != std::future_status::ready && !stopped_) {
+    }
+}
+
+void Frontend::OrderlyStop() {
+  auto deadline = Clock::now() + Millis(config_.frontend.stop_grace_ms);
+  spdlog::info("front end {} stopping: no new connections, requests in flight get up to {} ms", index_, config_.frontend.stop_grace_ms);
+  bool handed_over = false;
+  // Offer the listening sockets first, then ask the manager for a successor, which
+  // will find the offer when it starts.
+  std::optional<HandoverListener> offer;
+  if (auto o = HandoverListener::Open(HandoverPath()); o.ok()) offer.emplace(std::move(*o));
+  else spdlog::warn("front end {}: no hand-over to a successor: {}", index_, o.status().ToString());
+  if (offer && AskForSuccessor(deadline)) {
+    while (!handed_over && !stopped_ && Clock::now() < deadline) {
+      auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+      auto channel = offer->Accept(std::min(left, Millis(100)));
+      if (!channel.ok()) {
+        if (channel.status().kind() != ErrorKind::kTimeout) spdlog::warn("front end {}: {}", index_, channel.status().ToString());
+        continue;
+      }
+      handed_over = HandOver(*channel, deadline);
+    }
+    if (!handed_over) spdlog::warn("front end {}: no successor took over within frontend.stop_grace_ms", index_);
+  }
+  offer.reset();  // removes the socket file
+  OnEveryShard([this, handed_over](Shard& s) {
+    s.server_.CloseListeners();
+    s.server_.Drain(!handed_over);
+    if (s.id_ == 0 && admin_) {
+      admin_->CloseListeners();
+      admin_->Drain(true);
+    }
+  });
+  // Without a successor nobody will serve an idle connection's next request, so idle
+  // connections were closed at once; with one, they get their next request answered.
+  while (!stopped_ && Clock::now() < deadline && (budget_->open() > 0 || admin_budget_->open() > 0))
+    std::this_thread::sleep_for(Millis(10));
+  if (budget_->open() > 0) spdlog::warn("front end {}: closing {} connections still open after frontend.stop_grace_ms", index_, budget_->open());
+  spdlog::info("front end {} stopped", index_);
+  Stop();
+}
+
+bool Frontend::AskForSuccessor(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+  auto timeout = std::max(Millis(0), std::min(left, Millis(config_.manager.peer_timeout_ms)));
+  auto answer = std::make_shared<std::promise<bool>>();
+  auto future = answer->get_future();
+  asio::co_spawn(shards_[0]->ctx_, link_->Leave(timeout), [answer](std::exception_ptr e, bool yes) { answer->set_value(!e && yes); });
+  auto until = Clock::now() + timeout + Millis(500);
+  while (future.wait_for(Millis(50)) != std::future_status::ready)
+    if (stopped_ || Clock::now() > until) return false;
+  bool yes = future.get();
+  if (!yes) spdlog::info("front end {}: the manager starts no successor; stopping without hand-over", index_);
+  return yes;
+}
+
+bool Frontend::HandOver(HandoverChannel& channel, Clock::time_point deadline) {
+  // Stop accepting everywhere first: from here until the successor accepts, the kernel
+  // queues new connections on the very sockets we pass on.
+  auto fds = std::make_shared<std::pair<std::mutex, std::vector<int>>>();
+  auto admin_fd = std::make_shared<int>(-1);
+  OnEveryShard([this, fds, admin_fd](Shard& s) {
+    s.server_.StopAccepting();
+    auto mine = s.server_.listener_fds();
+    std::lock_guard lock(fds->first);
+    fds->second.insert(fds->second.end(), mine.begin(), mine.end());
+    if (s.id_ == 0 && admin_) {
+      admin_->StopAccepting();
+      auto a = admin_->listener_fds();
+      if (!a.empty()) *admin_fd = a.front();
+    }
+  });
+  std::vector<int> http;
+  {
+    std::lock_guard lock(fds->first);
+    http = fds->second;
+  }
+  Status s = channel.Send(lock_->fd(), *admin_fd, http);
+  if (s.ok()) s = channel.AwaitConfirm(std::max(Millis(0), std::chrono::duration_cast<Millis>(deadline - Clock::now())));
+  if (!s.ok()) {
+    spdlog::warn("front end {}: hand-over to the successor failed ({}); accepting again", index_, s.ToString());
+    OnEveryShard([this](Shard& sh) {
+      sh.server_.ResumeAccepting();
+      if (sh.id_ == 0 && admin_) admin_->ResumeAccepting();
+    });
+    return false;
+  }
+  spdlog::info("front end {} handed its listening sockets (port {}, admin port {}) to its successor", index_, port_, admin_port_);
+  return true;
 }
 
 }  // namespace tacc::sns

@@ -203,6 +203,21 @@ void Manager::OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env)
         auto w = workers_.find(it->second);
         if (w != workers_.end()) w->second.leaving = true;
       }
+      // A front end stopping on purpose: start its successor now (it takes over the
+      // listening sockets) and answer whether one comes.
+      if (auto f = frontend_by_conn_.find(conn.get()); f != frontend_by_conn_.end() && env.id() != 0) {
+        auto rec = frontends_.find(f->second);
+        if (rec != frontends_.end() && rec->second.conn == conn && frontend_slots_.contains(f->second)) {
+          rec->second.leaving = true;
+          spdlog::info("front end {} (pid {}) is stopping on purpose; starting its successor", f->second, rec->second.pid);
+          wire::Envelope yes;
+          yes.mutable_deregister();
+          conn->Reply(env, std::move(yes));
+          ManageFrontends(Clock::now());
+        } else {
+          conn->ReplyError(env, Status::NotFound("this manager does not restart front end " + std::to_string(f->second)));
+        }
+      }
       return;
     }
     default:
@@ -285,6 +300,8 @@ void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::
   }
   f.index = r.index();
   f.http = r.http();
+  f.admin = r.admin();
+  f.leaving = false;
   f.pid = static_cast<pid_t>(r.pid());
   f.conn = conn;
   frontend_by_conn_[conn.get()] = r.index();
@@ -548,21 +565,24 @@ void Manager::ManageFrontends(Clock::time_point now) {
   if (Adopting(now)) return;
   for (auto& [index, slot] : frontend_slots_) {
     auto f = frontends_.find(index);
-    if (f != frontends_.end() && f->second.conn) continue;  // healthy
+    // Leaving: stopping on purpose; its successor starts while it still serves.
+    bool leaving = f != frontends_.end() && f->second.leaving;
+    if (f != frontends_.end() && f->second.conn && !leaving) continue;  // healthy
     if (slot.launched_pid > 0 && launcher_->Alive(slot.launched_pid) && now - slot.launched_at < Millis(config_.manager.spawn_timeout_ms)) continue;
-    if (f != frontends_.end() && f->second.pid > 0 && launcher_->Alive(f->second.pid) && now - f->second.lost_at < Millis(config_.manager.peer_timeout_ms))
+    if (!leaving && f != frontends_.end() && f->second.pid > 0 && launcher_->Alive(f->second.pid) &&
+        now - f->second.lost_at < Millis(config_.manager.peer_timeout_ms))
       continue;  // alive, probably reconnecting
     if (now < slot.next_try) continue;
     if (slot.backoff->Suspended(now)) continue;
-    if (slot.child > 0 && launcher_->Alive(slot.child)) launcher_->Kill(slot.child, SIGKILL);  // hung
+    if (!leaving && slot.child > 0 && launcher_->Alive(slot.child)) launcher_->Kill(slot.child, SIGKILL);  // hung
     std::vector<std::string> argv = {"frontend", "--index", std::to_string(index), "--port", std::to_string(slot.port)};
     auto extra = args_.ToArgv();
     argv.insert(argv.end(), extra.begin(), extra.end());
     bool first = slot.launched_at == Clock::time_point{} && f == frontends_.end();
     auto pid = launcher_->Launch(argv);
     slot.launched_at = now;
-    if (!first) slot.backoff->RecordCrash(now);
-    slot.next_try = now + (first ? Clock::duration{} : slot.backoff->Delay(now));
+    if (!first && !leaving) slot.backoff->RecordCrash(now);  // an orderly stop is no crash
+    slot.next_try = now + (first || leaving ? Clock::duration{} : slot.backoff->Delay(now));
     if (!pid.ok()) {
       spdlog::error("cannot launch front end {}: {}", index, pid.status().ToString());
       continue;
@@ -570,7 +590,7 @@ void Manager::ManageFrontends(Clock::time_point now) {
     slot.launched_pid = *pid;
     slot.child = *pid;
     Counters().frontend_restarts.Inc();
-    spdlog::info("{} front end {} (pid {})", first ? "started" : "restarted", index, *pid);
+    spdlog::info("{} front end {} (pid {})", first ? "started" : leaving ? "started the successor of" : "restarted", index, *pid);
     if (f != frontends_.end()) frontends_.erase(f);
   }
 }
@@ -603,6 +623,7 @@ wire::Beacon Manager::BuildBeacon() {
     auto* fi = b.add_frontends();
     fi->set_index(i);
     *fi->mutable_http() = f.http;
+    *fi->mutable_admin() = f.admin;
     fi->set_pid(static_cast<uint32_t>(f.pid));
   }
   auto now = Clock::now();

@@ -83,9 +83,11 @@ class Manager {
   struct FrontendRecord {
     uint32_t index = 0;
     wire::Endpoint http;
+    wire::Endpoint admin;
     pid_t pid = 0;
     wire::Connection::Ptr conn;
     Clock::time_point lost_at{};  // when its connection dropped
+    bool leaving = false;         // orderly stop: gets a successor at once, not counted as a crash
   };
   struct FrontendSlot {  // manage_frontends: one per configured index
     pid_t launched_pid = 0;  // launched and not yet registered

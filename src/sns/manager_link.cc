@@ -25,12 +25,13 @@ using Millis = std::chrono::milliseconds;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 ManagerLink::ManagerLink(asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http,
-                         SharedDirectory& directory, Launcher& launcher, wire::ClusterAuthPtr auth)
+                         wire::Endpoint admin, SharedDirectory& directory, Launcher& launcher, wire::ClusterAuthPtr auth)
     : ctx_(ctx),
       config_(config),
       args_(std::move(args)),
       index_(index),
       http_(std::move(http)),
+      admin_(std::move(admin)),
       directory_(directory),
       launcher_(launcher),
       auth_(std::move(auth)),
@@ -83,10 +84,22 @@ void ManagerLink::OnBeacon(const wire::Beacon& b) {
     directory_.Set(DirectorySnapshot::FromBeacon(b));
   }
   bool connected = conn_ && conn_->is_open();
-  if ((b.epoch() != epoch_ || !connected) && !registering_) {
+  if ((b.epoch() != epoch_ || !connected) && !registering_ && !leaving_) {
     registering_ = true;
     asio::co_spawn(ctx_, Register(b.manager(), b.epoch()), asio::detached);
   }
+}
+
+asio::awaitable<bool> ManagerLink::Leave(Millis timeout) {
+  auto alive = alive_;
+  if (!*alive || !conn_ || !conn_->is_open()) co_return false;
+  leaving_ = true;
+  auto conn = conn_;
+  wire::Envelope env;
+  env.mutable_deregister();
+  auto reply = co_await conn->Call(std::move(env), timeout);
+  if (!*alive || !reply.ok()) co_return false;
+  co_return reply->body_case() == wire::Envelope::kDeregister;  // "a successor is on its way"
 }
 
 asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epoch) {
@@ -108,6 +121,7 @@ asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epo
   auto* r = reg.mutable_register_frontend();
   r->set_index(index_);
   *r->mutable_http() = http_;
+  *r->mutable_admin() = admin_;
   r->set_pid(static_cast<uint32_t>(getpid()));
   r->set_host(config_.cluster.host);
   auto reply = co_await c->Call(std::move(reg), Millis(config_.manager.peer_timeout_ms));

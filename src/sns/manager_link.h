@@ -32,12 +32,17 @@ namespace tacc::sns {
 
 class ManagerLink {
  public:
-  ManagerLink(boost::asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http,
+  // `http` and `admin`: where this front end serves, for the registration (and beacons).
+  ManagerLink(boost::asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http, wire::Endpoint admin,
               SharedDirectory& directory, Launcher& launcher, wire::ClusterAuthPtr auth);
   ~ManagerLink();
   Status Start();
   void Stop();
   void RequestSpawn(const std::string& worker_class);  // thread-safe
+  // Orderly stop: tells the manager this front end leaves on purpose (Deregister). True
+  // if the manager answered that it starts a successor now; false if it doesn't (it
+  // does not manage front ends, or there is no manager), or gave no answer in time.
+  boost::asio::awaitable<bool> Leave(std::chrono::milliseconds timeout);
 
  private:
   void OnBeacon(const wire::Beacon& beacon);
@@ -50,6 +55,7 @@ class ManagerLink {
   ConfigArgs args_;
   uint32_t index_;
   wire::Endpoint http_;
+  wire::Endpoint admin_;
   SharedDirectory& directory_;
   Launcher& launcher_;
   wire::ClusterAuthPtr auth_;
@@ -57,6 +63,7 @@ class ManagerLink {
   wire::Connection::Ptr conn_;
   uint64_t epoch_ = 0;
   bool registering_ = false;
+  bool leaving_ = false;  // Leave() was called: the successor registers, not us
   std::chrono::steady_clock::time_point last_beacon_;
   std::chrono::steady_clock::time_point last_restart_{};
   std::chrono::steady_clock::time_point conn_lost_at_{};  // manager connection broke

@@ -194,6 +194,7 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "beacon.port=" + std::to_string(beacon_port_),
                                    "beacon.interval_ms=200",
                                    "frontend.port=0",
+                                   "frontend.admin_port=0",
                                    "frontend.threads=1",
                                    "frontend.count=" + std::to_string(options_.frontends),
                                    "frontend.manager_timeout_ms=1000",
@@ -331,8 +332,20 @@ int ClusterHarness::FrontendPort(int index) const {
   return 0;
 }
 
+int ClusterHarness::AdminPort(int index) const {
+  auto b = Latest();
+  if (!b) return 0;
+  for (auto& f : b->frontends())
+    if (static_cast<int>(f.index()) == index) return static_cast<int>(f.admin().port());
+  return 0;
+}
+
 HttpReply ClusterHarness::Get(const std::string& target, int frontend, std::chrono::milliseconds timeout) const {
   return HttpRequest("127.0.0.1", FrontendPort(frontend), "GET", target, "", timeout);
+}
+
+HttpReply ClusterHarness::GetAdmin(const std::string& target, int frontend, std::chrono::milliseconds timeout) const {
+  return HttpRequest("127.0.0.1", AdminPort(frontend), "GET", target, "", timeout);
 }
 
 std::string ClusterHarness::Log() const {

@@ -85,7 +85,11 @@ class ClusterHarness {
   std::optional<wire::Beacon> WaitFor(const std::function<bool(const wire::Beacon&)>& pred, std::chrono::milliseconds timeout);
 
   int FrontendPort(int index = 0) const;
+  // The front end's admin listener (/_tacc/status, /_tacc/metrics, /_tacc/health), as
+  // the newest beacon lists it; 0 if it does not.
+  int AdminPort(int index = 0) const;
   HttpReply Get(const std::string& target, int frontend = 0, std::chrono::milliseconds timeout = 10s) const;
+  HttpReply GetAdmin(const std::string& target, int frontend = 0, std::chrono::milliseconds timeout = 10s) const;
   const std::vector<std::string>& config_args() const { return config_args_; }  // --set ... for other commands
   const std::string& name() const { return name_; }
   std::string KeyFile() const { return run_dir_ + "/cluster.key"; }  // created by `tacc up`

@@ -124,7 +124,8 @@ TEST(FaultTest, KilledFrontEndIsRestartedOnTheSamePort) {
 }
 
 TEST(FaultTest, TaskThatCrashesWorkersGetsTheFallbackAndWorkersComeBack) {
-  ClusterHarness c({.settings = {"manager.spawn_policy=fixed", "classes.test.min_workers=2", "manager.restart_backoff_min_ms=50"}});
+  ClusterHarness c({.settings = {"manager.spawn_policy=fixed", "classes.test.min_workers=2", "manager.restart_backoff_min_ms=50",
+                                 "classes.test.args.allow_faults=true"}});
   c.Start();
   auto two = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 2; }, 10s);
   ASSERT_TRUE(two);

@@ -159,6 +159,23 @@ TEST(ConfigTest, ContradictingSettingsNameBoth) {
   EXPECT_TRUE(Config::Load("", {"beacon.interval_ms=1000", "frontend.manager_timeout_ms=2000"}).ok());
 }
 
+TEST(ConfigTest, AdminListenerIsOnLoopbackAndApartFromThePublicPorts) {
+  Config c;
+  EXPECT_EQ(c.frontend.admin_host, "127.0.0.1");
+  EXPECT_NE(c.frontend.admin_port, 0);
+  // Public ports 8080..8081 (two front ends); admin ports must not overlap them.
+  ExpectNames(Config::Load("", {"frontend.count=2", "frontend.admin_port=8081"}), "frontend.admin_port");
+  ExpectNames(Config::Load("", {"frontend.count=3", "frontend.port=9000", "frontend.admin_port=8998"}), "frontend.admin_port");
+  EXPECT_TRUE(Config::Load("", {"frontend.count=2", "frontend.admin_port=8082"}).ok());
+  EXPECT_TRUE(Config::Load("", {"frontend.port=0", "frontend.admin_port=0"}).ok());
+  ExpectNames(Config::Load("", {"frontend.count=10", "frontend.admin_port=65530"}), "frontend.admin_port");
+}
+
+TEST(ConfigTest, RequestMemoryBudgetHoldsAtLeastOneHead) {
+  ExpectNames(Config::Load("", {"http.max_header_bytes=1048576", "http.max_buffered_bytes=65536"}), "http.max_buffered_bytes");
+  EXPECT_TRUE(Config::Load("", {"http.max_buffered_bytes=65536"}).ok());
+}
+
 TEST(ConfigTest, ClassTablesFromFile) {
   auto c = LoadText(
       "[classes.distill]\nworker = \"jpeg\"\nmin_workers = 1\nmax_workers = 3\ncost_hint = 2.5\n"

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -16,6 +19,7 @@ namespace bhttp = boost::beast::http;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 using tacc::testing::Event;
+using tacc::testing::Pause;
 using tacc::testing::RunCoroutine;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 using Clock = std::chrono::steady_clock;
@@ -45,8 +49,8 @@ struct Reply {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void StartServer(ServerLimits limits) {
-    server_ = std::make_unique<Server>(ctx_, limits, handler_);
+  void StartServer(ServerLimits limits, std::shared_ptr<ServerBudget> budget = nullptr) {
+    server_ = std::make_unique<Server>(ctx_, limits, handler_, std::move(budget));
     Status s = server_->Listen("127.0.0.1", 0);
     ASSERT_TRUE(s.ok()) << s.ToString();
     ASSERT_NE(server_->port(), 0);
@@ -93,6 +97,16 @@ class ServerTest : public ::testing::Test {
 };
 
 const std::string kGet = "GET /a HTTP/1.1\r\nHost: x\r\n\r\n";
+
+// Reads until the peer closes; how the read ended and when (for tests without the fixture).
+asio::awaitable<std::pair<boost::system::error_code, Clock::duration>> ReadUntilClosed(tcp::socket& s) {
+  auto start = Clock::now();
+  std::array<char, 4096> junk;
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(junk), kTuple);
+    if (ec) co_return std::make_pair(ec, Clock::now() - start);
+  }
+}
 
 TEST_F(ServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
   StartServer({});
@@ -411,6 +425,291 @@ TEST_F(ServerTest, StopClosesOpenKeepAliveConnections) {
     EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
     EXPECT_LT(after, std::chrono::seconds(2));
   });
+}
+
+// Regression: the head used to be bounded only by http.idle_timeout_ms (each read of a
+// trickling client renewed nothing, but the head phase had the idle timeout, 30 s by
+// default), not by http.read_timeout_ms as documented. One byte every 20 ms must be cut
+// off after the read timeout counted from the first byte.
+TEST_F(ServerTest, TricklingHeadIsCutOffAfterReadTimeoutFromItsFirstByte) {
+  ServerLimits limits;
+  limits.idle_timeout_ms = 20000;
+  limits.read_timeout_ms = 300;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    bool closed = false;
+    // The slow client: a never-ending head, one byte at a time.
+    asio::co_spawn(
+        ctx_,
+        [&]() -> asio::awaitable<void> {
+          std::string head = "GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(1000, 's');
+          for (char ch : head) {
+            if (closed) co_return;
+            auto [ec, n] = co_await asio::async_write(s, asio::buffer(&ch, 1), kTuple);
+            if (ec) co_return;
+            co_await Pause(20ms);
+          }
+        },
+        asio::detached);
+    auto [ec, after] = co_await ReadToClose(s);
+    closed = true;
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_GE(after, 250ms);
+    EXPECT_LT(after, 3s) << "a trickling head was not cut off by http.read_timeout_ms";
+    EXPECT_EQ(handler_.calls, 0);
+  });
+}
+
+// The same one deadline covers head and body: a body trickled after a prompt head ends
+// at the read timeout from the request's first byte too.
+TEST_F(ServerTest, TricklingBodyIsCutOffAfterReadTimeout) {
+  ServerLimits limits;
+  limits.idle_timeout_ms = 20000;
+  limits.read_timeout_ms = 300;
+  StartServer(limits);
+  Run([&]() -> asio::awaitable<void> {
+    tcp::socket s(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(s));
+    CO_ASSERT_TRUE(co_await Write(s, "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+    bool closed = false;
+    asio::co_spawn(
+        ctx_,
+        [&]() -> asio::awaitable<void> {
+          for (int i = 0; i < 1000 && !closed; ++i) {
+            char ch = 'b';
+            auto [ec, n] = co_await asio::async_write(s, asio::buffer(&ch, 1), kTuple);
+            if (ec) co_return;
+            co_await Pause(20ms);
+          }
+        },
+        asio::detached);
+    auto [ec, after] = co_await ReadToClose(s);
+    closed = true;
+    EXPECT_TRUE(ClosedCleanly(ec)) << ec.message();
+    EXPECT_LT(after, 3s);
+    EXPECT_EQ(handler_.calls, 0);
+  });
+}
+
+// Regression: http.max_connections used to be counted per thread (per Server), so a
+// front end with N threads took N times the limit. Two servers (as two threads of one
+// front end) share one budget here.
+TEST(ServerBudgetTest, MaxConnectionsIsSharedByTheServersOfOneFrontEnd) {
+  asio::io_context ctx;
+  RecordingHandler h1, h2;
+  ServerLimits limits;
+  limits.max_connections = 2;
+  auto budget = std::make_shared<ServerBudget>(limits);
+  Server a(ctx, limits, h1, budget), b(ctx, limits, h2, budget);
+  ASSERT_TRUE(a.Listen("127.0.0.1", 0).ok());
+  ASSERT_TRUE(b.Listen("127.0.0.1", 0).ok());
+  auto ep = [](Server& s) { return tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port()); };
+  RunCoroutine(ctx, [&]() -> asio::awaitable<void> {
+    auto get = [&](tcp::socket& s, tcp::endpoint to, boost::beast::flat_buffer& buf) -> asio::awaitable<Reply> {
+      auto [cec] = co_await s.async_connect(to, kTuple);
+      EXPECT_FALSE(cec) << cec.message();
+      co_await asio::async_write(s, asio::buffer(kGet), kTuple);
+      Reply r;
+      auto [ec, n] = co_await bhttp::async_read(s, buf, r.res, kTuple);
+      r.ec = ec;
+      co_return r;
+    };
+    tcp::socket c1(ctx), c2(ctx), c3(ctx), c4(ctx);
+    boost::beast::flat_buffer b1, b2, b3, b4;
+    auto r1 = co_await get(c1, ep(a), b1);
+    auto r2 = co_await get(c2, ep(b), b2);
+    EXPECT_EQ(r1.res.result(), bhttp::status::ok);
+    EXPECT_EQ(r2.res.result(), bhttp::status::ok);
+    EXPECT_EQ(budget->open(), 2);
+    // Both servers are at the shared limit: a third connection, to either, is refused.
+    auto r3 = co_await get(c3, ep(a), b3);
+    CO_ASSERT_TRUE(!r3.ec);
+    EXPECT_EQ(r3.res.result(), bhttp::status::service_unavailable);
+    auto [ec3, after3] = co_await ReadUntilClosed(c3);
+    EXPECT_TRUE(ec3 == asio::error::eof || ec3 == asio::error::connection_reset) << ec3.message();
+    // One closes: there is room again, on the other server.
+    c1.close();
+    for (int i = 0; i < 200 && budget->open() > 1; ++i) co_await Pause(5ms);
+    auto r4 = co_await get(c4, ep(b), b4);
+    EXPECT_EQ(r4.res.result(), bhttp::status::ok);
+    EXPECT_EQ(h1.calls + h2.calls, 3);
+  });
+}
+
+// http.max_buffered_bytes bounds the request bytes held across all connections: the
+// request that would go above it is refused with 503 and its connection closed; the
+// others go on, and the memory is given back when a request ends.
+TEST_F(ServerTest, RequestBytesAboveTheBudgetAreRefusedWith503) {
+  ServerLimits limits;
+  limits.max_body_bytes = 1 << 20;
+  limits.max_buffered_bytes = 64 << 10;
+  auto budget = std::make_shared<ServerBudget>(limits);
+  StartServer(limits, budget);
+  Run([&]() -> asio::awaitable<void> {
+    // A: a 60,000-byte upload, two thirds sent.
+    tcp::socket a(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(a));
+    CO_ASSERT_TRUE(co_await Write(a, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n" + std::string(40000, 'a')));
+    for (int i = 0; i < 400 && budget->buffered() < 40000; ++i) co_await Pause(5ms);
+    CO_ASSERT_TRUE(budget->buffered() >= 40000);
+    // B: 30,000 more bytes would take the front end above 64 KiB.
+    tcp::socket b(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(b));
+    CO_ASSERT_TRUE(co_await Write(b, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n" + std::string(30000, 'b')));
+    boost::beast::flat_buffer bb;
+    auto rb = co_await Read(b, bb);
+    CO_ASSERT_TRUE(!rb.ec);
+    EXPECT_EQ(rb.res.result(), bhttp::status::service_unavailable);
+    EXPECT_NE(rb.res.body().find("http.max_buffered_bytes"), std::string::npos);
+    EXPECT_FALSE(rb.res.keep_alive());
+    // A finishes within the budget and is served.
+    CO_ASSERT_TRUE(co_await Write(a, std::string(20000, 'a')));
+    boost::beast::flat_buffer ba;
+    auto ra = co_await Read(a, ba);
+    CO_ASSERT_TRUE(!ra.ec);
+    EXPECT_EQ(ra.res.result(), bhttp::status::ok);
+    EXPECT_EQ(handler_.bodies.size(), 1u);
+    // Every byte was given back.
+    for (int i = 0; i < 400 && budget->buffered() > 0; ++i) co_await Pause(5ms);
+    EXPECT_EQ(budget->buffered(), 0);
+    tcp::socket c(ctx_);
+    CO_ASSERT_TRUE(co_await Dial(c));
+    CO_ASSERT_TRUE(co_await Write(c, "POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 30000\r\n\r\n" + std::string(30000, 'c')));
+    boost::beast::flat_buffer bc;
+    auto rc = co_await Read(c, bc);
+    CO_ASSERT_TRUE(!rc.ec);
+    EXPECT_EQ(rc.res.result(), bhttp::status::ok);
+  });
+}
+
+// Answers after `gate` opens (for requests in flight during a drain).
+class GatedHandler : public RequestHandler {
+ public:
+  explicit GatedHandler(asio::io_context& ctx) : gate(ctx.get_executor()) {}
+  asio::awaitable<Response> Handle(Request& req, const RequestInfo&) override {
+    ++calls;
+    if (req.target() == "/wait") co_await gate.Wait(4s);
+    co_return MakeResponse(req, bhttp::status::ok, std::string(req.target()));
+  }
+  Event gate;
+  int calls = 0;
+};
+
+// Drain without closing idle connections (a successor took the listening sockets):
+// the request in flight is answered with `Connection: close`; an idle keep-alive
+// connection stays open until its next request, which is answered, with close.
+TEST(ServerDrainTest, InFlightAndNextRequestsAreAnsweredWithClose) {
+  asio::io_context ctx;
+  GatedHandler handler(ctx);
+  Server server(ctx, {}, handler);
+  ASSERT_TRUE(server.Listen("127.0.0.1", 0).ok());
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), server.port());
+  RunCoroutine(ctx, [&]() -> asio::awaitable<void> {
+    tcp::socket busy(ctx), idle(ctx);
+    co_await busy.async_connect(ep, kTuple);
+    co_await idle.async_connect(ep, kTuple);
+    boost::beast::flat_buffer bbuf, ibuf;
+    co_await asio::async_write(idle, asio::buffer(kGet), kTuple);
+    Response first;
+    co_await bhttp::async_read(idle, ibuf, first, kTuple);
+    EXPECT_TRUE(first.keep_alive());
+    std::string wait = "GET /wait HTTP/1.1\r\nHost: x\r\n\r\n";
+    co_await asio::async_write(busy, asio::buffer(wait), kTuple);
+    for (int i = 0; i < 200 && handler.calls < 2; ++i) co_await Pause(5ms);
+    CO_ASSERT_TRUE(handler.calls == 2);
+    server.StopAccepting();
+    server.Drain(false);
+    handler.gate.Set();
+    Response r;
+    auto [ec, n] = co_await bhttp::async_read(busy, bbuf, r, kTuple);
+    CO_ASSERT_TRUE(!ec);
+    EXPECT_EQ(r.body(), "/wait");
+    EXPECT_FALSE(r.keep_alive());
+    co_await Pause(50ms);  // the idle connection is not closed under the client's feet
+    co_await asio::async_write(idle, asio::buffer(kGet), kTuple);
+    Response r2;
+    auto [ec2, n2] = co_await bhttp::async_read(idle, ibuf, r2, kTuple);
+    CO_ASSERT_TRUE(!ec2);
+    EXPECT_EQ(r2.result(), bhttp::status::ok);
+    EXPECT_FALSE(r2.keep_alive());
+    auto [ec3, after] = co_await ReadUntilClosed(idle);
+    EXPECT_EQ(ec3, asio::error::eof);
+    EXPECT_EQ(server.open_connections(), 0);
+  });
+}
+
+// Drain with close_idle (no successor): idle connections close at once.
+TEST(ServerDrainTest, IdleConnectionsCloseAtOnceWithoutASuccessor) {
+  asio::io_context ctx;
+  GatedHandler handler(ctx);
+  Server server(ctx, {}, handler);
+  ASSERT_TRUE(server.Listen("127.0.0.1", 0).ok());
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), server.port());
+  RunCoroutine(ctx, [&]() -> asio::awaitable<void> {
+    tcp::socket idle(ctx);
+    co_await idle.async_connect(ep, kTuple);
+    boost::beast::flat_buffer buf;
+    co_await asio::async_write(idle, asio::buffer(kGet), kTuple);
+    Response first;
+    co_await bhttp::async_read(idle, buf, first, kTuple);
+    server.Drain(true);
+    auto [ec, after] = co_await ReadUntilClosed(idle);
+    EXPECT_EQ(ec, asio::error::eof);
+    EXPECT_LT(after, 2s);
+  });
+}
+
+// The hand-over at the socket level: connections that arrive after the old server
+// stopped accepting wait in the shared socket's backlog and are served by the server
+// that adopted (a duplicate of) its descriptor, even after the old one closed its copy.
+TEST(ServerHandoverTest, QueuedConnectionsAreServedByTheAdopter) {
+  asio::io_context ctx;
+  RecordingHandler old_handler, new_handler;
+  Server old_server(ctx, {}, old_handler), new_server(ctx, {}, new_handler);
+  ASSERT_TRUE(old_server.Listen("127.0.0.1", 0).ok());
+  tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), old_server.port());
+  RunCoroutine(ctx, [&]() -> asio::awaitable<void> {
+    old_server.StopAccepting();
+    co_await Pause(10ms);
+    // Queued in the backlog: nobody accepts right now.
+    tcp::socket queued(ctx);
+    auto [cec] = co_await queued.async_connect(ep, kTuple);
+    CO_ASSERT_TRUE(!cec);
+    co_await asio::async_write(queued, asio::buffer(kGet), kTuple);
+    auto fds = old_server.listener_fds();
+    CO_ASSERT_TRUE(fds.size() == 1u);
+    CO_ASSERT_TRUE(new_server.Adopt(::dup(fds[0])).ok());
+    old_server.CloseListeners();
+    boost::beast::flat_buffer buf;
+    Response r;
+    auto [ec, n] = co_await bhttp::async_read(queued, buf, r, kTuple);
+    CO_ASSERT_TRUE(!ec);
+    EXPECT_EQ(r.result(), bhttp::status::ok);
+    EXPECT_EQ(new_server.port(), ep.port());
+    // A new connection after the old server closed its copy: the port still listens.
+    tcp::socket later(ctx);
+    auto [lec] = co_await later.async_connect(ep, kTuple);
+    CO_ASSERT_TRUE(!lec);
+    co_await asio::async_write(later, asio::buffer(kGet), kTuple);
+    Response r2;
+    boost::beast::flat_buffer buf2;
+    auto [ec2, n2] = co_await bhttp::async_read(later, buf2, r2, kTuple);
+    CO_ASSERT_TRUE(!ec2);
+    EXPECT_EQ(old_handler.calls, 0);
+    EXPECT_EQ(new_handler.calls, 2);
+  });
+}
+
+TEST(ServerHandoverTest, AdoptRefusesADescriptorThatIsNotAListeningSocket) {
+  asio::io_context ctx;
+  RecordingHandler handler;
+  Server server(ctx, {}, handler);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  ::close(fds[1]);
+  EXPECT_EQ(server.Adopt(fds[0]).kind(), ErrorKind::kInvalidArgument);
 }
 
 TEST(ServerListenTest, RejectsABadAddress) {

@@ -1,8 +1,13 @@
 // The built-in "test" worker: a task of configurable cost, for tests and benchmarks.
 //
-// Start-up args (classes.<name>.args): mode = "sleep" | "cpu", cost_ms = milliseconds.
-// Per-task args override them, and add fault injection: crash=1 aborts the process
-// (a worker may crash), fail=1 reports a worker error, echo=1 returns the input.
+// Start-up args (classes.<name>.args): mode = "sleep" | "cpu", cost_ms = milliseconds,
+// allow_faults = true | false (default false).
+// Per-task args override mode and cost_ms; echo=1 returns the input. Fault injection,
+// for tests of the cluster's fault handling: crash=1 aborts the process (a worker may
+// crash), fail=1 reports a worker error. Any user can put these in a URL, so they work
+// only in a class started with allow_faults = true (on purpose, by whoever wrote the
+// configuration); otherwise a task that asks for a fault is refused as an invalid
+// argument (HTTP 400 from the test service) and nothing crashes.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -25,11 +30,16 @@ std::string Arg(const std::map<std::string, std::string>& m, const std::string& 
 
 class TestWorker : public sns::WorkerFunction {
  public:
-  TestWorker(std::string mode, double cost_ms) : mode_(std::move(mode)), cost_ms_(cost_ms) {}
+  TestWorker(std::string mode, double cost_ms, bool allow_faults) : mode_(std::move(mode)), cost_ms_(cost_ms), allow_faults_(allow_faults) {}
 
   Result<TaskOutput> Process(const TaskInput& in) override {
-    if (Arg(in.args, "crash", "0") == "1") std::abort();
-    if (Arg(in.args, "fail", "0") == "1") return Status::WorkerError("asked to fail");
+    bool crash = Arg(in.args, "crash", "0") == "1", fail = Arg(in.args, "fail", "0") == "1";
+    if ((crash || fail) && !allow_faults_)
+      return Status::InvalidArgument(
+          "test worker: fault injection (crash=1, fail=1) is off; a class that may be crashed on purpose is "
+          "configured with classes.<class>.args.allow_faults = true");
+    if (crash) std::abort();
+    if (fail) return Status::WorkerError("asked to fail");
     std::string mode = Arg(in.args, "mode", mode_);
     double cost = cost_ms_;
     if (auto it = in.args.find("cost_ms"); it != in.args.end()) cost = std::atof(it->second.c_str());
@@ -54,6 +64,7 @@ class TestWorker : public sns::WorkerFunction {
  private:
   std::string mode_;
   double cost_ms_;
+  bool allow_faults_;
 };
 
 Result<sns::WorkerFunctionPtr> MakeTestWorker(const std::map<std::string, std::string>& args) {
@@ -63,11 +74,13 @@ Result<sns::WorkerFunctionPtr> MakeTestWorker(const std::map<std::string, std::s
   std::string cost_s = Arg(args, "cost_ms", "10");
   double cost = std::strtod(cost_s.c_str(), &end);
   if (end == cost_s.c_str() || cost < 0 || cost > 60000) return Status::InvalidArgument("test worker: cost_ms must be a number within 0..60000");
-  return sns::WorkerFunctionPtr(std::make_unique<TestWorker>(mode, cost));
+  std::string faults = Arg(args, "allow_faults", "false");
+  if (faults != "true" && faults != "false") return Status::InvalidArgument("test worker: allow_faults must be true or false, not '" + faults + "'");
+  return sns::WorkerFunctionPtr(std::make_unique<TestWorker>(mode, cost, faults == "true"));
 }
 
 }  // namespace
 }  // namespace tacc::workers
 
-TACC_REGISTER_WORKER(test, "test", "configurable-cost task (mode=sleep|cpu, cost_ms); crash=1/fail=1 inject faults",
+TACC_REGISTER_WORKER(test, "test", "configurable-cost task (mode=sleep|cpu, cost_ms); crash=1/fail=1 inject faults where allow_faults=true",
                      tacc::workers::MakeTestWorker);

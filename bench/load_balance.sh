@@ -23,6 +23,7 @@
 #      PLOT_RUNS= run names to plot, two per row (default: the last topology's lottery
 #           and least_loaded runs, estimator on left, off right)
 #      PORT (free port; front end i gets PORT+i) BEACON_PORT=27201 PLOT_FROM=10 PLOT_SPAN=6
+#      KEEP_RAW=DIR keeps the request and beacon logs there (default: a temporary directory)
 source "$(dirname "$0")/lib.sh"
 
 RATE="${RATE:-150}"
@@ -41,8 +42,40 @@ bench_build http_load
 LOAD="$BUILD/bench/http_load"
 DATA="$OUT_DIR/load_balance"
 mkdir -p "$DATA"
-RAW="$(mktemp -d)"
-trap 'bench_cleanup; rm -rf "$RAW"' EXIT
+if [[ -n "${KEEP_RAW:-}" ]]; then
+  RAW="$KEEP_RAW"
+  mkdir -p "$RAW"
+  rm -f "$RAW/noise"
+  trap bench_cleanup EXIT
+else
+  RAW="$(mktemp -d)"
+  trap 'bench_cleanup; rm -rf "$RAW"' EXIT
+fi
+
+# free_ports N: the first of N consecutive TCP ports that nothing listens on now, below
+# the kernel's ephemeral range (so that outgoing connections do not take them meanwhile).
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+n = int(sys.argv[1])
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    base = random.randrange(10000, low - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", p))
+        print(base)
+        break
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+PY
+}
 
 specs=()
 for topo in $TOPOLOGIES; do
@@ -53,7 +86,7 @@ for topo in $TOPOLOGIES; do
     est="${run##*:}"
     name="${topo}_${policy}_estimator_${est}"
     [[ "$est" == on ]] && estv=true || estv=false
-    port="${PORT:-$(bench_free_port)}"
+    port="${PORT:-$(free_ports "$fes")}"
     ports="$(seq -s, "$port" $((port + fes - 1)))"
     cluster="bench-lb-$$-$name"
     sets=(--set "cluster.name=$cluster" --set "beacon.port=$BEACON_PORT" --set "frontend.count=$fes" --set "frontend.threads=$threads"

@@ -63,9 +63,9 @@ def simulate(views, estimator, service, seed, workers=4, rate=147.0, cost=0.020,
             if estimator == "scaled":
                 q = beacon_load[w] + views * (s[w] - a[w])
             elif estimator == "pooled":
-                q = beacon_load[w] + s[w] - a[w] + (views - 1) * (s[w] - mean_a)
+                q = beacon_load[w] + (s[w] - a[w]) + (views - 1) * (s[w] - mean_a)
             else:
-                q = beacon_load[w] + s[w] - a[w] + (views - 1) * (s[w] - (a[w] + mean_a) / 2)
+                q = beacon_load[w] + (s[w] - a[w]) + (views - 1) * (s[w] - (a[w] + mean_a) / 2)
             out.append(max(0.0, q))
         return out
 

@@ -49,7 +49,9 @@ double EstimateQueue(double beacon_load, DispatchCounts own, double mean_answere
 class WorkerChooser {
  public:
   using Clock = std::chrono::steady_clock;
+  // `config` must outlive the chooser.
   WorkerChooser(const Config& config, std::unique_ptr<BalancePolicy> policy);
+  WorkerChooser(const Config&& config, std::unique_ptr<BalancePolicy> policy) = delete;
 
   // A worker of class `cls` in `snap`, never one in `tried`. Workers suspect at `now` are
   // skipped unless every untried worker is suspect; then they get another go. nullptr when

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tacc::sns {
@@ -45,7 +46,10 @@ Config TestConfig(const std::string& policy = "least_loaded") {
   return c;
 }
 
+// `c` must outlive the chooser, which keeps a reference.
+// The chooser keeps a reference to `c`, which must outlive it.
 WorkerChooser Chooser(const Config& c, uint64_t seed = 1) { return WorkerChooser(c, MakeBalancePolicy(c.stub.balance_policy, seed)); }
+WorkerChooser Chooser(const Config&& c, uint64_t seed = 1) = delete;
 
 // --- EstimateQueue ---------------------------------------------------------------
 
@@ -157,6 +161,32 @@ TEST(WorkerChooserTest, ThreadsOfOneFrontEndDoNotHerd) {
   EXPECT_EQ(picked.size(), 4u) << "four tasks from four threads went to " << picked.size() << " workers";
 }
 
+TEST(WorkerChooserTest, TallyAddsUpAcrossThreads) {
+  // The front end's threads record into one tally at once.
+  SharedDirectory dir;
+  dir.Set(Snapshot(1, {{"a", 0.0}, {"b", 0.0}}));
+  constexpr int kThreads = 4, kTasks = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&dir] {
+      std::vector<DispatchCounts> counts;
+      auto snap = dir.Get();
+      for (int i = 0; i < kTasks; ++i) {
+        dir.RecordSent("a");
+        dir.RecordAnswered("b");
+        dir.CountsOf(snap->WorkersOf("test"), counts);
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::vector<DispatchCounts> counts;
+  dir.CountsOf(dir.Get()->WorkersOf("test"), counts);
+  ASSERT_EQ(counts.size(), 2u);
+  EXPECT_EQ(counts[0].sent, kThreads * kTasks);
+  EXPECT_EQ(counts[0].answered, 0);
+  EXPECT_EQ(counts[1].sent, 0);
+  EXPECT_EQ(counts[1].answered, kThreads * kTasks);
+}
+
 // --- suspects and retries, on a fake clock -------------------------------------------
 
 TEST(WorkerChooserTest, SuspectIsAvoidedForTwoBeaconPeriodsThenTriedAgain) {
@@ -188,7 +218,8 @@ TEST(WorkerChooserTest, SuspectPeriodFollowsTheBeaconInterval) {
 }
 
 TEST(WorkerChooserTest, MarkingAgainExtendsTheSuspicion) {
-  WorkerChooser chooser = Chooser(TestConfig());
+  Config config = TestConfig();
+  WorkerChooser chooser = Chooser(config);
   auto t0 = Clock::time_point{} + 1h;
   chooser.MarkSuspect("w", t0);
   chooser.MarkSuspect("w", t0 + 800ms);
@@ -245,7 +276,8 @@ TEST(WorkerChooserTest, RetryPrefersAnUntriedHealthyWorkerThenAnUntriedSuspect) 
 
 TEST(WorkerChooserTest, NoWorkerOfTheClass) {
   SharedDirectory dir;
-  WorkerChooser chooser = Chooser(TestConfig());
+  Config config = TestConfig();
+  WorkerChooser chooser = Chooser(config);
   dir.Set(Snapshot(1, {{"a", 0.0}}));
   EXPECT_EQ(chooser.Choose(*dir.Get(), dir, "other", {}, Clock::time_point{}), nullptr);
   EXPECT_TRUE(chooser.Estimates(*dir.Get(), dir, "other").empty());

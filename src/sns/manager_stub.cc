@@ -48,15 +48,15 @@ bool Retriable(const Status& s) {
 }  // namespace
 
 double EstimateQueue(double beacon_load, DispatchCounts own, double mean_answered, int frontends) {
-  // Why not scale this front end's delta (sent - answered) by the number of dispatchers,
-  // as the paper's single-front-end estimator generalises naively: one front end sees few
-  // answers per worker between beacons, so that delta is mostly noise (0 or 1 task in
-  // flight), and multiplied it drowns the beacon's loads. Every stub then spreads its
-  // tasks evenly by its own in-flight count whatever the queues are, and they all send
-  // their first tasks after a beacon to the same shortest queue: the herd comes back.
-  // Sends are what all front ends share (each reacts to the same beacon the same way),
-  // so they are scaled; answers are what the others see differently, so only half of
-  // this worker's own count is trusted and the rest is the class mean.
+  // Why not scale this front end's whole delta (sent - answered) by the number of front
+  // ends, the obvious generalisation of the paper's one-front-end estimator: between two
+  // beacons one front end has 0, 1 or 2 tasks in flight at a worker, so that delta is
+  // mostly noise, and multiplied it drowns the beacon's loads. Each front end then
+  // spreads its tasks by its own in-flight count whatever the queues (issue 6 measured
+  // that as close to random placement). Sends do scale: every front end reacts to the
+  // same beacon the same way, so what this one sent is a fair guess of what each sent.
+  // Answers are where front ends differ, so the others' are taken half from this
+  // worker's own count and half from the class mean (docs/design.md has the figures).
   double sent = static_cast<double>(own.sent);
   double answered = static_cast<double>(own.answered);
   double others = std::max(1, frontends) - 1;

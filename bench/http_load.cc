@@ -163,14 +163,18 @@ class Generator {
     }
     if (static_cast<int>(opened_) >= opt_.max_conns) {
       ++backlogged_;
+      // Wait for an idle connection to this port, or for room to open one (the
+      // connections in use may all be to other ports).
       asio::steady_timer t(ctx_);
-      while (idle.empty()) {
+      while (idle.empty() && static_cast<int>(opened_) >= opt_.max_conns) {
         t.expires_after(std::chrono::microseconds(200));
         co_await t.async_wait(kUseTuple);
       }
-      auto c = std::move(idle.back());
-      idle.pop_back();
-      co_return c;
+      if (!idle.empty()) {
+        auto c = std::move(idle.back());
+        idle.pop_back();
+        co_return c;
+      }
     }
     auto c = std::make_unique<Conn>(ctx_.get_executor());
     auto [ec] = co_await c->socket.async_connect(endpoints_[port], kUseTuple);

@@ -5,7 +5,9 @@
 // --seconds, over keep-alive connections taken from a pool (a new one is opened when
 // none is idle, up to --max-conns; beyond that arrivals wait in a client-side backlog,
 // which is counted). Arrivals do not wait for answers, so the offered load is what was
-// asked for whatever the cluster does.
+// asked for whatever the cluster does. With several ports (--port P1,P2,..: several
+// front ends), each request goes to one of them chosen uniformly at random, over that
+// port's own pool.
 //
 // For every request it writes one line to --out:
 //   start_s end_s http_status worker attempts
@@ -19,7 +21,7 @@
 // it also records every beacon it hears: "t_s seq worker_id load" per worker, the
 // smoothed loads the manager stubs balance on.
 //
-// Usage: http_load --host 127.0.0.1 --port P --path /task/test --rate 150 --seconds 30
+// Usage: http_load --host 127.0.0.1 --port P[,P2..] --path /task/test --rate 150 --seconds 30
 //                  --out FILE [--max-conns 256] [--seed 1] [--beacons FILE --set k=v ...]
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -32,6 +34,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -56,7 +59,7 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 struct Options {
   std::string host = "127.0.0.1";
-  int port = 0;
+  std::vector<int> ports;
   std::string path = "/task/test";
   double rate = 100;
   double seconds = 10;
@@ -80,7 +83,14 @@ Options ParseArgs(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--host") o.host = value();
-    else if (a == "--port") o.port = std::stoi(value());
+    else if (a == "--port") {
+      std::string v = value();
+      for (size_t at = 0; at <= v.size();) {
+        size_t comma = std::min(v.find(',', at), v.size());
+        o.ports.push_back(std::stoi(v.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    }
     else if (a == "--path") o.path = value();
     else if (a == "--rate") o.rate = std::stod(value());
     else if (a == "--seconds") o.seconds = std::stod(value());
@@ -91,7 +101,7 @@ Options ParseArgs(int argc, char** argv) {
     else if (a == "--set") o.overrides.push_back(value());
     else Die("unknown argument " + a);
   }
-  if (o.port <= 0 || o.out_path.empty() || o.rate <= 0) Die("need --port, --out and a positive --rate");
+  if (o.ports.empty() || std::ranges::any_of(o.ports, [](int p) { return p <= 0; }) || o.out_path.empty() || o.rate <= 0) Die("need --port, --out and a positive --rate");
   return o;
 }
 
@@ -110,8 +120,9 @@ struct Conn {
 
 class Generator {
  public:
-  Generator(asio::io_context& ctx, const Options& o) : ctx_(ctx), opt_(o), rng_(o.seed), start_(Clock::now()) {
-    endpoint_ = tcp::endpoint(asio::ip::make_address(o.host), static_cast<uint16_t>(o.port));
+  Generator(asio::io_context& ctx, const Options& o)
+      : ctx_(ctx), opt_(o), rng_(o.seed), port_rng_(o.seed + 1), start_(Clock::now()), idle_(o.ports.size()) {
+    for (int p : o.ports) endpoints_.emplace_back(asio::ip::make_address(o.host), static_cast<uint16_t>(p));
   }
 
   asio::awaitable<void> Run() {
@@ -143,25 +154,30 @@ class Generator {
   Clock::time_point start() const { return start_; }
 
  private:
-  asio::awaitable<std::unique_ptr<Conn>> TakeConn() {
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
+  asio::awaitable<std::unique_ptr<Conn>> TakeConn(size_t port) {
+    auto& idle = idle_[port];
+    if (!idle.empty()) {
+      auto c = std::move(idle.back());
+      idle.pop_back();
       co_return c;
     }
     if (static_cast<int>(opened_) >= opt_.max_conns) {
       ++backlogged_;
+      // Wait for an idle connection to this port, or for room to open one (the
+      // connections in use may all be to other ports).
       asio::steady_timer t(ctx_);
-      while (idle_.empty()) {
+      while (idle.empty() && static_cast<int>(opened_) >= opt_.max_conns) {
         t.expires_after(std::chrono::microseconds(200));
         co_await t.async_wait(kUseTuple);
       }
-      auto c = std::move(idle_.back());
-      idle_.pop_back();
-      co_return c;
+      if (!idle.empty()) {
+        auto c = std::move(idle.back());
+        idle.pop_back();
+        co_return c;
+      }
     }
     auto c = std::make_unique<Conn>(ctx_.get_executor());
-    auto [ec] = co_await c->socket.async_connect(endpoint_, kUseTuple);
+    auto [ec] = co_await c->socket.async_connect(endpoints_[port], kUseTuple);
     if (ec) co_return nullptr;
     c->socket.set_option(tcp::no_delay(true));
     ++opened_;
@@ -169,7 +185,9 @@ class Generator {
   }
 
   asio::awaitable<void> Request(size_t i) {
-    auto conn = co_await TakeConn();
+    // A separate generator, so that the arrival times do not depend on the port count.
+    size_t port = std::uniform_int_distribution<size_t>(0, endpoints_.size() - 1)(port_rng_);
+    auto conn = co_await TakeConn(port);
     if (conn) {
       bhttp::request<bhttp::empty_body> req{bhttp::verb::get, opt_.path, 11};
       req.set(bhttp::field::host, opt_.host);
@@ -184,7 +202,7 @@ class Generator {
         r.status = static_cast<int>(res.result_int());
         if (auto w = res.find("X-Tacc-Worker"); w != res.end()) r.worker = std::string(w->value());
         if (auto a = res.find("X-Tacc-Attempts"); a != res.end()) r.attempts = std::atoi(std::string(a->value()).c_str());
-        if (res.keep_alive()) idle_.push_back(std::move(conn));
+        if (res.keep_alive()) idle_[port].push_back(std::move(conn));
         else --opened_;
       } else {
         --opened_;
@@ -197,11 +215,11 @@ class Generator {
 
   asio::io_context& ctx_;
   const Options& opt_;
-  std::mt19937_64 rng_;
-  tcp::endpoint endpoint_;
+  std::mt19937_64 rng_, port_rng_;
+  std::vector<tcp::endpoint> endpoints_;
   Clock::time_point start_;
   std::vector<Record> records_;
-  std::vector<std::unique_ptr<Conn>> idle_;
+  std::vector<std::vector<std::unique_ptr<Conn>>> idle_;  // per port
   size_t opened_ = 0, done_ = 0, backlogged_ = 0;
 };
 

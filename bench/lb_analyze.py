@@ -5,7 +5,9 @@ For each run (NAME=REQUESTS_FILE[:BEACONS_FILE]), reconstructs every worker's qu
 (requests in flight that the worker served) sampled every --dt seconds over
 [--from, --to], and prints one markdown table row of spread statistics per run.
 Writes NAME.dat (t q_worker1 q_worker2 ... , workers in id order) into --dat-dir for
-gnuplot.
+gnuplot. With --summary FILE, also writes there a table of sd and p99 by policy and
+estimator (rows) and topology (columns), for run names TOPO_POLICY_estimator_ON|OFF
+such as 2x2_least_loaded_estimator_on.
 
 Statistics, over the samples:
   sd      mean over time of the standard deviation of the queues across workers
@@ -73,7 +75,10 @@ def main():
     ap.add_argument("--from", dest="t0", type=float, default=2.0)
     ap.add_argument("--to", dest="t1", type=float, default=30.0)
     ap.add_argument("--dat-dir", default=".")
+    ap.add_argument("--summary", help="file for the sd/p99 table by topology")
     a = ap.parse_args()
+    summary = {}  # (policy, estimator) -> topology -> (sd, p99)
+    topologies = []
 
     print("| run | sd of queues | max−min | idle while other ≥2 | mean queue | share per worker | p50 ms | p99 ms | beacon load sd | requests | retried | non-200 |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -94,12 +99,27 @@ def main():
         bsd = beacon_sd(beacon_path, a.t0, a.t1) if beacon_path else float("nan")
         retried = sum(1 for r in reqs if r[4] > 1)
         bad = sum(1 for r in reqs if r[2] != 200)
+        topo, _, rest = name.partition("_")
+        policy, _, est = rest.rpartition("_estimator_")
+        summary.setdefault((policy, est), {})[topo] = (statistics.fmean(sds), pct(lat, 99))
+        if topo not in topologies:
+            topologies.append(topo)
         print(f"| {name} | {statistics.fmean(sds):.2f} | {statistics.fmean(ranges):.2f} | {idle2 * 100:.0f}% | {meanq:.2f} | "
               f"{min(shares) * 100:.1f}–{max(shares) * 100:.1f}% | {pct(lat, 50):.1f} | {pct(lat, 99):.1f} | {bsd:.2f} | {len(reqs)} | {retried} | {bad} |")
         with open(os.path.join(a.dat_dir, f"{name}.dat"), "w") as f:
             f.write("# t " + " ".join(workers) + "\n")
             for t, q in samples:
                 f.write(f"{t:.3f} " + " ".join(str(x) for x in q) + "\n")
+
+    if a.summary:
+        with open(a.summary, "w") as f:
+            f.write("| policy | estimator | " + " | ".join(f"sd {t}" for t in topologies) + " | "
+                    + " | ".join(f"p99 {t}" for t in topologies) + " |\n")
+            f.write("|---|---|" + "---|" * (2 * len(topologies)) + "\n")
+            for (policy, est), by_topo in summary.items():
+                sd = [f"{by_topo[t][0]:.2f}" if t in by_topo else "" for t in topologies]
+                p99 = [f"{by_topo[t][1]:.0f}" if t in by_topo else "" for t in topologies]
+                f.write(f"| {policy} | {est} | " + " | ".join(sd) + " | " + " | ".join(p99) + " |\n")
 
 
 if __name__ == "__main__":

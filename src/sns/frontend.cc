@@ -88,7 +88,7 @@ class Frontend::Shard : public http::RequestHandler {
       : fe_(fe),
         id_(id),
         stub_(ctx_, fe.config_, fe.directory_, [&fe](const std::string& cls) { if (fe.link_) fe.link_->RequestSpawn(cls); },
-              static_cast<int>(fe.shards_.capacity()), std::random_device{}() ^ (static_cast<uint64_t>(id) << 32), fe.auth_),
+              std::random_device{}() ^ (static_cast<uint64_t>(id) << 32), fe.auth_),
         service_(std::move(service)),
         server_(ctx_, HttpLimits(fe.config_), *this, fe.budget_) {}
 

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cmath>
 
 #include "common/metrics.h"
 #include "wire/cluster_options.h"
@@ -22,7 +23,8 @@ namespace {
 struct StubCounters {
   Counter& tasks = Metrics().counter("tacc_stub_tasks_total", "Tasks dispatched to workers (first attempts)");
   Counter& retries = Metrics().counter("tacc_stub_retries_total", "Task attempts repeated on another worker");
-  Counter& failures = Metrics().counter("tacc_stub_failures_total", "Tasks that failed after all retries (handed to the service's fallback)");
+  Counter& failures =
+      Metrics().counter("tacc_stub_failures_total", "Tasks that failed after all retries (handed to the service's fallback)");
   Counter& spawn_waits = Metrics().counter("tacc_stub_spawn_waits_total", "Tasks that waited for an on-demand spawn");
   Counter& no_worker = Metrics().counter("tacc_stub_no_worker_total", "Tasks for which no worker of the class appeared in time");
 };
@@ -46,14 +48,85 @@ bool Retriable(const Status& s) {
 }
 }  // namespace
 
+double EstimateQueue(double beacon_load, DispatchCounts own, double mean_answered, int frontends) {
+  // Why not scale this front end's whole delta (sent - answered) by the number of front
+  // ends, the obvious generalisation of the paper's one-front-end estimator: between two
+  // beacons one front end has 0, 1 or 2 tasks in flight at a worker, so that delta is
+  // mostly noise, and multiplied it drowns the beacon's loads. Each front end then
+  // spreads its tasks by its own in-flight count whatever the queues (issue 6 measured
+  // that as close to random placement). Sends do scale: every front end reacts to the
+  // same beacon the same way, so what this one sent is a fair guess of what each sent.
+  // Answers are where front ends differ, so the others' are taken half from this
+  // worker's own count and half from the class mean (docs/design.md has the figures).
+  double sent = static_cast<double>(own.sent);
+  double answered = static_cast<double>(own.answered);
+  double others = std::max(1, frontends) - 1;
+  double q = beacon_load + (sent - answered) + others * (sent - 0.5 * (answered + mean_answered));
+  if (std::isnan(q)) return q;  // the policies rank a non-finite load last; 0 would rank it first
+  return std::max(0.0, q);
+}
+
+WorkerChooser::WorkerChooser(const Config& config, std::unique_ptr<BalancePolicy> policy) : config_(config), policy_(std::move(policy)) {}
+
+std::vector<double> WorkerChooser::Estimates(const DirectorySnapshot& snap, const SharedDirectory& directory,
+                                             const std::string& cls) const {
+  const auto& workers = snap.WorkersOf(cls);
+  std::vector<double> out(workers.size());
+  if (!config_.stub.delta_estimator) {
+    for (size_t i = 0; i < workers.size(); ++i) out[i] = workers[i]->load();
+    return out;
+  }
+  std::vector<DispatchCounts> counts;
+  directory.CountsOf(workers, counts);
+  double answered = 0;
+  for (auto& c : counts) answered += static_cast<double>(c.answered);
+  double mean_answered = workers.empty() ? 0 : answered / static_cast<double>(workers.size());
+  int frontends = std::max(1, snap.beacon.frontends_size());
+  for (size_t i = 0; i < workers.size(); ++i) out[i] = EstimateQueue(workers[i]->load(), counts[i], mean_answered, frontends);
+  return out;
+}
+
+const wire::WorkerInfo* WorkerChooser::Choose(const DirectorySnapshot& snap, const SharedDirectory& directory, const std::string& cls,
+                                              std::span<const std::string> tried, Clock::time_point now) {
+  const auto& workers = snap.WorkersOf(cls);
+  std::vector<double> estimates = Estimates(snap, directory, cls);
+  auto untried = [&](const wire::WorkerInfo* w) { return std::find(tried.begin(), tried.end(), w->id()) == tried.end(); };
+  candidates_.clear();
+  loads_.clear();
+  for (size_t i = 0; i < workers.size(); ++i)
+    if (untried(workers[i]) && !IsSuspect(workers[i]->id(), now)) {
+      candidates_.push_back(workers[i]);
+      loads_.push_back(estimates[i]);
+    }
+  if (candidates_.empty()) {
+    // Everyone was tried or is suspect: let suspects have another go rather than fail.
+    for (size_t i = 0; i < workers.size(); ++i)
+      if (untried(workers[i])) {
+        candidates_.push_back(workers[i]);
+        loads_.push_back(estimates[i]);
+      }
+  }
+  if (candidates_.empty()) return nullptr;
+  return candidates_[policy_->Pick(loads_)];
+}
+
+void WorkerChooser::MarkSuspect(const std::string& worker_id, Clock::time_point now) {
+  std::erase_if(suspect_until_, [&](const auto& entry) { return entry.second <= now; });  // keeps the map to live suspects
+  suspect_until_[worker_id] = now + Millis(2 * static_cast<int64_t>(config_.beacon.interval_ms));
+}
+
+bool WorkerChooser::IsSuspect(const std::string& worker_id, Clock::time_point now) const {
+  auto it = suspect_until_.find(worker_id);
+  return it != suspect_until_.end() && now < it->second;
+}
+
 ManagerStub::ManagerStub(asio::io_context& ctx, const Config& config, SharedDirectory& directory, SpawnRequester request_spawn,
-                         int dispatchers_per_frontend, uint64_t seed, wire::ClusterAuthPtr auth)
+                         uint64_t seed, wire::ClusterAuthPtr auth)
     : ctx_(ctx),
       config_(config),
       directory_(directory),
       request_spawn_(std::move(request_spawn)),
-      dispatchers_per_frontend_(std::max(1, dispatchers_per_frontend)),
-      policy_(MakeBalancePolicy(config.stub.balance_policy, seed)),
+      chooser_(config, MakeBalancePolicy(config.stub.balance_policy, seed)),
       auth_(std::move(auth)),
       alive_(std::make_shared<bool>(true)) {}
 
@@ -63,22 +136,6 @@ void ManagerStub::Stop() {
   *alive_ = false;
   auto conns = std::move(conns_);
   for (auto& [id, c] : conns) c->Close(Status::Cancelled("front end stopping"));
-}
-
-void ManagerStub::Refresh(const DirectorySnapshot& snap) {
-  if (snap.beacon.epoch() == seen_epoch_ && snap.beacon.seq() == seen_seq_) return;
-  seen_epoch_ = snap.beacon.epoch();
-  seen_seq_ = snap.beacon.seq();
-  delta_.clear();  // the new beacon's loads already include what we sent before it
-  int frontends = std::max(1, snap.beacon.frontends_size());
-  delta_scale_ = static_cast<double>(frontends * dispatchers_per_frontend_);
-}
-
-double ManagerStub::EstimatedLoad(const wire::WorkerInfo& w) const {
-  if (!config_.stub.delta_estimator) return w.load();
-  auto it = delta_.find(w.id());
-  double d = it == delta_.end() ? 0 : it->second;
-  return std::max(0.0, w.load() + delta_scale_ * d);
 }
 
 asio::awaitable<std::shared_ptr<const DirectorySnapshot>> ManagerStub::WaitForWorker(const std::string& cls, Clock::time_point until,
@@ -150,8 +207,6 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
 
   std::vector<std::string> tried;
   Status last = Status::Unavailable("no worker of class '" + cls + "'");
-  std::vector<const wire::WorkerInfo*> candidates;
-  std::vector<double> loads;
   for (int attempt = 0; attempt <= config_.stub.max_retries; ++attempt) {
     auto now = Clock::now();
     if (now >= deadline) {
@@ -168,42 +223,19 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
         break;
       }
     }
-    Refresh(*snap);
-    candidates.clear();
-    loads.clear();
-    now = Clock::now();
-    for (auto* w : snap->WorkersOf(cls)) {
-      if (std::find(tried.begin(), tried.end(), w->id()) != tried.end()) continue;
-      auto s = suspect_until_.find(w->id());
-      if (s != suspect_until_.end() && now < s->second) continue;
-      candidates.push_back(w);
-      loads.push_back(EstimatedLoad(*w));
-    }
-    if (candidates.empty()) {
-      // Everyone was tried or is suspect: let suspects have another go rather than fail.
-      for (auto* w : snap->WorkersOf(cls))
-        if (std::find(tried.begin(), tried.end(), w->id()) == tried.end()) {
-          candidates.push_back(w);
-          loads.push_back(EstimatedLoad(*w));
-        }
-    }
-    if (candidates.empty() && attempt > 0 && (last.kind() == ErrorKind::kUnavailable || last.kind() == ErrorKind::kCrashed)) {
+    const wire::WorkerInfo* chosen = chooser_.Choose(*snap, directory_, cls, tried, Clock::now());
+    if (!chosen && attempt > 0 && (last.kind() == ErrorKind::kUnavailable || last.kind() == ErrorKind::kCrashed)) {
       // Every worker was tried and the last one died: the class's replacement (a crash
       // restart, or an on-demand spawn) is "another worker" too. Wait for it.
       auto fresh = co_await WaitForWorker(cls, std::min(deadline, Clock::now() + Millis(config_.stub.spawn_wait_ms)), tried);
       if (!*alive) co_return Status::Cancelled("front end stopping");
       if (fresh) {
-        Refresh(*fresh);
-        for (auto* w : fresh->WorkersOf(cls))
-          if (std::find(tried.begin(), tried.end(), w->id()) == tried.end()) {
-            candidates.push_back(w);
-            loads.push_back(EstimatedLoad(*w));
-          }
-        snap = fresh;  // keeps the candidates' snapshot alive
+        snap = fresh;  // keeps the chosen worker's snapshot alive
+        chosen = chooser_.Choose(*snap, directory_, cls, tried, Clock::now());
       }
     }
-    if (candidates.empty()) break;
-    const wire::WorkerInfo& w = *candidates[policy_->Pick(loads)];
+    if (!chosen) break;
+    const wire::WorkerInfo& w = *chosen;
     std::string wid = w.id();
     tried.push_back(wid);
     if (attempt > 0) Counters().retries.Inc();
@@ -212,16 +244,16 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
     if (!*alive) co_return Status::Cancelled("front end stopping");
     if (!conn.ok()) {
       last = conn.status();
-      suspect_until_[wid] = Clock::now() + Millis(config_.beacon.interval_ms * 2);
+      chooser_.MarkSuspect(wid, Clock::now());
       continue;
     }
     auto timeout = std::min<Clock::duration>(Millis(config_.stub.task_timeout_ms), deadline - Clock::now());
-    delta_[wid] += 1;
+    directory_.RecordSent(wid);
     auto reply = co_await (*conn)->Call(env, std::chrono::duration_cast<Millis>(timeout));
     if (!*alive) co_return Status::Cancelled("front end stopping");
-    // Answered: one fewer in that queue. If a newer beacon came meanwhile the delta was
-    // reset and goes negative, which is right: the queue shrank since that beacon.
-    delta_[wid] -= 1;
+    // Answered: one fewer in that queue. If a newer beacon came meanwhile, the answer
+    // counts against it, which is right: the queue shrank since that beacon.
+    directory_.RecordAnswered(wid);
     if (reply.ok()) {
       const auto& r = reply->task_result();
       TaskOutput out;
@@ -233,8 +265,7 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
     }
     last = reply.status();
     if (!Retriable(last)) co_return last;
-    if (last.kind() == ErrorKind::kUnavailable || last.kind() == ErrorKind::kTimeout)
-      suspect_until_[wid] = Clock::now() + Millis(config_.beacon.interval_ms * 2);
+    if (last.kind() == ErrorKind::kUnavailable || last.kind() == ErrorKind::kTimeout) chooser_.MarkSuspect(wid, Clock::now());
     spdlog::debug("task for {} failed on {}: {}", cls, wid, last.ToString());
   }
   Counters().failures.Inc();

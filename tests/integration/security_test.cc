@@ -163,7 +163,7 @@ TEST(ProcessHygieneTest, NoSocketIsSharedAndKilledRestarterLeavesNoDeadListener)
   ClusterHarness c({.settings = {"classes.test.min_workers=2", "manager.spawn_policy=fixed", "frontend.threads=2",
                                  "manager.port=" + std::to_string(mport)}});
   c.Start();
-  auto b = c.WaitFor([](const wire::Beacon& x) { return x.workers_size() == 2; }, 10s);
+  auto b = c.WaitFor([](const wire::Beacon& x) { return x.workers_size() == 2 && x.frontends_size() == 1; }, 10s);
   ASSERT_TRUE(b);
   for (auto& [sock, pids] : SocketHolders(ClusterPids(*b))) EXPECT_EQ(pids.size(), 1u) << sock << " is held by several processes";
 

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/common_flags.h"
+#include "common/cluster_key.h"
 #include "common/lifeline.h"
 #include "sns/frontend.h"
 
@@ -19,8 +20,13 @@ struct FrontendFlags {
 int RunFrontend(FrontendFlags& f) {
   auto config = LoadConfig(f.common, "frontend " + std::to_string(f.index));
   if (!config.ok()) return kExitUsage;
+  auto key = ClusterKey::Load(config->KeyFile());
+  if (!key.ok()) {
+    spdlog::error("cannot start without the cluster key: {}", key.status().message());
+    return kExitUsage;
+  }
   int port = f.port >= 0 ? f.port : (config->frontend.port == 0 ? 0 : config->frontend.port + static_cast<int>(f.index));
-  sns::Frontend fe(*config, ToConfigArgs(f.common), f.index, port);
+  sns::Frontend fe(*config, ToConfigArgs(f.common), f.index, port, *key);
   Status s = fe.Start();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "common/process.h"
 #include "sns/directory_snapshot.h"
@@ -25,7 +26,8 @@ namespace tacc::sns {
 
 class Frontend {
  public:
-  Frontend(Config config, ConfigArgs args, uint32_t index, int port);
+  // `key`: the cluster key (ClusterKey::Load(config.KeyFile())); copied.
+  Frontend(Config config, ConfigArgs args, uint32_t index, int port, const ClusterKey& key);
   ~Frontend();
   // Takes the per-index lock, binds, starts the service on every thread.
   Status Start();
@@ -38,6 +40,7 @@ class Frontend {
   class Shard;
   Config config_;
   ConfigArgs args_;
+  ClusterKey key_;
   uint32_t index_;
   int requested_port_;
   uint16_t port_ = 0;

@@ -3,7 +3,8 @@
 // The stub's event loop accepts task connections from front ends, queues tasks (up to
 // worker.max_queue; beyond that they are refused as overloaded), and hands them one at
 // a time to the worker function on a thread of its own. It finds the manager through
-// beacons, registers, re-registers when it sees a new epoch, and reports its queue
+// beacon headers, registers, follows a new manager by the rule of ManagerFollower
+// (deregistering from the old one, so a switch is not a crash), and reports its queue
 // length every worker.report_ms. On Drain it finishes its queue, deregisters and exits.
 // Worker code may crash: that takes down only this process.
 //
@@ -23,8 +24,10 @@
 #include <string>
 #include <thread>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "sns/beacon_listener.h"
+#include "sns/manager_follower.h"
 #include "sns/worker_function.h"
 #include "wire/connection.h"
 
@@ -32,7 +35,9 @@ namespace tacc::sns {
 
 class WorkerStub {
  public:
-  WorkerStub(boost::asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn);
+  // `key`: the cluster key (ClusterKey::Load(config.KeyFile())); copied.
+  WorkerStub(boost::asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn,
+             const ClusterKey& key);
   ~WorkerStub();
 
   // Registers with this manager right away instead of waiting for its beacon.
@@ -59,6 +64,7 @@ class WorkerStub {
   boost::asio::awaitable<void> ReportLoop();
   boost::asio::awaitable<void> RegisterWithManager(wire::Endpoint manager, uint64_t epoch);
   boost::asio::awaitable<void> DrainLoop();
+  boost::asio::awaitable<void> CloseSoon(wire::Connection::Ptr conn);
   void OnBeacon(const wire::Beacon& beacon);
   void OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env);
   void WorkerThreadMain();
@@ -66,6 +72,7 @@ class WorkerStub {
 
   boost::asio::io_context& ctx_;
   Config config_;
+  ClusterKey key_;
   std::string class_;
   std::string spawn_token_;
   std::string id_;
@@ -75,9 +82,8 @@ class WorkerStub {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<BeaconListener> beacons_;
   wire::Connection::Ptr manager_conn_;
-  uint64_t manager_epoch_ = 0;
+  ManagerFollower follower_;
   std::optional<wire::Endpoint> initial_manager_;
-  bool registering_ = false;
   bool draining_ = false;
   bool stopped_ = false;
   std::vector<wire::Connection::Ptr> task_conns_;

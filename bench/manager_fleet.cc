@@ -1,0 +1,315 @@
+// manager_fleet: the two load generators of the manager benchmark (bench/manager_capacity.sh),
+// shaped like the paper's cluster (SNS §4.6): many workers, each reporting its load
+// every report_ms on its own TCP connection, and front ends receiving the beacons.
+//
+//   manager_fleet fleet   --workers N [--report-ms 500] [--seconds S] [--class test] --set ...
+//     Finds the manager from a beacon header, opens N connections and registers one fake
+//     worker on each (ConnectAndRegister: the one place to change when registration
+//     changes, e.g. a handshake), then sends one LoadReport per connection every
+//     report_ms, the connections' phases spread evenly over the period, for S seconds;
+//     deregisters all and exits. Prints "key value" lines (connect time, reports sent).
+//
+//   manager_fleet receive --seconds S --trace FILE --set ...
+//     A front end's share of the beacon work and nothing else: receives every beacon
+//     datagram, judges it (MAC, freshness, replay) and assembles beacons exactly as a
+//     front end's BeaconListener does (sns::BeaconReceiver), builds the front end's
+//     DirectorySnapshot from each, and writes one trace line per whole beacon:
+//       arrival_unix_s sent_unix_s seq tick extra workers parts bytes rx_cpu_s mgr_cpu_s load_reports
+//     where sent is the manager's send stamp of the header, bytes the datagram bytes of
+//     the beacon, rx_cpu_s this process's CPU time so far, mgr_cpu_s the manager's (from
+//     /proc/<manager_pid>/stat). bench/manager_capacity.sh derives the figures from it.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/cluster_key.h"
+#include "common/config.h"
+#include "sns/beacon_listener.h"
+#include "sns/directory_snapshot.h"
+#include "wire/connection.h"
+#include "wire/datagram_seal.h"
+#include "wire/datagram_socket.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+struct Options {
+  std::string mode;
+  std::vector<std::string> overrides;
+  int workers = 1000;
+  int report_ms = 500;
+  double seconds = 20;
+  std::string worker_class = "test";
+  std::string trace_path;
+  int parallel_connects = 64;
+};
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "manager_fleet: %s\n", what.c_str());
+  std::exit(1);
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  if (argc < 2) Die("usage: manager_fleet fleet|receive [options]");
+  o.mode = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) Die("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--set") o.overrides.push_back(value());
+    else if (a == "--workers") o.workers = std::stoi(value());
+    else if (a == "--report-ms") o.report_ms = std::stoi(value());
+    else if (a == "--seconds") o.seconds = std::stod(value());
+    else if (a == "--class") o.worker_class = value();
+    else if (a == "--trace") o.trace_path = value();
+    else if (a == "--parallel-connects") o.parallel_connects = std::stoi(value());
+    else Die("unknown argument " + a);
+  }
+  if (o.mode != "fleet" && o.mode != "receive") Die("mode must be fleet or receive");
+  if (o.workers < 1 || o.workers > 1000000) Die("--workers must be within 1..1000000");
+  return o;
+}
+
+void RaiseFileLimit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+// utime + stime of `pid` in seconds (-1 if unreadable).
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return -1;
+  auto rp = line.rfind(')');
+  if (rp == std::string::npos) return -1;
+  std::vector<std::string> fields;
+  size_t pos = rp + 2;
+  while (pos < line.size()) {
+    size_t sp = line.find(' ', pos);
+    if (sp == std::string::npos) sp = line.size();
+    fields.push_back(line.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  // fields[0] is field 3 (state); utime and stime are fields 14 and 15.
+  if (fields.size() < 13) return -1;
+  return static_cast<double>(std::stoull(fields[11]) + std::stoull(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// ---------------------------------------------------------------- fleet
+
+// Opens one connection to the manager and registers fake worker `i` on it. When the
+// cluster's TCP handshake changes, this is the function to change.
+asio::awaitable<tacc::Result<tacc::wire::Connection::Ptr>> ConnectAndRegister(const tacc::wire::Endpoint& manager, const tacc::Config& config,
+                                                                             const tacc::ClusterKey& key, const std::string& cls, int i) {
+  (void)key;  // for the handshake, once connections prove the key
+  tacc::wire::ConnectionOptions opts;
+  opts.max_frame_bytes = config.wire.max_frame_bytes;
+  opts.name = fmt::format("fake worker {}", i);
+  auto conn = co_await tacc::wire::Connect(manager, opts, Millis(5000));
+  if (!conn.ok()) co_return conn.status();
+  (*conn)->Start([](const tacc::wire::Connection::Ptr&, tacc::wire::Envelope&&) {}, [](const tacc::wire::Connection::Ptr&, const tacc::Status&) {});
+  tacc::wire::Envelope reg;
+  auto* r = reg.mutable_register_worker();
+  uint32_t port = static_cast<uint32_t>(1 + i % 65535);
+  std::string host = fmt::format("127.{}.{}.1", (i / 65535) / 256 % 256, (i / 65535) % 256);
+  r->set_id(fmt::format("{}@{}:{}", cls, host, port));
+  r->set_worker_class(cls);
+  r->mutable_address()->set_host(host);
+  r->mutable_address()->set_port(port);
+  r->set_pid(static_cast<uint32_t>(1000000 + i));  // not a real process: nobody may signal it
+  r->set_host(host);
+  auto reply = co_await (*conn)->Call(std::move(reg), Millis(30000));
+  if (!reply.ok()) co_return reply.status();
+  co_return *conn;
+}
+
+int RunFleet(const Options& opt, const tacc::Config& config, const tacc::ClusterKey& key) {
+  asio::io_context ctx{1};
+  // The manager's address, from a beacon header.
+  std::optional<tacc::wire::Endpoint> manager;
+  tacc::sns::BeaconListener::Options lo;
+  lo.header_only = true;
+  auto l = tacc::sns::BeaconListener::Open(ctx, config, key, [&](const tacc::wire::Beacon& b) {
+    if (!manager) manager = b.manager();
+  }, lo);
+  if (!l.ok()) Die(l.status().ToString());
+  (*l)->Start();
+  auto until = Clock::now() + std::chrono::seconds(20);
+  while (!manager && Clock::now() < until) ctx.run_for(Millis(50));
+  (*l)->Stop();
+  if (!manager) Die("no beacon within 20 s");
+
+  std::vector<tacc::wire::Connection::Ptr> conns(static_cast<size_t>(opt.workers));
+  int failed = 0;
+  auto connect_start = Clock::now();
+  // A few registrations in flight at a time, like workers starting across a cluster.
+  int next = 0;
+  for (int lane = 0; lane < opt.parallel_connects; ++lane) {
+    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+      while (next < opt.workers) {
+        int i = next++;
+        auto c = co_await ConnectAndRegister(*manager, config, key, opt.worker_class, i);
+        if (c.ok()) conns[static_cast<size_t>(i)] = *c;
+        else if (++failed <= 5) std::fprintf(stderr, "manager_fleet: worker %d: %s\n", i, c.status().ToString().c_str());
+      }
+    }, asio::detached);
+  }
+  ctx.restart();
+  while (next < opt.workers || std::count(conns.begin(), conns.end(), nullptr) > failed) {
+    ctx.run_for(Millis(100));
+    if (Clock::now() - connect_start > std::chrono::minutes(5)) Die("registering took over 5 minutes");
+  }
+  double connect_s = std::chrono::duration<double>(Clock::now() - connect_start).count();
+  std::fprintf(stderr, "manager_fleet: %d workers registered in %.1f s (%d failed)\n", opt.workers - failed, connect_s, failed);
+
+  // One report per connection per period, phases spread evenly: a cursor walks the
+  // connections at N / report_ms per millisecond.
+  uint64_t sent = 0;
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+    asio::steady_timer t(ctx);
+    const double per_ms = static_cast<double>(opt.workers) / opt.report_ms;
+    uint64_t done = 0;
+    while (Clock::now() < end) {
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      auto due = static_cast<uint64_t>(ms * per_ms);
+      for (; done < due; ++done) {
+        auto& c = conns[done % conns.size()];
+        if (!c || !c->is_open()) continue;
+        tacc::wire::Envelope env;
+        auto* r = env.mutable_load_report();
+        uint32_t q = static_cast<uint32_t>((done * 7919) % 5);
+        r->set_queue_length(q);
+        r->set_weighted_load(q);
+        r->set_completed(done / conns.size());
+        c->Send(std::move(env));
+        ++sent;
+      }
+      t.expires_after(Millis(2));
+      co_await t.async_wait(kUseTuple);
+    }
+    for (auto& c : conns) {
+      if (!c || !c->is_open()) continue;
+      tacc::wire::Envelope bye;
+      bye.mutable_deregister();
+      c->Send(std::move(bye));
+    }
+    t.expires_after(Millis(500));
+    co_await t.async_wait(kUseTuple);
+    for (auto& c : conns)
+      if (c) c->Close(tacc::Status::Cancelled("fleet done"));
+    ctx.stop();
+  }, asio::detached);
+  ctx.restart();
+  ctx.run();
+  int open_at_end = 0;
+  for (auto& c : conns) open_at_end += c != nullptr;
+  std::printf("workers %d\nregistered %d\nconnect_s %.2f\nreports_sent %llu\nreports_per_s %.0f\n", opt.workers, open_at_end, connect_s,
+              static_cast<unsigned long long>(sent), static_cast<double>(sent) / opt.seconds);
+  return failed == 0 ? 0 : 1;
+}
+
+// ---------------------------------------------------------------- receive
+
+int RunReceive(const Options& opt, const tacc::Config& config, const tacc::ClusterKey& key) {
+  if (config.beacon.mode != "multicast") Die("receive: multicast mode only");
+  asio::io_context ctx{1};
+  auto sock = tacc::wire::OpenMulticastReceiver(ctx.get_executor(), config.beacon.group, config.beacon.port, config.beacon.interface);
+  if (!sock.ok()) Die(sock.status().ToString());
+  boost::system::error_code ec;
+  sock->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+  tacc::sns::BeaconReceiver receiver(key, {config.cluster.name, config.beacon.freshness_ms, false});
+  tacc::sns::SharedDirectory directory;  // what a front end's threads read
+  std::ofstream trace(opt.trace_path);
+  trace << "# arrival_unix_s sent_unix_s seq tick extra workers parts bytes rx_cpu_s mgr_cpu_s load_reports\n";
+  uint64_t bytes_total = 0, refused = 0;
+  auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+    std::vector<char> buf(65536);
+    uint64_t pending_bytes = 0;
+    double header_sent = 0;
+    while (Clock::now() < end) {
+      tacc::wire::udp::endpoint from;
+      auto [rec, n] = co_await sock->async_receive_from(asio::buffer(buf), from, kUseTuple);
+      if (rec) continue;
+      bytes_total += n;
+      pending_bytes += n;
+      std::string_view bytes(buf.data(), n);
+      // The send stamp, for lateness (measurement only: a front end does not need it).
+      tacc::wire::SealedDatagram sd;
+      if (sd.ParseFromArray(buf.data(), static_cast<int>(n)) && sd.kind() == tacc::wire::DATAGRAM_BEACON_HEADER)
+        header_sent = static_cast<double>(sd.sent_unix_ms()) / 1000.0;
+      tacc::wire::Beacon b;
+      auto v = receiver.OnDatagram(bytes, tacc::wire::NowUnixMs(), &b);
+      if (v == tacc::sns::BeaconReceiver::Verdict::kBeacon) {
+        double arrival = UnixSeconds();
+        directory.Set(tacc::sns::DirectorySnapshot::FromBeacon(b));
+        trace << fmt::format("{:.6f} {:.3f} {} {} {} {} {} {} {:.4f} {:.4f} {}\n", arrival, header_sent, b.seq(), b.tick(), b.extra() ? 1 : 0,
+                             b.workers_size(), b.parts(), pending_bytes, CpuSeconds(), ProcessCpuSeconds(static_cast<pid_t>(b.manager_pid())),
+                             b.load_reports());
+        trace.flush();  // the script stops this process when the fleet is done
+        pending_bytes = 0;
+      } else if (v != tacc::sns::BeaconReceiver::Verdict::kPending) {
+        ++refused;
+      }
+    }
+    ctx.stop();
+  }, asio::detached);
+  // Stop on time even if no datagram comes.
+  asio::steady_timer stop(ctx);
+  stop.expires_at(end + Millis(200));
+  stop.async_wait([&](const boost::system::error_code&) { ctx.stop(); });
+  ctx.run();
+  trace.flush();
+  std::printf("bytes %llu\nrefused %llu\nincomplete %llu\n", static_cast<unsigned long long>(bytes_total), static_cast<unsigned long long>(refused),
+              static_cast<unsigned long long>(receiver.assembly().abandoned));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = ParseArgs(argc, argv);
+  RaiseFileLimit();
+  auto config = tacc::Config::Load("", opt.overrides);
+  if (!config.ok()) Die(config.status().ToString());
+  auto key = tacc::ClusterKey::Load(config->KeyFile());
+  if (!key.ok()) Die(key.status().ToString());
+  return opt.mode == "fleet" ? RunFleet(opt, *config, *key) : RunReceive(opt, *config, *key);
+}

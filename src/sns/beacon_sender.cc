@@ -233,6 +233,7 @@ asio::awaitable<void> BeaconSender::Loop() {
     wake_.expires_at(wake_at);
     waiting_ = true;
     co_await wake_.async_wait(kUseTuple);  // SendSoon cancels it
+    if (!*alive) co_return;  // stopped, perhaps destroyed: touch nothing
     waiting_ = false;
   }
 }

@@ -137,10 +137,14 @@ void BeaconSender::SendSoon() {
   if (waiting_) wake_.cancel();
 }
 
-Result<std::vector<std::string>> BeaconSender::Seal(const wire::Beacon& beacon) {
+size_t BeaconSender::max_body_bytes() const {
   size_t overhead = wire::SealOverhead(config_.cluster.name);
-  size_t max_body = static_cast<size_t>(config_.beacon.max_datagram_bytes) > overhead ? config_.beacon.max_datagram_bytes - overhead : 0;
-  auto split = wire::Split(beacon, max_body);
+  return static_cast<size_t>(config_.beacon.max_datagram_bytes) > overhead ? config_.beacon.max_datagram_bytes - overhead : 0;
+}
+
+Result<std::vector<std::string>> BeaconSender::Seal(wire::Beacon beacon) { return SealSplit(wire::Split(std::move(beacon), max_body_bytes())); }
+
+Result<std::vector<std::string>> BeaconSender::SealSplit(Result<wire::SplitBeacon> split) {
   if (!split.ok()) return split.status();
   if (split->dropped > 0) {
     BeaconStats().entries_dropped.Inc(split->dropped);
@@ -170,14 +174,15 @@ void BeaconSender::SendTo(const std::string& bytes, const wire::udp::endpoint& t
 
 asio::awaitable<void> BeaconSender::SendOne(bool extra) {
   auto alive = alive_;
-  wire::Beacon b = build_();
+  wire::BeaconPacker packer(max_body_bytes());
+  wire::Beacon b = build_(packer);
   b.set_seq(++seq_);
   b.set_tick(tick_);
   b.set_extra(extra);
   b.set_interval_ms(static_cast<uint32_t>(config_.beacon.interval_ms));
   b.set_datagrams_refused(BeaconStats().Suspect());
   last_send_ = Clock::now();
-  auto datagrams = Seal(b);
+  auto datagrams = SealSplit(packer.Finish(std::move(b)));
   if (!datagrams.ok()) {
     dropped_log_.Note("to send a beacon: " + datagrams.status().message(), "the manager's own directory");
     co_return;

@@ -35,6 +35,7 @@
 #include "common/cluster_key.h"
 #include "common/config.h"
 #include "sns/beacon_counters.h"
+#include "wire/beacon_split.h"
 #include "wire/cluster.pb.h"
 #include "wire/datagram_socket.h"
 
@@ -90,9 +91,9 @@ const char* ToString(SubscriberTable::Verdict v);
 class BeaconSender {
  public:
   using Clock = std::chrono::steady_clock;
-  // The directory as of now: header fields and entries. The sender sets seq, tick,
-  // extra, interval_ms and datagrams_refused.
-  using BuildFn = std::function<wire::Beacon()>;
+  // The directory as of now: adds the entries to the packer, returns the header fields.
+  // The sender sets seq, tick, extra, interval_ms and datagrams_refused.
+  using BuildFn = std::function<wire::Beacon(wire::BeaconPacker& entries)>;
   // Parts sent back to back before a millisecond's pause.
   static constexpr int kBurst = 16;
 
@@ -113,13 +114,15 @@ class BeaconSender {
 
   // The sealed datagrams of one beacon (header first), as Send would make them. Also
   // counts entries that fit no datagram. For tests and the benchmark.
-  Result<std::vector<std::string>> Seal(const wire::Beacon& beacon);
+  Result<std::vector<std::string>> Seal(wire::Beacon beacon);
+  size_t max_body_bytes() const;
 
  private:
   boost::asio::awaitable<void> Loop();
   boost::asio::awaitable<void> SendOne(bool extra);
   boost::asio::awaitable<void> SubscriptionLoop();
   void SendTo(const std::string& bytes, const wire::udp::endpoint& to);
+  Result<std::vector<std::string>> SealSplit(Result<wire::SplitBeacon> split);
 
   boost::asio::io_context& ctx_;
   Config config_;

@@ -114,7 +114,7 @@ class Manager {
   void OnForeignBeacon(const wire::Beacon& beacon);
 
   void SendBeacon();  // an extra beacon soon (coalesced)
-  wire::Beacon BuildBeacon();
+  wire::Beacon BuildBeacon(wire::BeaconPacker& entries);  // header fields; entries into the packer
   void RunPolicy();
   void RunClassPolicy(const ClassConfig& cc, Clock::time_point now);
   bool SpawnWorker(const std::string& cls, const std::string& reason);

@@ -21,7 +21,16 @@ size_t FieldBytes(size_t len) { return 1 + CodedOutputStream::VarintSize64(len) 
 // index, parts: 5-byte varints; one tag byte each).
 constexpr size_t kPartFixedBytes = 4 + 10 + 10 + 5 + 5;
 
-std::string CanonicalId(const std::string& cls, const std::string& host, uint32_t port) { return fmt::format("{}@{}:{}", cls, host, port); }
+std::string CanonicalId(std::string_view cls, std::string_view host, uint32_t port) { return fmt::format("{}@{}:{}", cls, host, port); }
+
+// id == CanonicalId(cls, host, port), without building it (10,000 times a beacon).
+bool IsCanonicalId(std::string_view v, std::string_view cls, std::string_view host, uint32_t port) {
+  char digits[16];
+  auto end = fmt::format_to(digits, "{}", port);
+  std::string_view p(digits, static_cast<size_t>(end - digits));
+  return v.size() == cls.size() + 1 + host.size() + 1 + p.size() && v.substr(0, cls.size()) == cls && v[cls.size()] == '@' &&
+         v.substr(cls.size() + 1, host.size()) == host && v[cls.size() + 1 + host.size()] == ':' && v.substr(v.size() - p.size()) == p;
+}
 
 uint32_t LoadMilli(double load) {
   if (!(load > 0)) return 0;  // also NaN
@@ -29,126 +38,133 @@ uint32_t LoadMilli(double load) {
   return m >= static_cast<double>(std::numeric_limits<uint32_t>::max()) ? std::numeric_limits<uint32_t>::max() : static_cast<uint32_t>(m);
 }
 
-// Fills parts greedily in entry order: classes, front ends, workers.
-class Packer {
- public:
-  Packer(uint64_t epoch, uint64_t seq, size_t budget) : epoch_(epoch), seq_(seq), budget_(budget) { Reset(); }
-
-  // Adds an entry of `bytes` (plus `new_strings` to the table) if it fits, else starts
-  // a new part first. False if it cannot fit even in an empty part.
-  template <typename AddFn>
-  bool Add(size_t bytes, AddFn add) {
-    if (used_ + bytes > budget_) {
-      if (empty_) return false;
-      Flush();
-      return false;  // the caller recomputes against the fresh part's string table
-    }
-    add(current_);
-    used_ += bytes;
-    empty_ = false;
-    return true;
-  }
-
-  void AddClass(const ClassStatus& c, size_t* dropped) {
-    size_t bytes = FieldBytes(c.ByteSizeLong());
-    for (int attempt = 0; attempt < 2; ++attempt)
-      if (Add(bytes, [&](BeaconPart& p) { *p.add_classes() = c; })) return;
-    ++*dropped;
-  }
-
-  void AddFrontend(const FrontendInfo& f, size_t* dropped) {
-    size_t bytes = FieldBytes(f.ByteSizeLong());
-    for (int attempt = 0; attempt < 2; ++attempt)
-      if (Add(bytes, [&](BeaconPart& p) { *p.add_frontends() = f; })) return;
-    ++*dropped;
-  }
-
-  void AddWorker(const WorkerInfo& w, size_t* dropped) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      // Strings this entry needs that the current part does not carry yet.
-      size_t extra = 0;
-      std::vector<const std::string*> fresh;
-      auto index_of = [&](const std::string& s) -> uint32_t {
-        if (auto it = strings_.find(s); it != strings_.end()) return it->second;
-        for (size_t i = 0; i < fresh.size(); ++i)
-          if (*fresh[i] == s) return static_cast<uint32_t>(strings_.size() + i);
-        fresh.push_back(&s);
-        extra += FieldBytes(s.size());
-        return static_cast<uint32_t>(strings_.size() + fresh.size() - 1);
-      };
-      CompactWorker cw;
-      cw.set_worker_class(index_of(w.worker_class()));
-      cw.set_host(index_of(w.address().host()));
-      cw.set_port(w.address().port());
-      cw.set_pid(w.pid());
-      cw.set_load_milli(LoadMilli(w.load()));
-      if (w.host() != w.address().host()) cw.set_process_host(index_of(w.host()) + 1);
-      if (w.id() != CanonicalId(w.worker_class(), w.address().host(), w.address().port())) cw.set_id(w.id());
-      size_t bytes = FieldBytes(cw.ByteSizeLong()) + extra;
-      bool added = Add(bytes, [&](BeaconPart& p) {
-        for (auto* s : fresh) {
-          strings_.emplace(*s, static_cast<uint32_t>(p.strings_size()));
-          p.add_strings(*s);
-        }
-        *p.add_workers() = std::move(cw);
-      });
-      if (added) return;
-    }
-    ++*dropped;
-  }
-
-  std::vector<BeaconPart> Finish() {
-    if (!empty_) Flush();
-    for (size_t i = 0; i < parts_.size(); ++i) {
-      parts_[i].set_index(static_cast<uint32_t>(i));
-      parts_[i].set_parts(static_cast<uint32_t>(parts_.size()));
-    }
-    return std::move(parts_);
-  }
-
- private:
-  void Reset() {
-    current_.Clear();
-    current_.set_epoch(epoch_);
-    current_.set_seq(seq_);
-    strings_.clear();
-    used_ = kPartFixedBytes;
-    empty_ = true;
-  }
-  void Flush() {
-    parts_.push_back(std::move(current_));
-    Reset();
-  }
-
-  uint64_t epoch_, seq_;
-  size_t budget_;
-  BeaconPart current_;
-  std::unordered_map<std::string, uint32_t> strings_;
-  size_t used_ = 0;
-  bool empty_ = true;
-  std::vector<BeaconPart> parts_;
-};
-
 }  // namespace
 
-Result<SplitBeacon> Split(const Beacon& beacon, size_t max_body_bytes) {
+// ---------------------------------------------------------------- packer
+
+BeaconPacker::BeaconPacker(size_t max_body_bytes) : budget_(max_body_bytes) { Reset(); }
+
+void BeaconPacker::Reset() {
+  current_.Clear();
+  strings_.clear();
+  last_.fill(kNoString);
+  used_ = kPartFixedBytes;
+  empty_ = true;
+}
+
+void BeaconPacker::Flush() {
+  parts_.push_back(std::move(current_));
+  Reset();
+}
+
+bool BeaconPacker::Fits(size_t bytes) {
+  if (used_ + bytes <= budget_) return true;
+  if (!empty_) Flush();  // the caller tries again against the fresh part
+  return false;
+}
+
+void BeaconPacker::AddClass(const ClassStatus& c) {
+  size_t bytes = FieldBytes(c.ByteSizeLong());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!Fits(bytes)) continue;
+    *current_.add_classes() = c;
+    used_ += bytes;
+    empty_ = false;
+    return;
+  }
+  ++dropped_;
+}
+
+void BeaconPacker::AddFrontend(const FrontendInfo& f) {
+  size_t bytes = FieldBytes(f.ByteSizeLong());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (!Fits(bytes)) continue;
+    *current_.add_frontends() = f;
+    used_ += bytes;
+    empty_ = false;
+    return;
+  }
+  ++dropped_;
+}
+
+uint32_t BeaconPacker::IndexOf(std::string_view s, int slot, size_t* extra, std::vector<std::string_view>* fresh) {
+  // Consecutive workers mostly share class and host: remember the last one per slot.
+  if (last_[slot] != kNoString && current_.strings(static_cast<int>(last_[slot])) == s) return last_[slot];
+  if (auto it = strings_.find(std::string(s)); it != strings_.end()) return it->second;
+  for (size_t i = 0; i < fresh->size(); ++i)
+    if ((*fresh)[i] == s) return static_cast<uint32_t>(strings_.size() + i);
+  fresh->push_back(s);
+  *extra += FieldBytes(s.size());
+  return static_cast<uint32_t>(strings_.size() + fresh->size() - 1);
+}
+
+void BeaconPacker::AddWorker(std::string_view id, std::string_view worker_class, std::string_view host, uint32_t port, uint32_t pid, double load,
+                             std::string_view process_host) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    size_t extra = 0;
+    std::vector<std::string_view> fresh;  // strings this entry adds to the part's table
+    CompactWorker cw;
+    uint32_t cls = IndexOf(worker_class, 0, &extra, &fresh);
+    uint32_t h = IndexOf(host, 1, &extra, &fresh);
+    cw.set_worker_class(cls);
+    cw.set_host(h);
+    cw.set_port(port);
+    cw.set_pid(pid);
+    cw.set_load_milli(LoadMilli(load));
+    if (process_host != host) cw.set_process_host(IndexOf(process_host, 2, &extra, &fresh) + 1);
+    if (!IsCanonicalId(id, worker_class, host, port)) cw.set_id(std::string(id));
+    size_t bytes = FieldBytes(cw.ByteSizeLong()) + extra;
+    if (!Fits(bytes)) continue;
+    for (auto sv : fresh) {
+      strings_.emplace(std::string(sv), static_cast<uint32_t>(current_.strings_size()));
+      current_.add_strings(std::string(sv));
+    }
+    last_[0] = cls;
+    last_[1] = h;
+    if (cw.process_host() != 0) last_[2] = cw.process_host() - 1;
+    *current_.add_workers() = std::move(cw);
+    used_ += bytes;
+    empty_ = false;
+    return;
+  }
+  ++dropped_;
+}
+
+Result<SplitBeacon> BeaconPacker::Finish(Beacon header) {
+  header.clear_workers();
+  header.clear_frontends();
+  header.clear_classes();
+  header.set_parts(kMaxBeaconParts);  // widest varint it may get
+  if (header.ByteSizeLong() > budget_)
+    return Status::InvalidArgument(fmt::format("a beacon header needs {} bytes, more than the {} a datagram may carry", header.ByteSizeLong(), budget_));
+  if (!empty_) Flush();
+  if (parts_.size() > kMaxBeaconParts)
+    return Status::InvalidArgument(fmt::format("a beacon of {} parts exceeds the limit of {}", parts_.size(), kMaxBeaconParts));
   SplitBeacon out;
-  out.header = beacon;
-  out.header.clear_workers();
-  out.header.clear_frontends();
-  out.header.clear_classes();
-  out.header.set_parts(kMaxBeaconParts);  // widest varint it may get
-  if (out.header.ByteSizeLong() > max_body_bytes)
-    return Status::InvalidArgument(fmt::format("a beacon header needs {} bytes, more than the {} a datagram may carry", out.header.ByteSizeLong(), max_body_bytes));
-  Packer packer(beacon.epoch(), beacon.seq(), max_body_bytes);
-  for (auto& c : beacon.classes()) packer.AddClass(c, &out.dropped);
-  for (auto& f : beacon.frontends()) packer.AddFrontend(f, &out.dropped);
-  for (auto& w : beacon.workers()) packer.AddWorker(w, &out.dropped);
-  out.parts = packer.Finish();
-  if (out.parts.size() > kMaxBeaconParts)
-    return Status::InvalidArgument(fmt::format("a beacon of {} parts exceeds the limit of {}", out.parts.size(), kMaxBeaconParts));
-  out.header.set_parts(static_cast<uint32_t>(out.parts.size()));
+  out.dropped = dropped_;
+  out.parts = std::move(parts_);
+  for (size_t i = 0; i < out.parts.size(); ++i) {
+    auto& p = out.parts[i];
+    p.set_epoch(header.epoch());
+    p.set_seq(header.seq());
+    p.set_index(static_cast<uint32_t>(i));
+    p.set_parts(static_cast<uint32_t>(out.parts.size()));
+  }
+  header.set_parts(static_cast<uint32_t>(out.parts.size()));
+  out.header = std::move(header);
   return out;
+}
+
+void AddEntries(const Beacon& beacon, BeaconPacker* packer) {
+  for (auto& c : beacon.classes()) packer->AddClass(c);
+  for (auto& f : beacon.frontends()) packer->AddFrontend(f);
+  for (auto& w : beacon.workers()) packer->AddWorker(w.id(), w.worker_class(), w.address().host(), w.address().port(), w.pid(), w.load(), w.host());
+}
+
+Result<SplitBeacon> Split(Beacon beacon, size_t max_body_bytes) {
+  BeaconPacker packer(max_body_bytes);
+  AddEntries(beacon, &packer);
+  return packer.Finish(std::move(beacon));
 }
 
 Status AppendPart(const BeaconPart& part, Beacon* beacon) {

@@ -15,8 +15,12 @@
 // no I/O and no clock (one per receiver; not thread-safe).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -36,10 +40,47 @@ struct SplitBeacon {
   size_t dropped = 0;             // entries too big for any part (a worker id of ~1 KB)
 };
 
+// Packs a beacon's entries into parts as they come, so that a manager can pack its
+// directory without first building a WorkerInfo per worker. Entries are packed greedily
+// in the order given; keep workers of a class and host together (the manager's id
+// order does) so each part's string table stays small.
+class BeaconPacker {
+ public:
+  explicit BeaconPacker(size_t max_body_bytes);
+  void AddClass(const ClassStatus& c);
+  void AddFrontend(const FrontendInfo& f);
+  // `process_host`: where the process runs (usually `host`, the address's host).
+  void AddWorker(std::string_view id, std::string_view worker_class, std::string_view host, uint32_t port, uint32_t pid, double load,
+                 std::string_view process_host);
+  // `header`: the beacon's own fields (its entries, if any, are ignored). Tags every
+  // part with its epoch and seq. InvalidArgument as for Split.
+  Result<SplitBeacon> Finish(Beacon header);
+
+ private:
+  static constexpr uint32_t kNoString = ~0u;
+  bool Fits(size_t bytes);  // false (after starting a new part if useful): try again
+  uint32_t IndexOf(std::string_view s, int slot, size_t* extra, std::vector<std::string_view>* fresh);
+  void Reset();
+  void Flush();
+
+  size_t budget_;
+  BeaconPart current_;
+  std::unordered_map<std::string, uint32_t> strings_;  // current part's table
+  std::array<uint32_t, 3> last_{};                     // last index used: class, host, process host
+  size_t used_ = 0;
+  bool empty_ = true;
+  size_t dropped_ = 0;
+  std::vector<BeaconPart> parts_;
+};
+
+// Adds every entry of `beacon` to `packer`.
+void AddEntries(const Beacon& beacon, BeaconPacker* packer);
+
 // Splits `beacon` so that the header and every part serialize to at most
 // `max_body_bytes`. InvalidArgument if even the header does not fit or more than
 // kMaxBeaconParts would be needed.
-Result<SplitBeacon> Split(const Beacon& beacon, size_t max_body_bytes);
+// (Takes the beacon by value: pass it with std::move to avoid copying the entries.)
+Result<SplitBeacon> Split(Beacon beacon, size_t max_body_bytes);
 
 // Appends the entries of `part` to `beacon` (expanding compact workers). InvalidArgument
 // if the part refers to strings it does not carry.

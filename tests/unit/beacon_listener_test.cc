@@ -152,7 +152,11 @@ TEST(BeaconLoopbackTest, TenThousandWorkersReachAListenerAndAWorkerGetsHeaders) 
   asio::io_context ctx{1};
   Config config = UnicastConfig();
   uint64_t epoch = 77;
-  BeaconSender sender(ctx, config, Key(1), [&] { return Directory(10000, epoch, 0); });
+  BeaconSender sender(ctx, config, Key(1), [&](wire::BeaconPacker& entries) {
+    auto b = Directory(10000, epoch, 0);
+    wire::AddEntries(b, &entries);
+    return b;
+  });
   ASSERT_TRUE(sender.Open(0).ok());
   config.beacon.unicast_seeds = {"127.0.0.1:" + std::to_string(sender.local_port())};
 

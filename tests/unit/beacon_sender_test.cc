@@ -103,7 +103,7 @@ Config UnicastConfig(int interval_ms) {
 TEST(BeaconSenderTest, ManyExtraRequestsCoalesceIntoOneExtraBeacon) {
   asio::io_context ctx{1};
   int built = 0;
-  BeaconSender sender(ctx, UnicastConfig(3000), Key(1), [&] {
+  BeaconSender sender(ctx, UnicastConfig(3000), Key(1), [&](wire::BeaconPacker&) {
     ++built;
     wire::Beacon b;
     b.set_cluster("c1");
@@ -126,7 +126,7 @@ TEST(BeaconSenderTest, ManyExtraRequestsCoalesceIntoOneExtraBeacon) {
 TEST(BeaconSenderTest, UnauthenticatedSubscriberGetsNothingAuthenticatedOneGetsBeacons) {
   asio::io_context ctx{1};
   Config config = UnicastConfig(50);
-  BeaconSender sender(ctx, config, Key(1), [&] {
+  BeaconSender sender(ctx, config, Key(1), [&](wire::BeaconPacker&) {
     wire::Beacon b;
     b.set_cluster("c1");
     b.set_epoch(1);

@@ -4,7 +4,7 @@
 Input: the trace of `manager_fleet receive` (one line per whole beacon:
 arrival_unix_s sent_unix_s seq tick extra workers parts bytes rx_cpu_s mgr_cpu_s load_reports)
 and the number of fake workers. The steady window is the beacons that list all the
-workers, from --warmup seconds after the first of them to the last of them.
+workers, from --warmup seconds after the first of them to a second before the last.
 
 Lateness of a periodic beacon = its send stamp (header, ms resolution) minus its ideal
 time, anchor + tick * interval, where the anchor is the earliest any beacon of the
@@ -40,7 +40,8 @@ def main():
         print("error too_few_beacons_with_all_workers")
         return
     t_begin = full[0]["arrival"] + a.warmup
-    window = [r for r in full if t_begin <= r["arrival"] <= full[-1]["arrival"]]
+    # The last second goes too: the fleet deregisters at the end.
+    window = [r for r in full if t_begin <= r["arrival"] <= full[-1]["arrival"] - 1.0]
     periodic = [r for r in window if not r["extra"]]
     if len(periodic) < 3:
         print("error window_too_short")

@@ -6,7 +6,8 @@
 //     Finds the manager from a beacon header, opens N connections and registers one fake
 //     worker on each (ConnectAndRegister: the one place to change when registration
 //     changes, e.g. a handshake), then sends one LoadReport per connection every
-//     report_ms, the connections' phases spread evenly over the period, for S seconds;
+//     report_ms, the connections' phases spread evenly over the period, for S seconds,
+//     with plain non-blocking send() calls (so that one core can drive ~20,000 workers);
 //     deregisters all and exits. Prints "key value" lines (connect time, reports sent).
 //
 //   manager_fleet receive --seconds S --trace FILE --set ...
@@ -18,11 +19,18 @@
 //     where sent is the manager's send stamp of the header, bytes the datagram bytes of
 //     the beacon, rx_cpu_s this process's CPU time so far, mgr_cpu_s the manager's (from
 //     /proc/<manager_pid>/stat). bench/manager_capacity.sh derives the figures from it.
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,13 +43,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/cluster_key.h"
 #include "common/config.h"
 #include "sns/beacon_listener.h"
 #include "sns/directory_snapshot.h"
-#include "wire/connection.h"
+#include "wire/frame.h"
 #include "wire/datagram_seal.h"
 #include "wire/datagram_socket.h"
 
@@ -50,6 +59,7 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
+using tcp = asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 struct Options {
@@ -132,18 +142,22 @@ double ProcessCpuSeconds(pid_t pid) {
 
 // ---------------------------------------------------------------- fleet
 
-// Opens one connection to the manager and registers fake worker `i` on it. When the
-// cluster's TCP handshake changes, this is the function to change.
-asio::awaitable<tacc::Result<tacc::wire::Connection::Ptr>> ConnectAndRegister(const tacc::wire::Endpoint& manager, const tacc::Config& config,
-                                                                             const tacc::ClusterKey& key, const std::string& cls, int i) {
+// Opens one connection to the manager and registers fake worker `i` on it; returns the
+// registered socket. When the cluster's TCP handshake changes, this is the function to
+// change (the rest only writes load-report frames on the socket).
+asio::awaitable<tacc::Result<tcp::socket>> ConnectAndRegister(const tacc::wire::Endpoint& manager, const tacc::Config& config,
+                                                              const tacc::ClusterKey& key, const std::string& cls, int i) {
   (void)key;  // for the handshake, once connections prove the key
-  tacc::wire::ConnectionOptions opts;
-  opts.max_frame_bytes = config.wire.max_frame_bytes;
-  opts.name = fmt::format("fake worker {}", i);
-  auto conn = co_await tacc::wire::Connect(manager, opts, Millis(5000));
-  if (!conn.ok()) co_return conn.status();
-  (*conn)->Start([](const tacc::wire::Connection::Ptr&, tacc::wire::Envelope&&) {}, [](const tacc::wire::Connection::Ptr&, const tacc::Status&) {});
+  auto ex = co_await asio::this_coro::executor;
+  boost::system::error_code ec;
+  tcp::endpoint to(asio::ip::make_address(manager.host(), ec), static_cast<uint16_t>(manager.port()));
+  if (ec) co_return tacc::Status::InvalidArgument("manager address " + manager.host());
+  tcp::socket sock(ex);
+  auto [cec] = co_await sock.async_connect(to, kUseTuple);
+  if (cec) co_return tacc::Status::Unavailable("connect: " + cec.message());
   tacc::wire::Envelope reg;
+  reg.set_id(1);
+  reg.set_deadline_ms(30000);
   auto* r = reg.mutable_register_worker();
   uint32_t port = static_cast<uint32_t>(1 + i % 65535);
   std::string host = fmt::format("127.{}.{}.1", (i / 65535) / 256 % 256, (i / 65535) % 256);
@@ -153,9 +167,22 @@ asio::awaitable<tacc::Result<tacc::wire::Connection::Ptr>> ConnectAndRegister(co
   r->mutable_address()->set_port(port);
   r->set_pid(static_cast<uint32_t>(1000000 + i));  // not a real process: nobody may signal it
   r->set_host(host);
-  auto reply = co_await (*conn)->Call(std::move(reg), Millis(30000));
+  std::string frame;
+  tacc::wire::AppendFrame(reg, frame);
+  auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(frame), kUseTuple);
+  if (wec) co_return tacc::Status::Unavailable("register: " + wec.message());
+  uint8_t header[tacc::wire::kFrameHeaderBytes];
+  auto [hec, hn] = co_await asio::async_read(sock, asio::buffer(header), kUseTuple);
+  if (hec) co_return tacc::Status::Unavailable("register reply: " + hec.message());
+  auto len = tacc::wire::DecodeFrameHeader(header, config.wire.max_frame_bytes);
+  if (!len.ok()) co_return len.status();
+  std::string body(*len, '\0');
+  auto [bec, bn] = co_await asio::async_read(sock, asio::buffer(body), kUseTuple);
+  if (bec) co_return tacc::Status::Unavailable("register reply: " + bec.message());
+  auto reply = tacc::wire::ParseEnvelope(body);
   if (!reply.ok()) co_return reply.status();
-  co_return *conn;
+  if (!reply->has_register_ack()) co_return tacc::Status::Unavailable("registration refused: " + reply->error().message());
+  co_return std::move(sock);
 }
 
 int RunFleet(const Options& opt, const tacc::Config& config, const tacc::ClusterKey& key) {
@@ -174,8 +201,8 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   (*l)->Stop();
   if (!manager) Die("no beacon within 20 s");
 
-  std::vector<tacc::wire::Connection::Ptr> conns(static_cast<size_t>(opt.workers));
-  int failed = 0;
+  std::vector<std::optional<tcp::socket>> socks(static_cast<size_t>(opt.workers));
+  int failed = 0, done = 0;
   auto connect_start = Clock::now();
   // A few registrations in flight at a time, like workers starting across a cluster.
   int next = 0;
@@ -184,65 +211,102 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
       while (next < opt.workers) {
         int i = next++;
         auto c = co_await ConnectAndRegister(*manager, config, key, opt.worker_class, i);
-        if (c.ok()) conns[static_cast<size_t>(i)] = *c;
+        ++done;
+        if (c.ok()) socks[static_cast<size_t>(i)].emplace(std::move(*c));
         else if (++failed <= 5) std::fprintf(stderr, "manager_fleet: worker %d: %s\n", i, c.status().ToString().c_str());
       }
     }, asio::detached);
   }
+  // Registered workers report while the rest register (or the manager would find the
+  // first ones silent for manager.peer_timeout_ms).
+  std::vector<Clock::time_point> last_report(socks.size(), Clock::now());
+  std::string report_frame;
+  auto report_due = [&] {
+    auto now = Clock::now();
+    for (size_t i = 0; i < socks.size(); ++i) {
+      if (!socks[i] || now - last_report[i] < Millis(opt.report_ms)) continue;
+      last_report[i] = now;
+      tacc::wire::Envelope env;
+      env.mutable_load_report();
+      report_frame.clear();
+      tacc::wire::AppendFrame(env, report_frame);
+      boost::system::error_code wec;
+      socks[i]->send(asio::buffer(report_frame), 0, wec);
+    }
+  };
   ctx.restart();
-  while (next < opt.workers || std::count(conns.begin(), conns.end(), nullptr) > failed) {
+  while (done < opt.workers) {
     ctx.run_for(Millis(100));
+    report_due();
     if (Clock::now() - connect_start > std::chrono::minutes(5)) Die("registering took over 5 minutes");
   }
   double connect_s = std::chrono::duration<double>(Clock::now() - connect_start).count();
   std::fprintf(stderr, "manager_fleet: %d workers registered in %.1f s (%d failed)\n", opt.workers - failed, connect_s, failed);
 
-  // One report per connection per period, phases spread evenly: a cursor walks the
-  // connections at N / report_ms per millisecond.
-  uint64_t sent = 0;
+  // From here on plain non-blocking system calls, so that the generator costs little
+  // per report: one send() per report; whatever the manager sends is read and dropped.
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<int> fds;
+  for (auto& s : socks) {
+    if (!s) continue;
+    int fd = s->native_handle();
+    s->non_blocking(true);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    fds.push_back(fd);
+  }
+  uint64_t sent = 0, dropped = 0, closed = 0;
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    asio::steady_timer t(ctx);
-    const double per_ms = static_cast<double>(opt.workers) / opt.report_ms;
-    uint64_t done = 0;
-    while (Clock::now() < end) {
-      double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-      auto due = static_cast<uint64_t>(ms * per_ms);
-      for (; done < due; ++done) {
-        auto& c = conns[done % conns.size()];
-        if (!c || !c->is_open()) continue;
-        tacc::wire::Envelope env;
-        auto* r = env.mutable_load_report();
-        uint32_t q = static_cast<uint32_t>((done * 7919) % 5);
-        r->set_queue_length(q);
-        r->set_weighted_load(q);
-        r->set_completed(done / conns.size());
-        c->Send(std::move(env));
-        ++sent;
+  const double per_ms = static_cast<double>(fds.size()) / opt.report_ms;
+  uint64_t due_done = 0;
+  std::vector<char> sink(65536);
+  std::vector<epoll_event> events(1024);
+  std::string frame;
+  while (Clock::now() < end && !fds.empty()) {
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    auto due = static_cast<uint64_t>(ms * per_ms);
+    for (; due_done < due; ++due_done) {
+      int fd = fds[due_done % fds.size()];
+      if (fd < 0) continue;
+      tacc::wire::Envelope env;
+      auto* r = env.mutable_load_report();
+      uint32_t q = static_cast<uint32_t>((due_done * 7919) % 5);
+      r->set_queue_length(q);
+      r->set_weighted_load(q);
+      r->set_completed(due_done / fds.size());
+      frame.clear();
+      tacc::wire::AppendFrame(env, frame);
+      if (send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size())) ++sent;
+      else ++dropped;
+    }
+    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 0);
+    for (int k = 0; k < n; ++k) {
+      ssize_t got = recv(events[k].data.fd, sink.data(), sink.size(), MSG_DONTWAIT);
+      if (got == 0) {
+        ++closed;
+        epoll_ctl(ep, EPOLL_CTL_DEL, events[k].data.fd, nullptr);
+        std::replace(fds.begin(), fds.end(), events[k].data.fd, -1);
       }
-      t.expires_after(Millis(2));
-      co_await t.async_wait(kUseTuple);
     }
-    for (auto& c : conns) {
-      if (!c || !c->is_open()) continue;
-      tacc::wire::Envelope bye;
-      bye.mutable_deregister();
-      c->Send(std::move(bye));
-    }
-    t.expires_after(Millis(500));
-    co_await t.async_wait(kUseTuple);
-    for (auto& c : conns)
-      if (c) c->Close(tacc::Status::Cancelled("fleet done"));
-    ctx.stop();
-  }, asio::detached);
-  ctx.restart();
-  ctx.run();
-  int open_at_end = 0;
-  for (auto& c : conns) open_at_end += c != nullptr;
-  std::printf("workers %d\nregistered %d\nconnect_s %.2f\nreports_sent %llu\nreports_per_s %.0f\n", opt.workers, open_at_end, connect_s,
-              static_cast<unsigned long long>(sent), static_cast<double>(sent) / opt.seconds);
-  return failed == 0 ? 0 : 1;
+    std::this_thread::sleep_for(Millis(2));
+  }
+  // Leaving on purpose: deregister, so the manager counts no crash.
+  tacc::wire::Envelope bye;
+  bye.mutable_deregister();
+  frame.clear();
+  tacc::wire::AppendFrame(bye, frame);
+  for (int fd : fds)
+    if (fd >= 0) send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  std::this_thread::sleep_for(Millis(500));
+  socks.clear();
+  close(ep);
+  std::printf("workers %d\nregistered %d\nconnect_s %.2f\nreports_sent %llu\nreports_dropped %llu\nclosed_by_manager %llu\nreports_per_s %.0f\n",
+              opt.workers, opt.workers - failed, connect_s, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(dropped),
+              static_cast<unsigned long long>(closed), static_cast<double>(sent) / opt.seconds);
+  return failed == 0 && closed == 0 ? 0 : 1;
 }
 
 // ---------------------------------------------------------------- receive

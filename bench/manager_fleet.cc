@@ -29,6 +29,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -355,7 +356,9 @@ int RunReceive(const Options& opt, const tacc::Config& config, const tacc::Clust
     }
     ctx.stop();
   }, asio::detached);
-  // Stop on time even if no datagram comes.
+  // Stop on time even if no datagram comes, or when the script says so.
+  asio::signal_set signals(ctx, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code&, int) { ctx.stop(); });
   asio::steady_timer stop(ctx);
   stop.expires_at(end + Millis(200));
   stop.async_wait([&](const boost::system::error_code&) { ctx.stop(); });

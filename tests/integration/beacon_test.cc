@@ -8,7 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
 #include <set>
 
 #include "cluster_harness.h"
@@ -17,12 +22,14 @@
 #include "wire/beacon_split.h"
 #include "wire/datagram_seal.h"
 #include "wire/datagram_socket.h"
+#include "wire/frame.h"
 
 namespace tacc::testing {
 namespace {
 
 namespace asio = boost::asio;
 using wire::udp;
+using tcp = asio::ip::tcp;
 
 ClusterKey OtherKey() {
   std::array<uint8_t, ClusterKey::kBytes> b{};
@@ -291,6 +298,83 @@ TEST(TwoManagersTest, SecondManagerStepsDownInUnicastModeToo) {
                     .settings = {"beacon.mode=unicast", "beacon.port=" + std::to_string(base + 2), seeds, "beacon.subscription_ttl_ms=600",
                                  "manager.spawn_policy=fixed", "classes.test.min_workers=2"}});
   RunSecondManager(c, {"beacon.port=" + std::to_string(base + 3)}, false);
+}
+
+// A directory of thousands of workers (more than one datagram could ever hold, ~900)
+// registered over TCP with a real manager: its beacons, split across datagrams, reach
+// a listener whole.
+TEST(LargeDirectoryTest, ThousandsOfWorkersReachListenersInSplitBeacons) {
+  constexpr int kWorkers = 2500;
+  rlimit rl{};  // every fake worker is a connection here and in the manager
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * kWorkers + 200) GTEST_SKIP() << "file limit " << rl.rlim_max << " too low";
+  rl.rlim_cur = rl.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);  // `tacc up` and the manager inherit it
+  ClusterHarness c({.settings = {"manager.spawn_policy=fixed", "classes.test.min_workers=0", "manager.peer_timeout_ms=60000"}});
+  c.Start();
+  auto b = c.Latest();
+  ASSERT_TRUE(b);
+  tcp::endpoint manager(asio::ip::make_address(b->manager().host()), static_cast<uint16_t>(b->manager().port()));
+  asio::io_context io;
+  std::vector<tcp::socket> socks;
+  socks.reserve(kWorkers);
+  // Connect and register all at once (pipelined), then collect the acknowledgements.
+  for (int i = 0; i < kWorkers; ++i) {
+    socks.emplace_back(io);
+    boost::system::error_code ec;
+    socks.back().connect(manager, ec);
+    ASSERT_FALSE(ec) << "connect " << i << ": " << ec.message();
+    wire::Envelope reg;
+    reg.set_id(1);
+    auto* r = reg.mutable_register_worker();
+    uint32_t port = static_cast<uint32_t>(30000 + i);
+    r->set_id("test@127.0.0.1:" + std::to_string(port));
+    r->set_worker_class("test");
+    r->mutable_address()->set_host("127.0.0.1");
+    r->mutable_address()->set_port(port);
+    r->set_host("127.0.0.1");
+    std::string frame;
+    wire::AppendFrame(reg, frame);
+    asio::write(socks.back(), asio::buffer(frame), ec);
+    ASSERT_FALSE(ec);
+  }
+  for (auto& sock : socks) {
+    uint8_t header[wire::kFrameHeaderBytes];
+    boost::system::error_code ec;
+    asio::read(sock, asio::buffer(header), ec);
+    ASSERT_FALSE(ec);
+    auto len = wire::DecodeFrameHeader(header, 1 << 20);
+    ASSERT_TRUE(len.ok());
+    std::string body(*len, '\0');
+    asio::read(sock, asio::buffer(body), ec);
+    ASSERT_FALSE(ec);
+    auto reply = wire::ParseEnvelope(body);
+    ASSERT_TRUE(reply.ok() && reply->has_register_ack());
+  }
+  auto whole = c.WaitFor([&](const wire::Beacon& x) { return x.workers_size() == kWorkers; }, 10s);
+  ASSERT_TRUE(whole) << "no whole beacon with every worker; last had " << (c.Latest() ? c.Latest()->workers_size() : -1);
+  EXPECT_GT(whole->parts(), 10u) << "one datagram could not have held them";
+  std::set<std::string> ids;
+  for (auto& w : whole->workers()) ids.insert(w.id());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kWorkers));
+  EXPECT_TRUE(ids.contains("test@127.0.0.1:" + std::to_string(30000 + kWorkers - 1)));
+  // The front end sees them too (its directory is what it dispatches from).
+  auto status = c.Get("/_tacc/status");
+  EXPECT_EQ(status.status, 200);
+  EXPECT_EQ(Count(status.body, "\"class\":\"test\",\"pid\""), static_cast<size_t>(kWorkers)) << status.body.substr(0, 300);
+  // Leave on purpose, so nothing is counted as a crash.
+  wire::Envelope bye;
+  bye.mutable_deregister();
+  std::string frame;
+  wire::AppendFrame(bye, frame);
+  for (auto& sock : socks) {
+    boost::system::error_code ec;
+    asio::write(sock, asio::buffer(frame), ec);
+  }
+  EXPECT_TRUE(c.WaitFor([](const wire::Beacon& x) { return x.workers_size() == 0; }, 10s)) << "the fake workers did not leave";
+  socks.clear();
+  std::string left;
+  EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
 }
 
 }  // namespace

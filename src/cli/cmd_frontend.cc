@@ -4,7 +4,6 @@
 #include <thread>
 
 #include "cli/common_flags.h"
-#include "common/cluster_key.h"
 #include "common/lifeline.h"
 #include "sns/frontend.h"
 
@@ -20,13 +19,8 @@ struct FrontendFlags {
 int RunFrontend(FrontendFlags& f) {
   auto config = LoadConfig(f.common, "frontend " + std::to_string(f.index));
   if (!config.ok()) return kExitUsage;
-  auto key = ClusterKey::Load(config->KeyFile());
-  if (!key.ok()) {
-    spdlog::error("cannot start without the cluster key: {}", key.status().message());
-    return kExitUsage;
-  }
   int port = f.port >= 0 ? f.port : (config->frontend.port == 0 ? 0 : config->frontend.port + static_cast<int>(f.index));
-  sns::Frontend fe(*config, ToConfigArgs(f.common), f.index, port, *key);
+  sns::Frontend fe(*config, ToConfigArgs(f.common), f.index, port);
   Status s = fe.Start();
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "cli/common_flags.h"
-#include "common/cluster_key.h"
 #include "common/lifeline.h"
 #include "sns/manager.h"
 
@@ -15,13 +14,8 @@ namespace {
 int RunManager(CommonFlags& flags, bool fresh) {
   auto config = LoadConfig(flags, "manager");
   if (!config.ok()) return kExitUsage;
-  auto key = ClusterKey::Load(config->KeyFile());
-  if (!key.ok()) {
-    spdlog::error("cannot start without the cluster key: {}", key.status().message());
-    return kExitUsage;
-  }
   boost::asio::io_context ctx{1};
-  sns::Manager manager(ctx, *config, ToConfigArgs(flags), sns::MakeLocalLauncher(ctx), *key);
+  sns::Manager manager(ctx, *config, ToConfigArgs(flags), sns::MakeLocalLauncher(ctx));
   Status s = manager.Start(fresh);
   if (!s.ok()) {
     spdlog::error("{}", s.ToString());

@@ -6,7 +6,6 @@
 #include <iostream>
 
 #include "cli/common_flags.h"
-#include "common/cluster_key.h"
 #include "common/lifeline.h"
 #include "sns/worker_registry.h"
 #include "sns/worker_stub.h"
@@ -43,18 +42,13 @@ int RunWorker(WorkerFlags& f) {
     spdlog::error("setting 'classes.{}.worker': no built-in worker named '{}' (see `tacc worker --list`)", f.worker_class, cc->worker);
     return kExitUsage;
   }
-  auto key = ClusterKey::Load(config->KeyFile());
-  if (!key.ok()) {
-    spdlog::error("cannot start without the cluster key: {}", key.status().message());
-    return kExitUsage;
-  }
   auto fn = impl->factory(cc->args);
   if (!fn.ok()) {
     spdlog::error("setting 'classes.{}.args': {}", f.worker_class, fn.status().message());
     return kExitUsage;
   }
   boost::asio::io_context ctx{1};
-  sns::WorkerStub stub(ctx, *config, f.worker_class, f.spawn_token, std::move(*fn), *key);
+  sns::WorkerStub stub(ctx, *config, f.worker_class, f.spawn_token, std::move(*fn));
   if (!f.manager.empty()) {
     auto colon = f.manager.rfind(':');
     wire::Endpoint ep;

@@ -100,8 +100,8 @@ class Frontend::Shard : public http::RequestHandler {
   http::Server server_;
 };
 
-Frontend::Frontend(Config config, ConfigArgs args, uint32_t index, int port, const ClusterKey& key)
-    : config_(std::move(config)), args_(std::move(args)), key_(key), index_(index), requested_port_(port) {}
+Frontend::Frontend(Config config, ConfigArgs args, uint32_t index, int port)
+    : config_(std::move(config)), args_(std::move(args)), index_(index), requested_port_(port) {}
 
 Frontend::~Frontend() {
   Stop();
@@ -114,6 +114,9 @@ Frontend::~Frontend() {
 }
 
 Status Frontend::Start() {
+  auto key = ClusterKey::Load(config_.KeyFile());
+  if (!key.ok()) return Status::InvalidArgument("cannot start without the cluster key: " + key.status().message());
+  key_.emplace(*key);
   auto lock = FileLock::Acquire(fmt::format("{}/frontend-{}.lock", config_.RunDir(), index_));
   if (!lock.ok()) return Status::Unavailable(fmt::format("front end {} of cluster '{}' already runs on this host", index_, config_.cluster.name));
   lock_.emplace(std::move(*lock));
@@ -135,7 +138,7 @@ Status Frontend::Start() {
   wire::Endpoint http;
   http.set_host(config_.frontend.host);
   http.set_port(port_);
-  link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, directory_, *launcher_, key_);
+  link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, directory_, *launcher_, *key_);
   Status s = link_->Start();
   if (!s.ok()) return s;
   spdlog::info("front end {} listening on http://{}:{}/ ({} threads, service '{}')", index_, config_.frontend.host, port_, threads,

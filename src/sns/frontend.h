@@ -26,10 +26,10 @@ namespace tacc::sns {
 
 class Frontend {
  public:
-  // `key`: the cluster key (ClusterKey::Load(config.KeyFile())); copied.
-  Frontend(Config config, ConfigArgs args, uint32_t index, int port, const ClusterKey& key);
+  Frontend(Config config, ConfigArgs args, uint32_t index, int port);
   ~Frontend();
-  // Takes the per-index lock, binds, starts the service on every thread.
+  // Loads the cluster key (config.KeyFile()), takes the per-index lock, binds, starts
+  // the service on every thread.
   Status Start();
   // Runs until Stop() (from a signal or the lifeline); returns when all threads end.
   void Run();
@@ -40,7 +40,7 @@ class Frontend {
   class Shard;
   Config config_;
   ConfigArgs args_;
-  ClusterKey key_;
+  std::optional<ClusterKey> key_;  // from Start()
   uint32_t index_;
   int requested_port_;
   uint16_t port_ = 0;

@@ -52,12 +52,11 @@ Manager::ClassState::ClassState(const Config& c)
     : backoff(Millis(c.manager.restart_backoff_min_ms), Millis(c.manager.restart_backoff_max_ms),
               std::chrono::seconds(c.manager.restart_window_s), c.manager.restart_max) {}
 
-Manager::Manager(asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher, const ClusterKey& key)
+Manager::Manager(asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher)
     : ctx_(ctx),
       config_(std::move(config)),
       args_(std::move(args)),
       launcher_(std::move(launcher)),
-      key_(key),
       policy_(MakeSpawnPolicy(config_)),
       epoch_(NewEpoch()),
       acceptor_(ctx),
@@ -74,6 +73,9 @@ uint16_t Manager::port() const {
 
 Status Manager::Start(bool fresh) {
   fresh_ = fresh;
+  auto key = ClusterKey::Load(config_.KeyFile());
+  if (!key.ok()) return Status::InvalidArgument("cannot start without the cluster key: " + key.status().message());
+  key_.emplace(*key);
   auto lock = FileLock::Acquire(config_.RunDir() + "/manager.lock");
   if (!lock.ok()) return Status::Unavailable("another manager of cluster '" + config_.cluster.name + "' runs on this host (" + lock.status().message() + ")");
   lock_.emplace(std::move(*lock));
@@ -88,14 +90,14 @@ Status Manager::Start(bool fresh) {
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::Unavailable("listen: " + ec.message());
 
-  beacons_ = std::make_unique<BeaconSender>(ctx_, config_, key_, [this](wire::BeaconPacker& entries) { return BuildBeacon(entries); });
+  beacons_ = std::make_unique<BeaconSender>(ctx_, config_, *key_, [this](wire::BeaconPacker& entries) { return BuildBeacon(entries); });
   if (Status s = beacons_->Open(); !s.ok()) return s;
   // Hearing another manager's beacons means two managers: the younger one leaves. In
   // unicast mode it hears them by subscribing at the other seeds.
   BeaconListener::Options watch;
   watch.header_only = true;
   watch.skip_seeds.push_back(config_.cluster.host + ":" + std::to_string(config_.beacon.port));
-  auto l = BeaconListener::Open(ctx_, config_, key_, [this](const wire::Beacon& b) { OnForeignBeacon(b); }, watch);
+  auto l = BeaconListener::Open(ctx_, config_, *key_, [this](const wire::Beacon& b) { OnForeignBeacon(b); }, watch);
   if (!l.ok()) {
     if (l.status().kind() == ErrorKind::kInvalidArgument) return l.status();
     spdlog::warn("cannot watch for a second manager: {}", l.status().ToString());

@@ -40,11 +40,11 @@ namespace tacc::sns {
 class Manager {
  public:
   using Clock = std::chrono::steady_clock;
-  // `key`: the cluster key (ClusterKey::Load(config.KeyFile())); copied.
-  Manager(boost::asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher, const ClusterKey& key);
+  Manager(boost::asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher);
   ~Manager();
 
-  // Takes the manager lock, opens the listening and beacon sockets, starts the loops.
+  // Loads the cluster key (config.KeyFile(); NotFound/InvalidArgument if missing or
+  // unsafe), takes the manager lock, opens the listening and beacon sockets, starts the loops.
   // Unavailable if another manager of this cluster runs on this host.
   // `fresh`: a brand-new cluster, so no running front ends to wait for.
   Status Start(bool fresh = false);
@@ -129,7 +129,7 @@ class Manager {
   Config config_;
   ConfigArgs args_;
   std::unique_ptr<Launcher> launcher_;
-  ClusterKey key_;
+  std::optional<ClusterKey> key_;  // from Start()
   std::unique_ptr<SpawnPolicy> policy_;
   std::optional<FileLock> lock_;
   uint64_t epoch_;

@@ -33,11 +33,9 @@ StubCounters& Counters() {
 }
 }  // namespace
 
-WorkerStub::WorkerStub(asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn,
-                       const ClusterKey& key)
+WorkerStub::WorkerStub(asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn)
     : ctx_(ctx),
       config_(std::move(config)),
-      key_(key),
       class_(std::move(worker_class)),
       spawn_token_(std::move(spawn_token)),
       fn_(std::move(fn)),
@@ -58,6 +56,9 @@ uint16_t WorkerStub::port() const {
 }
 
 Status WorkerStub::Start() {
+  auto key = ClusterKey::Load(config_.KeyFile());
+  if (!key.ok()) return Status::InvalidArgument("cannot start without the cluster key: " + key.status().message());
+  key_.emplace(*key);
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(config_.cluster.host, ec);
   if (ec) return Status::InvalidArgument("setting 'cluster.host': not an IP address");
@@ -70,7 +71,7 @@ Status WorkerStub::Start() {
   // A worker needs only the manager's address and epoch: beacon headers.
   BeaconListener::Options lo;
   lo.header_only = true;
-  auto l = BeaconListener::Open(ctx_, config_, key_, [this](const wire::Beacon& b) { OnBeacon(b); }, lo);
+  auto l = BeaconListener::Open(ctx_, config_, *key_, [this](const wire::Beacon& b) { OnBeacon(b); }, lo);
   if (!l.ok()) return l.status();
   beacons_ = std::move(*l);
   beacons_->Start();

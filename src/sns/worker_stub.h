@@ -35,13 +35,13 @@ namespace tacc::sns {
 
 class WorkerStub {
  public:
-  // `key`: the cluster key (ClusterKey::Load(config.KeyFile())); copied.
-  WorkerStub(boost::asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn,
-             const ClusterKey& key);
+  WorkerStub(boost::asio::io_context& ctx, Config config, std::string worker_class, std::string spawn_token, WorkerFunctionPtr fn);
   ~WorkerStub();
 
   // Registers with this manager right away instead of waiting for its beacon.
   void SetInitialManager(wire::Endpoint manager) { initial_manager_ = std::move(manager); }
+  // Loads the cluster key (config.KeyFile(); an error if missing or unsafe), listens,
+  // starts the loops.
   Status Start();
   // Stops taking work, finishes the queue (up to the drain grace), deregisters; then
   // stops the io_context.
@@ -72,7 +72,7 @@ class WorkerStub {
 
   boost::asio::io_context& ctx_;
   Config config_;
-  ClusterKey key_;
+  std::optional<ClusterKey> key_;  // from Start()
   std::string class_;
   std::string spawn_token_;
   std::string id_;

@@ -144,11 +144,12 @@ double ProcessCpuSeconds(pid_t pid) {
 // ---------------------------------------------------------------- fleet
 
 // Opens one connection to the manager and registers fake worker `i` on it; returns the
-// registered socket. When the cluster's TCP handshake changes, this is the function to
-// change (the rest only writes load-report frames on the socket).
+// registered socket. When connections must prove the cluster key, this is the function
+// to change: run the client handshake on `sock` right after the connect (the rest only
+// writes load-report frames on the socket).
 asio::awaitable<tacc::Result<tcp::socket>> ConnectAndRegister(const tacc::wire::Endpoint& manager, const tacc::Config& config,
                                                               const tacc::ClusterKey& key, const std::string& cls, int i) {
-  (void)key;  // for the handshake, once connections prove the key
+  (void)key;  // for the handshake
   auto ex = co_await asio::this_coro::executor;
   boost::system::error_code ec;
   tcp::endpoint to(asio::ip::make_address(manager.host(), ec), static_cast<uint16_t>(manager.port()));

@@ -363,8 +363,10 @@ asio::awaitable<void> Manager::ConfirmOlderManager(wire::Endpoint at, uint64_t e
   auto timeout = Millis(config_.stub.connect_timeout_ms);
   auto conn = co_await wire::Connect(at, opts, timeout);
   if (!*alive) co_return;
-  Result<wire::Envelope> reply = conn.status();
-  if (conn.ok()) {
+  Result<wire::Envelope> reply = Status::Unavailable("not asked");
+  if (!conn.ok()) {
+    reply = conn.status();
+  } else {
     (*conn)->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {}, [](const wire::Connection::Ptr&, const Status&) {});
     wire::Envelope probe;
     probe.mutable_manager_probe();

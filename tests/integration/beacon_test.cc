@@ -257,7 +257,7 @@ void RunSecondManager(ClusterHarness& c, const std::vector<std::string>& second_
   }
   ASSERT_TRUE(exited) << "the second manager did not step down:\n" << c.Log();
   EXPECT_EQ(Count(c.Log(), "manager up: epoch"), 2u) << c.Log();
-  EXPECT_EQ(Count(c.Log(), "steps down"), 1u);
+  EXPECT_EQ(Count(c.Log(), "steps down"), 1u) << c.Log();
   // A few more periods of the first manager: the same workers, no crash, no spawn.
   auto latest = c.Latest();
   auto after = c.WaitFor([&](const wire::Beacon& b) { return b.epoch() == epoch && b.seq() > latest->seq() + 5; }, 5s);

@@ -24,22 +24,22 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstdio>
-#include <fmt/format.h>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -51,9 +51,9 @@
 #include "common/config.h"
 #include "sns/beacon_listener.h"
 #include "sns/directory_snapshot.h"
-#include "wire/frame.h"
 #include "wire/datagram_seal.h"
 #include "wire/datagram_socket.h"
+#include "wire/frame.h"
 
 namespace {
 
@@ -89,14 +89,22 @@ Options ParseArgs(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value after " + a);
       return argv[++i];
     };
-    if (a == "--set") o.overrides.push_back(value());
-    else if (a == "--workers") o.workers = std::stoi(value());
-    else if (a == "--report-ms") o.report_ms = std::stoi(value());
-    else if (a == "--seconds") o.seconds = std::stod(value());
-    else if (a == "--class") o.worker_class = value();
-    else if (a == "--trace") o.trace_path = value();
-    else if (a == "--parallel-connects") o.parallel_connects = std::stoi(value());
-    else Die("unknown argument " + a);
+    if (a == "--set")
+      o.overrides.push_back(value());
+    else if (a == "--workers")
+      o.workers = std::stoi(value());
+    else if (a == "--report-ms")
+      o.report_ms = std::stoi(value());
+    else if (a == "--seconds")
+      o.seconds = std::stod(value());
+    else if (a == "--class")
+      o.worker_class = value();
+    else if (a == "--trace")
+      o.trace_path = value();
+    else if (a == "--parallel-connects")
+      o.parallel_connects = std::stoi(value());
+    else
+      Die("unknown argument " + a);
   }
   if (o.mode != "fleet" && o.mode != "receive") Die("mode must be fleet or receive");
   if (o.workers < 1 || o.workers > 1000000) Die("--workers must be within 1..1000000");
@@ -111,14 +119,13 @@ void RaiseFileLimit() {
   }
 }
 
-double UnixSeconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double UnixSeconds() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 double CpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 // utime + stime of `pid` in seconds (-1 if unreadable).
@@ -193,9 +200,12 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   std::optional<tacc::wire::Endpoint> manager;
   tacc::sns::BeaconListener::Options lo;
   lo.header_only = true;
-  auto l = tacc::sns::BeaconListener::Open(ctx, config, key, [&](const tacc::wire::Beacon& b) {
-    if (!manager) manager = b.manager();
-  }, lo);
+  auto l = tacc::sns::BeaconListener::Open(
+      ctx, config, key,
+      [&](const tacc::wire::Beacon& b) {
+        if (!manager) manager = b.manager();
+      },
+      lo);
   if (!l.ok()) Die(l.status().ToString());
   (*l)->Start();
   auto until = Clock::now() + std::chrono::seconds(20);
@@ -209,15 +219,20 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   // A few registrations in flight at a time, like workers starting across a cluster.
   int next = 0;
   for (int lane = 0; lane < opt.parallel_connects; ++lane) {
-    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-      while (next < opt.workers) {
-        int i = next++;
-        auto c = co_await ConnectAndRegister(*manager, config, key, opt.worker_class, i);
-        ++done;
-        if (c.ok()) socks[static_cast<size_t>(i)].emplace(std::move(*c));
-        else if (++failed <= 5) std::fprintf(stderr, "manager_fleet: worker %d: %s\n", i, c.status().ToString().c_str());
-      }
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          while (next < opt.workers) {
+            int i = next++;
+            auto c = co_await ConnectAndRegister(*manager, config, key, opt.worker_class, i);
+            ++done;
+            if (c.ok())
+              socks[static_cast<size_t>(i)].emplace(std::move(*c));
+            else if (++failed <= 5)
+              std::fprintf(stderr, "manager_fleet: worker %d: %s\n", i, c.status().ToString().c_str());
+          }
+        },
+        asio::detached);
   }
   // Registered workers report while the rest register (or the manager would find the
   // first ones silent for manager.peer_timeout_ms).
@@ -281,8 +296,10 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
       r->set_completed(due_done / fds.size());
       frame.clear();
       tacc::wire::AppendFrame(env, frame);
-      if (send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size())) ++sent;
-      else ++dropped;
+      if (send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()))
+        ++sent;
+      else
+        ++dropped;
     }
     int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 0);
     for (int k = 0; k < n; ++k) {
@@ -305,9 +322,10 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   std::this_thread::sleep_for(Millis(500));
   socks.clear();
   close(ep);
-  std::printf("workers %d\nregistered %d\nconnect_s %.2f\nreports_sent %llu\nreports_dropped %llu\nclosed_by_manager %llu\nreports_per_s %.0f\n",
-              opt.workers, opt.workers - failed, connect_s, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(dropped),
-              static_cast<unsigned long long>(closed), static_cast<double>(sent) / opt.seconds);
+  std::printf(
+      "workers %d\nregistered %d\nconnect_s %.2f\nreports_sent %llu\nreports_dropped %llu\nclosed_by_manager %llu\nreports_per_s %.0f\n",
+      opt.workers, opt.workers - failed, connect_s, static_cast<unsigned long long>(sent), static_cast<unsigned long long>(dropped),
+      static_cast<unsigned long long>(closed), static_cast<double>(sent) / opt.seconds);
   return failed == 0 && closed == 0 ? 0 : 1;
 }
 
@@ -326,37 +344,40 @@ int RunReceive(const Options& opt, const tacc::Config& config, const tacc::Clust
   trace << "# arrival_unix_s sent_unix_s seq tick extra workers parts bytes rx_cpu_s mgr_cpu_s load_reports\n";
   uint64_t bytes_total = 0, refused = 0;
   auto end = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    std::vector<char> buf(65536);
-    uint64_t pending_bytes = 0;
-    double header_sent = 0;
-    while (Clock::now() < end) {
-      tacc::wire::udp::endpoint from;
-      auto [rec, n] = co_await sock->async_receive_from(asio::buffer(buf), from, kUseTuple);
-      if (rec) continue;
-      bytes_total += n;
-      pending_bytes += n;
-      std::string_view bytes(buf.data(), n);
-      // The send stamp, for lateness (measurement only: a front end does not need it).
-      tacc::wire::SealedDatagram sd;
-      if (sd.ParseFromArray(buf.data(), static_cast<int>(n)) && sd.kind() == tacc::wire::DATAGRAM_BEACON_HEADER)
-        header_sent = static_cast<double>(sd.sent_unix_ms()) / 1000.0;
-      tacc::wire::Beacon b;
-      auto v = receiver.OnDatagram(bytes, tacc::wire::NowUnixMs(), &b);
-      if (v == tacc::sns::BeaconReceiver::Verdict::kBeacon) {
-        double arrival = UnixSeconds();
-        directory.Set(tacc::sns::DirectorySnapshot::FromBeacon(b));
-        trace << fmt::format("{:.6f} {:.3f} {} {} {} {} {} {} {:.4f} {:.4f} {}\n", arrival, header_sent, b.seq(), b.tick(), b.extra() ? 1 : 0,
-                             b.workers_size(), b.parts(), pending_bytes, CpuSeconds(), ProcessCpuSeconds(static_cast<pid_t>(b.manager_pid())),
-                             b.load_reports());
-        trace.flush();  // the script stops this process when the fleet is done
-        pending_bytes = 0;
-      } else if (v != tacc::sns::BeaconReceiver::Verdict::kPending) {
-        ++refused;
-      }
-    }
-    ctx.stop();
-  }, asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        std::vector<char> buf(65536);
+        uint64_t pending_bytes = 0;
+        double header_sent = 0;
+        while (Clock::now() < end) {
+          tacc::wire::udp::endpoint from;
+          auto [rec, n] = co_await sock->async_receive_from(asio::buffer(buf), from, kUseTuple);
+          if (rec) continue;
+          bytes_total += n;
+          pending_bytes += n;
+          std::string_view bytes(buf.data(), n);
+          // The send stamp, for lateness (measurement only: a front end does not need it).
+          tacc::wire::SealedDatagram sd;
+          if (sd.ParseFromArray(buf.data(), static_cast<int>(n)) && sd.kind() == tacc::wire::DATAGRAM_BEACON_HEADER)
+            header_sent = static_cast<double>(sd.sent_unix_ms()) / 1000.0;
+          tacc::wire::Beacon b;
+          auto v = receiver.OnDatagram(bytes, tacc::wire::NowUnixMs(), &b);
+          if (v == tacc::sns::BeaconReceiver::Verdict::kBeacon) {
+            double arrival = UnixSeconds();
+            directory.Set(tacc::sns::DirectorySnapshot::FromBeacon(b));
+            trace << fmt::format("{:.6f} {:.3f} {} {} {} {} {} {} {:.4f} {:.4f} {}\n", arrival, header_sent, b.seq(), b.tick(),
+                                 b.extra() ? 1 : 0, b.workers_size(), b.parts(), pending_bytes, CpuSeconds(),
+                                 ProcessCpuSeconds(static_cast<pid_t>(b.manager_pid())), b.load_reports());
+            trace.flush();  // the script stops this process when the fleet is done
+            pending_bytes = 0;
+          } else if (v != tacc::sns::BeaconReceiver::Verdict::kPending) {
+            ++refused;
+          }
+        }
+        ctx.stop();
+      },
+      asio::detached);
   // Stop on time even if no datagram comes, or when the script says so.
   asio::signal_set signals(ctx, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code&, int) { ctx.stop(); });
@@ -365,8 +386,8 @@ int RunReceive(const Options& opt, const tacc::Config& config, const tacc::Clust
   stop.async_wait([&](const boost::system::error_code&) { ctx.stop(); });
   ctx.run();
   trace.flush();
-  std::printf("bytes %llu\nrefused %llu\nincomplete %llu\n", static_cast<unsigned long long>(bytes_total), static_cast<unsigned long long>(refused),
-              static_cast<unsigned long long>(receiver.assembly().abandoned));
+  std::printf("bytes %llu\nrefused %llu\nincomplete %llu\n", static_cast<unsigned long long>(bytes_total),
+              static_cast<unsigned long long>(refused), static_cast<unsigned long long>(receiver.assembly().abandoned));
   return 0;
 }
 

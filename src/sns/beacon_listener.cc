@@ -29,14 +29,22 @@ constexpr size_t kEpochsRemembered = 16;
 const char* ToString(BeaconReceiver::Verdict v) {
   using V = BeaconReceiver::Verdict;
   switch (v) {
-    case V::kBeacon: return "beacon";
-    case V::kPending: return "pending";
-    case V::kUnwanted: return "unwanted";
-    case V::kOtherCluster: return "other cluster";
-    case V::kMalformed: return "malformed";
-    case V::kUnauthenticated: return "unauthenticated";
-    case V::kStale: return "stale";
-    case V::kReplayed: return "replayed";
+    case V::kBeacon:
+      return "beacon";
+    case V::kPending:
+      return "pending";
+    case V::kUnwanted:
+      return "unwanted";
+    case V::kOtherCluster:
+      return "other cluster";
+    case V::kMalformed:
+      return "malformed";
+    case V::kUnauthenticated:
+      return "unauthenticated";
+    case V::kStale:
+      return "stale";
+    case V::kReplayed:
+      return "replayed";
   }
   return "?";
 }
@@ -60,12 +68,18 @@ BeaconReceiver::Verdict BeaconReceiver::OnDatagram(std::string_view bytes, int64
   uint32_t wanted = wire::KindBit(wire::DATAGRAM_BEACON_HEADER) | (options_.header_only ? 0u : wire::KindBit(wire::DATAGRAM_BEACON_PART));
   wire::Unsealed u;
   switch (wire::Unseal(key_, options_.cluster, bytes, now_unix_ms, options_.freshness_ms, wanted, &u)) {
-    case wire::UnsealOutcome::kOk: break;
-    case wire::UnsealOutcome::kMalformed: return Verdict::kMalformed;
-    case wire::UnsealOutcome::kOtherCluster: return Verdict::kOtherCluster;
-    case wire::UnsealOutcome::kUnwanted: return Verdict::kUnwanted;
-    case wire::UnsealOutcome::kBadMac: return Verdict::kUnauthenticated;
-    case wire::UnsealOutcome::kStale: return Verdict::kStale;
+    case wire::UnsealOutcome::kOk:
+      break;
+    case wire::UnsealOutcome::kMalformed:
+      return Verdict::kMalformed;
+    case wire::UnsealOutcome::kOtherCluster:
+      return Verdict::kOtherCluster;
+    case wire::UnsealOutcome::kUnwanted:
+      return Verdict::kUnwanted;
+    case wire::UnsealOutcome::kBadMac:
+      return Verdict::kUnauthenticated;
+    case wire::UnsealOutcome::kStale:
+      return Verdict::kStale;
   }
   if (u.kind == wire::DATAGRAM_BEACON_HEADER) {
     wire::Beacon header;
@@ -105,11 +119,12 @@ BeaconReceiver::Verdict BeaconReceiver::OnDatagram(std::string_view bytes, int64
 
 // ---------------------------------------------------------------- BeaconListener
 
-Result<std::unique_ptr<BeaconListener>> BeaconListener::Open(asio::io_context& ctx, const Config& config, const ClusterKey& key, Handler handler,
-                                                             Options options) {
-  Result<wire::udp::socket> sock = config.beacon.mode == "multicast"
-      ? wire::OpenMulticastReceiver(ctx.get_executor(), config.beacon.group, config.beacon.port, config.beacon.interface)
-      : wire::OpenUnicastSocket(ctx.get_executor(), config.cluster.host, 0);
+Result<std::unique_ptr<BeaconListener>> BeaconListener::Open(asio::io_context& ctx, const Config& config, const ClusterKey& key,
+                                                             Handler handler, Options options) {
+  Result<wire::udp::socket> sock =
+      config.beacon.mode == "multicast"
+          ? wire::OpenMulticastReceiver(ctx.get_executor(), config.beacon.group, config.beacon.port, config.beacon.interface)
+          : wire::OpenUnicastSocket(ctx.get_executor(), config.cluster.host, 0);
   if (!sock.ok()) return sock.status();
   if (!options.header_only) {
     boost::system::error_code ec;
@@ -187,9 +202,10 @@ asio::awaitable<void> BeaconListener::ReceiveLoop() {
         break;
       case BeaconReceiver::Verdict::kStale:
         stats.stale.Inc();
-        stale_log_.Note(fmt::format("a stale beacon datagram (sent more than beacon.freshness_ms = {} ms from our clock: replayed, or clocks apart)",
-                                    config_.beacon.freshness_ms),
-                        who());
+        stale_log_.Note(
+            fmt::format("a stale beacon datagram (sent more than beacon.freshness_ms = {} ms from our clock: replayed, or clocks apart)",
+                        config_.beacon.freshness_ms),
+            who());
         break;
       case BeaconReceiver::Verdict::kReplayed:
         stats.replayed.Inc();

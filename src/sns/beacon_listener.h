@@ -46,9 +46,9 @@ class BeaconReceiver {
     bool header_only = false;
   };
   enum class Verdict {
-    kBeacon,           // *out holds a whole beacon (or a header, header-only)
-    kPending,          // part of a beacon still being assembled
-    kUnwanted,         // a part, to a header-only receiver
+    kBeacon,    // *out holds a whole beacon (or a header, header-only)
+    kPending,   // part of a beacon still being assembled
+    kUnwanted,  // a part, to a header-only receiver
     kOtherCluster,
     kMalformed,
     kUnauthenticated,  // no valid MAC
@@ -84,9 +84,10 @@ class BeaconListener {
 
   // Opens the socket (joins the group, or binds the unicast port). The key must be the
   // cluster's (ClusterKey::Load(config.KeyFile())).
-  static Result<std::unique_ptr<BeaconListener>> Open(boost::asio::io_context& ctx, const Config& config, const ClusterKey& key, Handler handler,
-                                                      Options options);
-  static Result<std::unique_ptr<BeaconListener>> Open(boost::asio::io_context& ctx, const Config& config, const ClusterKey& key, Handler handler) {
+  static Result<std::unique_ptr<BeaconListener>> Open(boost::asio::io_context& ctx, const Config& config, const ClusterKey& key,
+                                                      Handler handler, Options options);
+  static Result<std::unique_ptr<BeaconListener>> Open(boost::asio::io_context& ctx, const Config& config, const ClusterKey& key,
+                                                      Handler handler) {
     return Open(ctx, config, key, std::move(handler), Options{});
   }
   ~BeaconListener();
@@ -96,7 +97,8 @@ class BeaconListener {
   size_t seed_count() const { return seeds_.size(); }
 
  private:
-  BeaconListener(boost::asio::io_context& ctx, const Config& config, const ClusterKey& key, Handler handler, Options options, wire::udp::socket socket);
+  BeaconListener(boost::asio::io_context& ctx, const Config& config, const ClusterKey& key, Handler handler, Options options,
+                 wire::udp::socket socket);
   boost::asio::awaitable<void> ReceiveLoop();
   boost::asio::awaitable<void> SubscribeLoop();
 

@@ -23,29 +23,46 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 const char* ToString(SubscriberTable::Verdict v) {
   using V = SubscriberTable::Verdict;
   switch (v) {
-    case V::kAdded: return "added";
-    case V::kRenewed: return "renewed";
-    case V::kFull: return "refused: beacon.max_subscribers reached";
-    case V::kUnauthenticated: return "refused: no valid MAC (forged, or made with another cluster key)";
-    case V::kStale: return "refused: stale (sent outside beacon.freshness_ms: replayed, or clocks apart)";
-    case V::kReplayed: return "refused: replayed (not newer than the last one from that address)";
-    case V::kSourceMismatch: return "refused: reply address is not the sender's own";
-    case V::kMalformed: return "refused: malformed";
-    case V::kOtherCluster: return "dropped: another cluster's";
-    case V::kUnwanted: return "refused: not a subscription";
+    case V::kAdded:
+      return "added";
+    case V::kRenewed:
+      return "renewed";
+    case V::kFull:
+      return "refused: beacon.max_subscribers reached";
+    case V::kUnauthenticated:
+      return "refused: no valid MAC (forged, or made with another cluster key)";
+    case V::kStale:
+      return "refused: stale (sent outside beacon.freshness_ms: replayed, or clocks apart)";
+    case V::kReplayed:
+      return "refused: replayed (not newer than the last one from that address)";
+    case V::kSourceMismatch:
+      return "refused: reply address is not the sender's own";
+    case V::kMalformed:
+      return "refused: malformed";
+    case V::kOtherCluster:
+      return "dropped: another cluster's";
+    case V::kUnwanted:
+      return "refused: not a subscription";
   }
   return "?";
 }
 
-SubscriberTable::Verdict SubscriberTable::OnDatagram(std::string_view bytes, const wire::udp::endpoint& from, int64_t now_unix_ms, Clock::time_point now) {
+SubscriberTable::Verdict SubscriberTable::OnDatagram(std::string_view bytes, const wire::udp::endpoint& from, int64_t now_unix_ms,
+                                                     Clock::time_point now) {
   wire::Unsealed u;
   switch (wire::Unseal(key_, options_.cluster, bytes, now_unix_ms, options_.freshness_ms, wire::KindBit(wire::DATAGRAM_SUBSCRIBE), &u)) {
-    case wire::UnsealOutcome::kOk: break;
-    case wire::UnsealOutcome::kMalformed: return Verdict::kMalformed;
-    case wire::UnsealOutcome::kOtherCluster: return Verdict::kOtherCluster;
-    case wire::UnsealOutcome::kUnwanted: return Verdict::kUnwanted;
-    case wire::UnsealOutcome::kBadMac: return Verdict::kUnauthenticated;
-    case wire::UnsealOutcome::kStale: return Verdict::kStale;
+    case wire::UnsealOutcome::kOk:
+      break;
+    case wire::UnsealOutcome::kMalformed:
+      return Verdict::kMalformed;
+    case wire::UnsealOutcome::kOtherCluster:
+      return Verdict::kOtherCluster;
+    case wire::UnsealOutcome::kUnwanted:
+      return Verdict::kUnwanted;
+    case wire::UnsealOutcome::kBadMac:
+      return Verdict::kUnauthenticated;
+    case wire::UnsealOutcome::kStale:
+      return Verdict::kStale;
   }
   wire::Subscribe sub;
   if (!sub.ParseFromString(u.body) || sub.cluster() != options_.cluster) return Verdict::kMalformed;
@@ -142,7 +159,9 @@ size_t BeaconSender::max_body_bytes() const {
   return static_cast<size_t>(config_.beacon.max_datagram_bytes) > overhead ? config_.beacon.max_datagram_bytes - overhead : 0;
 }
 
-Result<std::vector<std::string>> BeaconSender::Seal(wire::Beacon beacon) { return SealSplit(wire::Split(std::move(beacon), max_body_bytes())); }
+Result<std::vector<std::string>> BeaconSender::Seal(wire::Beacon beacon) {
+  return SealSplit(wire::Split(std::move(beacon), max_body_bytes()));
+}
 
 Result<std::vector<std::string>> BeaconSender::SealSplit(Result<wire::SplitBeacon> split) {
   if (!split.ok()) return split.status();
@@ -156,7 +175,8 @@ Result<std::vector<std::string>> BeaconSender::SealSplit(Result<wire::SplitBeaco
   std::vector<std::string> out;
   out.reserve(1 + split->parts.size());
   out.push_back(wire::Seal(key_, config_.cluster.name, wire::DATAGRAM_BEACON_HEADER, split->header.SerializeAsString(), now));
-  for (auto& p : split->parts) out.push_back(wire::Seal(key_, config_.cluster.name, wire::DATAGRAM_BEACON_PART, p.SerializeAsString(), now));
+  for (auto& p : split->parts)
+    out.push_back(wire::Seal(key_, config_.cluster.name, wire::DATAGRAM_BEACON_PART, p.SerializeAsString(), now));
   return out;
 }
 
@@ -238,7 +258,7 @@ asio::awaitable<void> BeaconSender::Loop() {
     wake_.expires_at(wake_at);
     waiting_ = true;
     co_await wake_.async_wait(kUseTuple);  // SendSoon cancels it
-    if (!*alive) co_return;  // stopped, perhaps destroyed: touch nothing
+    if (!*alive) co_return;                // stopped, perhaps destroyed: touch nothing
     waiting_ = false;
   }
 }
@@ -269,7 +289,8 @@ asio::awaitable<void> BeaconSender::SubscriptionLoop() {
         break;
       default:
         stats.subscriptions_refused.Inc();
-        refused_log_.Note(fmt::format("a subscription ({})", ToString(verdict)), fmt::format("{}:{}", from.address().to_string(), from.port()));
+        refused_log_.Note(fmt::format("a subscription ({})", ToString(verdict)),
+                          fmt::format("{}:{}", from.address().to_string(), from.port()));
         break;
     }
   }

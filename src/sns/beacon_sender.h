@@ -60,7 +60,7 @@ class SubscriberTable {
     kSourceMismatch,   // reply_to is not the datagram's source: never reflect to a third party
     kMalformed,
     kOtherCluster,
-    kUnwanted,         // not a subscription
+    kUnwanted,  // not a subscription
   };
   struct Target {
     wire::udp::endpoint endpoint;

@@ -33,8 +33,8 @@ class ManagerFollower {
     Clock::duration active = std::chrono::milliseconds(1500);  // 3 beacon periods
   };
   struct Decision {
-    bool use = false;       // the beacon is the followed manager's
-    bool register_ = false; // register with the beacon's manager now
+    bool use = false;        // the beacon is the followed manager's
+    bool register_ = false;  // register with the beacon's manager now
   };
 
   explicit ManagerFollower(Options options) : options_(options) {}
@@ -56,7 +56,7 @@ class ManagerFollower {
  private:
   Options options_;
   uint64_t followed_ = 0;
-  Clock::time_point last_heard_{};       // last beacon of the followed epoch
+  Clock::time_point last_heard_{};  // last beacon of the followed epoch
   bool registering_ = false;
   std::map<uint64_t, Clock::time_point> heard_;  // epochs heard lately, when
 };

@@ -98,8 +98,8 @@ uint32_t BeaconPacker::IndexOf(std::string_view s, int slot, size_t* extra, std:
   return static_cast<uint32_t>(strings_.size() + fresh->size() - 1);
 }
 
-void BeaconPacker::AddWorker(std::string_view id, std::string_view worker_class, std::string_view host, uint32_t port, uint32_t pid, double load,
-                             std::string_view process_host) {
+void BeaconPacker::AddWorker(std::string_view id, std::string_view worker_class, std::string_view host, uint32_t port, uint32_t pid,
+                             double load, std::string_view process_host) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     size_t extra = 0;
     std::vector<std::string_view> fresh;  // strings this entry adds to the part's table
@@ -136,7 +136,8 @@ Result<SplitBeacon> BeaconPacker::Finish(Beacon header) {
   header.clear_classes();
   header.set_parts(kMaxBeaconParts);  // widest varint it may get
   if (header.ByteSizeLong() > budget_)
-    return Status::InvalidArgument(fmt::format("a beacon header needs {} bytes, more than the {} a datagram may carry", header.ByteSizeLong(), budget_));
+    return Status::InvalidArgument(
+        fmt::format("a beacon header needs {} bytes, more than the {} a datagram may carry", header.ByteSizeLong(), budget_));
   if (!empty_) Flush();
   if (parts_.size() > kMaxBeaconParts)
     return Status::InvalidArgument(fmt::format("a beacon of {} parts exceeds the limit of {}", parts_.size(), kMaxBeaconParts));
@@ -158,7 +159,8 @@ Result<SplitBeacon> BeaconPacker::Finish(Beacon header) {
 void AddEntries(const Beacon& beacon, BeaconPacker* packer) {
   for (auto& c : beacon.classes()) packer->AddClass(c);
   for (auto& f : beacon.frontends()) packer->AddFrontend(f);
-  for (auto& w : beacon.workers()) packer->AddWorker(w.id(), w.worker_class(), w.address().host(), w.address().port(), w.pid(), w.load(), w.host());
+  for (auto& w : beacon.workers())
+    packer->AddWorker(w.id(), w.worker_class(), w.address().host(), w.address().port(), w.pid(), w.load(), w.host());
 }
 
 Result<SplitBeacon> Split(Beacon beacon, size_t max_body_bytes) {
@@ -168,7 +170,9 @@ Result<SplitBeacon> Split(Beacon beacon, size_t max_body_bytes) {
 }
 
 Status AppendPart(const BeaconPart& part, Beacon* beacon) {
-  auto str = [&](uint32_t i) -> const std::string* { return i < static_cast<uint32_t>(part.strings_size()) ? &part.strings(static_cast<int>(i)) : nullptr; };
+  auto str = [&](uint32_t i) -> const std::string* {
+    return i < static_cast<uint32_t>(part.strings_size()) ? &part.strings(static_cast<int>(i)) : nullptr;
+  };
   for (auto& c : part.classes()) *beacon->add_classes() = c;
   for (auto& f : part.frontends()) *beacon->add_frontends() = f;
   for (auto& cw : part.workers()) {
@@ -215,8 +219,10 @@ BeaconAssembler::Pending* BeaconAssembler::Slot(const Key& key, uint32_t parts) 
 
 void BeaconAssembler::Drop(const Key& key, bool invalid) {
   if (pending_.erase(key) == 0) return;
-  if (invalid) ++stats_.invalid;
-  else ++stats_.abandoned;
+  if (invalid)
+    ++stats_.invalid;
+  else
+    ++stats_.abandoned;
 }
 
 std::optional<Beacon> BeaconAssembler::AddHeader(Beacon header) {

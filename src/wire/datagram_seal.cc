@@ -10,10 +10,14 @@ namespace {
 // never verifies as another kind, nor as a TCP handshake proof.
 std::string_view LabelOf(DatagramKind kind) {
   switch (kind) {
-    case DATAGRAM_BEACON_HEADER: return "tacc/udp/beacon-header/v1";
-    case DATAGRAM_BEACON_PART: return "tacc/udp/beacon-part/v1";
-    case DATAGRAM_SUBSCRIBE: return "tacc/udp/subscribe/v1";
-    default: return "tacc/udp/unknown/v1";
+    case DATAGRAM_BEACON_HEADER:
+      return "tacc/udp/beacon-header/v1";
+    case DATAGRAM_BEACON_PART:
+      return "tacc/udp/beacon-part/v1";
+    case DATAGRAM_SUBSCRIBE:
+      return "tacc/udp/subscribe/v1";
+    default:
+      return "tacc/udp/unknown/v1";
   }
 }
 
@@ -46,12 +50,18 @@ std::string Seal(const ClusterKey& key, std::string_view cluster, DatagramKind k
 
 const char* ToString(UnsealOutcome o) {
   switch (o) {
-    case UnsealOutcome::kOk: return "ok";
-    case UnsealOutcome::kMalformed: return "malformed";
-    case UnsealOutcome::kOtherCluster: return "another cluster's";
-    case UnsealOutcome::kUnwanted: return "unwanted";
-    case UnsealOutcome::kBadMac: return "no valid MAC (forged, or made with another key)";
-    case UnsealOutcome::kStale: return "stale (sent outside beacon.freshness_ms: replayed, or clocks apart)";
+    case UnsealOutcome::kOk:
+      return "ok";
+    case UnsealOutcome::kMalformed:
+      return "malformed";
+    case UnsealOutcome::kOtherCluster:
+      return "another cluster's";
+    case UnsealOutcome::kUnwanted:
+      return "unwanted";
+    case UnsealOutcome::kBadMac:
+      return "no valid MAC (forged, or made with another key)";
+    case UnsealOutcome::kStale:
+      return "stale (sent outside beacon.freshness_ms: replayed, or clocks apart)";
   }
   return "?";
 }

@@ -33,11 +33,11 @@ std::string Seal(const ClusterKey& key, std::string_view cluster, DatagramKind k
 
 enum class UnsealOutcome {
   kOk,
-  kMalformed,      // not a SealedDatagram, or no kind
-  kOtherCluster,   // another cluster's datagram: dropped, not an attack
-  kUnwanted,       // a kind the caller did not ask for (MAC not checked)
-  kBadMac,         // no MAC, or not made with this cluster's key: forged or misconfigured
-  kStale,          // send time outside the freshness window: a replay, or clocks apart
+  kMalformed,     // not a SealedDatagram, or no kind
+  kOtherCluster,  // another cluster's datagram: dropped, not an attack
+  kUnwanted,      // a kind the caller did not ask for (MAC not checked)
+  kBadMac,        // no MAC, or not made with this cluster's key: forged or misconfigured
+  kStale,         // send time outside the freshness window: a replay, or clocks apart
 };
 const char* ToString(UnsealOutcome o);
 

@@ -1,7 +1,7 @@
 // Beacons that nobody without the cluster key can forge or usefully replay, unicast
 // subscriptions that cannot be abused, and two managers at once (issue 6).
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,8 +57,8 @@ std::string CaptureHeader(udp::socket& s, const std::string& cluster, uint64_t e
     std::string d = Receive(s, 500ms);
     wire::SealedDatagram sd;
     wire::Beacon h;
-    if (!d.empty() && sd.ParseFromString(d) && sd.cluster() == cluster && sd.kind() == wire::DATAGRAM_BEACON_HEADER && h.ParseFromString(sd.body()) &&
-        h.epoch() == epoch)
+    if (!d.empty() && sd.ParseFromString(d) && sd.cluster() == cluster && sd.kind() == wire::DATAGRAM_BEACON_HEADER &&
+        h.ParseFromString(sd.body()) && h.epoch() == epoch)
       return d;
   }
   return "";
@@ -125,7 +125,8 @@ TEST(BeaconSecurityTest, ForgedAndReplayedBeaconsChangeNothing) {
     bare.set_sent_unix_ms(static_cast<uint64_t>(wire::NowUnixMs()));
     bare.set_body(HeaderBody(c.name(), epoch - 1, 1));
     sender->send_to(asio::buffer(bare.SerializeAsString()), group);
-    auto wrong_key = wire::Seal(OtherKey(), c.name(), wire::DATAGRAM_BEACON_HEADER, HeaderBody(c.name(), epoch + 1'000'000'000, 1), wire::NowUnixMs());
+    auto wrong_key =
+        wire::Seal(OtherKey(), c.name(), wire::DATAGRAM_BEACON_HEADER, HeaderBody(c.name(), epoch + 1'000'000'000, 1), wire::NowUnixMs());
     sender->send_to(asio::buffer(wrong_key), group);
   }
   // The captured beacon, replayed: every listener has taken its seq already.
@@ -191,7 +192,7 @@ TEST(BeaconSecurityTest, UnicastSubscriptionsAreAuthenticatedAndNeverReflected) 
   bare.set_cluster(c.name());
   bare.set_kind(wire::DATAGRAM_SUBSCRIBE);
   bare.set_sent_unix_ms(static_cast<uint64_t>(wire::NowUnixMs()));
-  probe.send_to(asio::buffer(bare.SerializeAsString()), seed);           // no MAC
+  probe.send_to(asio::buffer(bare.SerializeAsString()), seed);                       // no MAC
   probe.send_to(asio::buffer(subscribe(OtherKey(), probe.local_endpoint())), seed);  // another key
   probe.send_to(asio::buffer(subscribe(c.key(), victim.local_endpoint())), seed);    // authentic, aimed at a third party
   // Five beacon periods: nothing may arrive at either socket.
@@ -293,7 +294,8 @@ TEST(TwoManagersTest, SecondManagerStepsDownInUnicastModeToo) {
     ClusterHarness peek({});
     base = peek.beacon_port();
   }
-  std::string seeds = "beacon.unicast_seeds=[\"127.0.0.1:" + std::to_string(base + 2) + "\",\"127.0.0.1:" + std::to_string(base + 3) + "\"]";
+  std::string seeds =
+      "beacon.unicast_seeds=[\"127.0.0.1:" + std::to_string(base + 2) + "\",\"127.0.0.1:" + std::to_string(base + 3) + "\"]";
   ClusterHarness c({.frontends = 2,
                     .settings = {"beacon.mode=unicast", "beacon.port=" + std::to_string(base + 2), seeds, "beacon.subscription_ttl_ms=600",
                                  "manager.spawn_policy=fixed", "classes.test.min_workers=2"}});

@@ -76,7 +76,7 @@ TEST_F(BeaconReceiverTest, WholeBeaconIsDeliveredOnceFromItsParts) {
 TEST_F(BeaconReceiverTest, ForgedBeaconsAreRefusedAndDeliverNothing) {
   wire::Beacon b;
   EXPECT_EQ(full.OnDatagram(Datagrams(Directory(0, 1, 1), Key(2))[0], kNow, &b), Verdict::kUnauthenticated);  // wrong key
-  wire::SealedDatagram bare;  // no key at all
+  wire::SealedDatagram bare;                                                                                  // no key at all
   bare.set_cluster("c1");
   bare.set_kind(wire::DATAGRAM_BEACON_HEADER);
   bare.set_sent_unix_ms(kNow);
@@ -164,7 +164,8 @@ TEST(BeaconLoopbackTest, TenThousandWorkersReachAListenerAndAWorkerGetsHeaders) 
   auto front = BeaconListener::Open(ctx, config, Key(1), [&](const wire::Beacon& b) { full.push_back(b); });
   BeaconListener::Options ho;
   ho.header_only = true;
-  auto worker = BeaconListener::Open(ctx, config, Key(1), [&](const wire::Beacon& b) { headers.push_back(b); }, ho);
+  auto worker = BeaconListener::Open(
+      ctx, config, Key(1), [&](const wire::Beacon& b) { headers.push_back(b); }, ho);
   ASSERT_TRUE(front.ok() && worker.ok());
   sender.Start();
   (*front)->Start();

@@ -113,7 +113,7 @@ TEST(BeaconSenderTest, ManyExtraRequestsCoalesceIntoOneExtraBeacon) {
   ASSERT_TRUE(sender.Open(0).ok());
   sender.Start();
   testing::RunCoroutine(ctx, [&]() -> asio::awaitable<void> {
-    while (built < 1) co_await testing::Pause(1ms);  // the first periodic beacon
+    while (built < 1) co_await testing::Pause(1ms);    // the first periodic beacon
     for (int i = 0; i < 1000; ++i) sender.SendSoon();  // a thousand registrations
     while (built < 2) co_await testing::Pause(5ms);    // one extra, a tenth of a period later
     co_await testing::Pause(200ms);

@@ -26,7 +26,8 @@ TEST(DatagramSealTest, SealedDatagramUnsealsWithTheSameKey) {
 
 TEST(DatagramSealTest, AnotherKeyOrNoMacIsRefused) {
   Unsealed u;
-  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(2), "c1", DATAGRAM_BEACON_HEADER, "b", kNow), kNow, kWindow, kHeaders, &u), UnsealOutcome::kBadMac);
+  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(2), "c1", DATAGRAM_BEACON_HEADER, "b", kNow), kNow, kWindow, kHeaders, &u),
+            UnsealOutcome::kBadMac);
   SealedDatagram bare;  // what a forger without the key can make
   bare.set_cluster("c1");
   bare.set_kind(DATAGRAM_BEACON_HEADER);
@@ -56,14 +57,17 @@ TEST(DatagramSealTest, AnyChangedFieldBreaksTheMac) {
 
 TEST(DatagramSealTest, OtherClusterIsDroppedBeforeTheMac) {
   Unsealed u;
-  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(2), "c2", DATAGRAM_BEACON_HEADER, "b", kNow), kNow, kWindow, kHeaders, &u), UnsealOutcome::kOtherCluster);
+  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(2), "c2", DATAGRAM_BEACON_HEADER, "b", kNow), kNow, kWindow, kHeaders, &u),
+            UnsealOutcome::kOtherCluster);
 }
 
 TEST(DatagramSealTest, UnwantedKindIsSkippedAndGarbageIsMalformed) {
   Unsealed u;
-  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(1), "c1", DATAGRAM_BEACON_PART, "b", kNow), kNow, kWindow, kHeaders, &u), UnsealOutcome::kUnwanted);
+  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(1), "c1", DATAGRAM_BEACON_PART, "b", kNow), kNow, kWindow, kHeaders, &u),
+            UnsealOutcome::kUnwanted);
   EXPECT_EQ(Unseal(Key(1), "c1", std::string("\xff\xff\xff\xff garbage", 12), kNow, kWindow, kHeaders, &u), UnsealOutcome::kMalformed);
-  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(1), "c1", DATAGRAM_KIND_UNSPECIFIED, "b", kNow), kNow, kWindow, kAllKinds, &u), UnsealOutcome::kMalformed);
+  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(1), "c1", DATAGRAM_KIND_UNSPECIFIED, "b", kNow), kNow, kWindow, kAllKinds, &u),
+            UnsealOutcome::kMalformed);
 }
 
 TEST(DatagramSealTest, SendTimeOutsideTheWindowIsStaleEitherWay) {
@@ -73,7 +77,8 @@ TEST(DatagramSealTest, SendTimeOutsideTheWindowIsStaleEitherWay) {
   EXPECT_EQ(Unseal(Key(1), "c1", bytes, kNow + kWindow + 1, kWindow, kHeaders, &u), UnsealOutcome::kStale);  // replayed later
   EXPECT_EQ(Unseal(Key(1), "c1", bytes, kNow - kWindow - 1, kWindow, kHeaders, &u), UnsealOutcome::kStale);  // sender's clock ahead
   // An absurd send time does not overflow the comparison.
-  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(1), "c1", DATAGRAM_BEACON_HEADER, "b", INT64_MIN), kNow, kWindow, kHeaders, &u), UnsealOutcome::kStale);
+  EXPECT_EQ(Unseal(Key(1), "c1", Seal(Key(1), "c1", DATAGRAM_BEACON_HEADER, "b", INT64_MIN), kNow, kWindow, kHeaders, &u),
+            UnsealOutcome::kStale);
 }
 
 TEST(DatagramSealTest, OverheadBoundsTheSealedSize) {

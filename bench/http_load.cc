@@ -239,7 +239,9 @@ int main(int argc, char** argv) {
     config = *c;
     beacons.open(opt.beacons_path);
     beacons << "# t_s seq worker load\n";
-    auto l = tacc::sns::BeaconListener::Open(ctx, config, [&](const tacc::wire::Beacon& b) {
+    auto key = tacc::ClusterKey::Load(config.KeyFile());  // beacons are signed with it
+    if (!key.ok()) Die(key.status().ToString());
+    auto l = tacc::sns::BeaconListener::Open(ctx, config, *key, [&](const tacc::wire::Beacon& b) {
       double t = gen.Since(Clock::now());
       for (auto& w : b.workers()) beacons << fmt::format("{:.4f} {} {} {:.4f}\n", t, b.seq(), w.id(), w.load());
     });

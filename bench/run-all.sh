@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 bench_log "run-all: installing the peers (nginx, wrk, gnuplot, jq) if missing"
 "$REPO/scripts/install-deps.sh" --bench
 bench_log "run-all: building tacc and the bench programs into $BUILD"
-bench_build report_flood http_load
+bench_build manager_fleet http_load
 export BENCH_SKIP_BUILD=1
 start=$SECONDS
 steps=(manager_capacity load_balance frontend_overhead)

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/common_flags.h"
+#include "common/cluster_key.h"
 #include "sns/beacon_listener.h"
 
 namespace tacc::cli {
@@ -32,9 +33,15 @@ void Print(const wire::Beacon& b) {
 int RunStatus(StatusFlags& f) {
   auto config = LoadConfig(f.common, "status");
   if (!config.ok()) return kExitUsage;
+  // Beacons are signed: without the cluster's key there is nothing to believe.
+  auto key = ClusterKey::Load(config->KeyFile());
+  if (!key.ok()) {
+    std::cerr << "tacc status: " << key.status().message() << "\n";
+    return kExitUsage;
+  }
   boost::asio::io_context ctx{1};
   int seen = 0;
-  auto listener = sns::BeaconListener::Open(ctx, *config, [&](const wire::Beacon& b) {
+  auto listener = sns::BeaconListener::Open(ctx, *config, *key, [&](const wire::Beacon& b) {
     Print(b);
     if (++seen >= f.count) ctx.stop();
   });

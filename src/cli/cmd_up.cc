@@ -104,7 +104,7 @@ int RunUp(UpFlags& f) {
   }
 
   bool announced = false;
-  auto listener = sns::BeaconListener::Open(ctx, *config, [&](const wire::Beacon& b) {
+  auto listener = sns::BeaconListener::Open(ctx, *config, *key, [&](const wire::Beacon& b) {
     if (announced || b.frontends_size() < config->frontend.count) return;
     announced = true;
     std::cout << "tacc up: cluster '" << config->cluster.name << "' is up (manager pid " << b.manager_pid() << ", "

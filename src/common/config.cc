@@ -153,6 +153,9 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("beacon.interval_ms", "Period of the manager's beacons, in milliseconds.", AT(beacon.interval_ms), 10, 60000),
       StringListAt("beacon.unicast_seeds", "Unicast mode: host:port addresses where a manager may listen for subscriptions. Empty: cluster.host:beacon.port.", AT(beacon.unicast_seeds)),
       NumberAt<int>("beacon.subscription_ttl_ms", "Unicast mode: how long a subscription lasts unless renewed.", AT(beacon.subscription_ttl_ms), 100, 600000),
+      NumberAt<int>("beacon.max_subscribers", "Unicast mode: most subscribers the manager sends beacons to (every worker and front end is one); further subscriptions are refused until one expires.", AT(beacon.max_subscribers), 1, 1000000),
+      NumberAt<int>("beacon.max_datagram_bytes", "Largest beacon datagram (UDP payload). Keep it under the path MTU (1,500-byte Ethernet: 1,472 less any tunnel headers) so no beacon is fragmented; a big directory goes out as several datagrams.", AT(beacon.max_datagram_bytes), 576, 65000),
+      NumberAt<int>("beacon.freshness_ms", "A beacon or subscription sent further than this from the receiver's clock is refused as a replay. Hosts need their clocks in step to well within this (NTP).", AT(beacon.freshness_ms), 100, 3600000),
 
       NumberAt<int>("manager.port", "TCP port the manager listens on for workers and front ends (0: any free port; peers learn it from beacons).", AT(manager.port), 0, 65535),
       NumberAt<int>("manager.peer_timeout_ms", "A worker or front end silent this long is presumed dead (backs up broken-connection detection).", AT(manager.peer_timeout_ms), 100, 600000),

@@ -42,6 +42,9 @@ struct Config {
     int interval_ms = 500;
     std::vector<std::string> unicast_seeds;
     int subscription_ttl_ms = 5000;
+    int max_subscribers = 4096;
+    int max_datagram_bytes = 1400;
+    int freshness_ms = 5000;
   } beacon;
   struct Manager {
     int port = 0;

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "common/process.h"
 #include "http/server.h"
@@ -41,8 +42,9 @@ class Frontend {
  public:
   Frontend(Config config, ConfigArgs args, uint32_t index, int port);
   ~Frontend();
-  // Takes the per-index lock (or, if a stopping front end of this index offers them,
-  // its lock and listening sockets), binds, starts the service on every thread.
+  // Loads the cluster key (config.KeyFile()), takes the per-index lock (or, if a
+  // stopping front end of this index offers them, its lock and listening sockets),
+  // binds, starts the service on every thread.
   Status Start();
   // Runs until stopped (a signal or the lifeline); returns when all threads end.
   void Run();

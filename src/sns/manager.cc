@@ -92,22 +92,20 @@ Status Manager::Start(bool fresh) {
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::Unavailable("listen: " + ec.message());
 
-  if (config_.beacon.mode == "multicast") {
-    auto s = wire::OpenMulticastSender(ctx_.get_executor(), config_.beacon.interface, config_.beacon.ttl);
-    if (!s.ok()) return s.status();
-    beacon_socket_.emplace(std::move(*s));
-    beacon_target_ = wire::udp::endpoint(asio::ip::make_address(config_.beacon.group), static_cast<uint16_t>(config_.beacon.port));
-    // Hearing another manager's beacons means two managers: the younger one leaves.
-    auto l = BeaconListener::Open(ctx_, config_, [this](const wire::Beacon& b) { OnForeignBeacon(b); });
-    if (l.ok()) {
-      foreign_listener_ = std::move(*l);
-      foreign_listener_->Start();
-    }
-  } else {
-    auto s = wire::OpenUnicastSocket(ctx_.get_executor(), config_.cluster.host, config_.beacon.port);
-    if (!s.ok()) return s.status();
-    beacon_socket_.emplace(std::move(*s));
-    asio::co_spawn(ctx_, SubscriptionLoop(), asio::detached);
+  beacons_ = std::make_unique<BeaconSender>(ctx_, config_, auth_->key, [this](wire::BeaconPacker& entries) { return BuildBeacon(entries); });
+  if (Status s = beacons_->Open(); !s.ok()) return s;
+  // Hearing another manager's beacons means two managers: the younger one leaves. In
+  // unicast mode it hears them by subscribing at the other seeds.
+  BeaconListener::Options watch;
+  watch.header_only = true;
+  watch.skip_seeds.push_back(config_.cluster.host + ":" + std::to_string(config_.beacon.port));
+  auto l = BeaconListener::Open(ctx_, config_, auth_->key, [this](const wire::Beacon& b) { OnForeignBeacon(b); }, watch);
+  if (!l.ok()) {
+    if (l.status().kind() == ErrorKind::kInvalidArgument) return l.status();
+    spdlog::warn("cannot watch for a second manager: {}", l.status().ToString());
+  } else if (config_.beacon.mode == "multicast" || (*l)->seed_count() > 0) {
+    foreign_listener_ = std::move(*l);
+    foreign_listener_->Start();
   }
 
   started_ = Clock::now();
@@ -125,7 +123,7 @@ Status Manager::Start(bool fresh) {
                                                    : fmt::format("to subscribers of {}:{}", config_.cluster.host, config_.beacon.port),
                config_.beacon.interval_ms);
   asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
-  asio::co_spawn(ctx_, BeaconLoop(), asio::detached);
+  beacons_->Start();
   asio::co_spawn(ctx_, PolicyLoop(), asio::detached);
   return Status::Ok();
 }
@@ -136,7 +134,7 @@ void Manager::Stop(bool stop_children) {
   *alive_ = false;
   boost::system::error_code ec;
   acceptor_.close(ec);
-  if (beacon_socket_) beacon_socket_->close(ec);
+  if (beacons_) beacons_->Stop();
   if (foreign_listener_) foreign_listener_->Stop();
   if (stop_children) {  // only what our launcher started: never a pid a peer told us
     for (auto& [id, w] : workers_)
@@ -197,12 +195,14 @@ void Manager::OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env)
     case wire::Envelope::kLoadReport: OnLoadReport(conn, env.load_report()); return;
     case wire::Envelope::kFrontendReport: return;  // liveness; the idle timer was reset by the read
     case wire::Envelope::kSpawnRequest: OnSpawnRequest(env.spawn_request().worker_class()); return;
+    case wire::Envelope::kManagerProbe: {  // another manager checking that we are alive
+      wire::Envelope ack;
+      ack.mutable_register_ack()->set_epoch(epoch_);
+      conn->Reply(env, std::move(ack));
+      return;
+    }
     case wire::Envelope::kDeregister: {
-      auto it = worker_by_conn_.find(conn.get());
-      if (it != worker_by_conn_.end()) {
-        auto w = workers_.find(it->second);
-        if (w != workers_.end()) w->second.leaving = true;
-      }
+      if (auto it = worker_by_conn_.find(conn.get()); it != worker_by_conn_.end()) it->second->leaving = true;
       // A front end stopping on purpose: start its successor now (it takes over the
       // listening sockets) and answer whether one comes.
       if (auto f = frontend_by_conn_.find(conn.get()); f != frontend_by_conn_.end() && env.id() != 0) {
@@ -270,18 +270,15 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
   w.pid = static_cast<pid_t>(r.pid());
   w.conn = conn;
   w.last_busy = Clock::now();
-  worker_by_conn_[conn.get()] = r.id();
+  worker_by_conn_[conn.get()] = &w;
   conn->set_max_frame_bytes(config_.wire.max_frame_bytes);
   conn->set_name("worker " + r.id());
   wire::Envelope ack;
   ack.mutable_register_ack()->set_epoch(epoch_);
   conn->Reply(env, std::move(ack));
   spdlog::info("worker {} registered (pid {})", r.id(), r.pid());
-  // Announce at once (rate-limited) so on-demand spawns are usable without waiting a period.
-  if (Clock::now() - last_extra_beacon_ > Millis(20)) {
-    last_extra_beacon_ = Clock::now();
-    SendBeacon();
-  }
+  // Announce soon (coalesced) so on-demand spawns are usable without waiting a period.
+  SendBeacon();
 }
 
 void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::Envelope& env) {
@@ -322,7 +319,7 @@ void Manager::OnLoadReport(const wire::Connection::Ptr& conn, const wire::LoadRe
   Counters().reports.Inc();
   auto it = worker_by_conn_.find(conn.get());
   if (it == worker_by_conn_.end()) return;  // report before registration: ignore
-  auto& w = workers_.at(it->second);
+  auto& w = *it->second;
   if (!std::isfinite(report.weighted_load()) || report.weighted_load() < 0) {
     Counters().bad_messages.Inc();
     spdlog::warn("{} reported a load of {}; ignored", conn->name(), report.weighted_load());
@@ -352,7 +349,7 @@ void Manager::OnSpawnRequest(const std::string& cls) {
 void Manager::OnClose(const wire::Connection::Ptr& conn, const Status& why) {
   std::erase(connections_, conn);
   if (auto it = worker_by_conn_.find(conn.get()); it != worker_by_conn_.end()) {
-    std::string id = it->second;
+    std::string id = it->second->id;
     worker_by_conn_.erase(it);
     OnWorkerLost(id, why.ToString());
   }
@@ -409,12 +406,47 @@ void Manager::OnProcessExit(pid_t pid, const std::string& how) {
 }
 
 void Manager::OnForeignBeacon(const wire::Beacon& b) {
-  if (b.epoch() == epoch_ || !running_) return;
-  if (b.epoch() < epoch_) {
-    spdlog::error("another manager (epoch {}, pid {}) is active for cluster '{}'; this younger one steps down", b.epoch(), b.manager_pid(), config_.cluster.name);
+  // A younger manager steps down by itself when it hears us; an older one may have the
+  // cluster. The beacon is authentic and fresh but may be a replay naming a manager
+  // that is gone, so ask that manager over TCP before leaving.
+  if (b.epoch() >= epoch_ || !running_ || probing_) return;
+  if (Clock::now() - last_probe_ < Millis(config_.beacon.interval_ms)) return;
+  probing_ = true;
+  last_probe_ = Clock::now();
+  asio::co_spawn(ctx_, ConfirmOlderManager(b.manager(), b.epoch()), asio::detached);
+}
+
+asio::awaitable<void> Manager::ConfirmOlderManager(wire::Endpoint at, uint64_t epoch) {
+  static Counter& unconfirmed = Metrics().counter("tacc_manager_unconfirmed_rivals_total",
+                                                  "Beacons of an older manager that did not answer over TCP as that epoch (replayed, or gone)");
+  auto alive = alive_;
+  auto opts = wire::ClusterConnectionOptions(config_, auth_, fmt::format("manager epoch {}", epoch));
+  auto timeout = Millis(config_.stub.connect_timeout_ms);
+  auto conn = co_await wire::Connect(at, opts, timeout);
+  if (!*alive) co_return;
+  Result<wire::Envelope> reply = Status::Unavailable("not asked");
+  if (!conn.ok()) {
+    reply = conn.status();
+  } else {
+    (*conn)->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {}, [](const wire::Connection::Ptr&, const Status&) {});
+    wire::Envelope probe;
+    probe.mutable_manager_probe();
+    reply = co_await (*conn)->Call(std::move(probe), Millis(config_.manager.peer_timeout_ms));
+    (*conn)->Close(Status::Cancelled("probe done"));
+  }
+  if (!*alive) co_return;
+  probing_ = false;
+  if (!running_) co_return;
+  if (reply.ok() && reply->has_register_ack() && reply->register_ack().epoch() == epoch) {
+    spdlog::error("another manager (epoch {} at {}:{}) is active for cluster '{}'; this younger one (epoch {}) steps down", epoch, at.host(), at.port(),
+                  config_.cluster.name, epoch_);
     Stop(false);
     ctx_.stop();
+    co_return;
   }
+  unconfirmed.Inc();
+  spdlog::warn("a beacon names an older manager (epoch {} at {}:{}) that does not answer as that epoch ({}); staying", epoch, at.host(), at.port(),
+               reply.ok() ? fmt::format("it is epoch {}", reply->register_ack().epoch()) : reply.status().ToString());
 }
 
 // ---------------------------------------------------------------- crashes and restarts
@@ -597,113 +629,62 @@ void Manager::ManageFrontends(Clock::time_point now) {
 
 // ---------------------------------------------------------------- beacons
 
-wire::Beacon Manager::BuildBeacon() {
+wire::Beacon Manager::BuildBeacon(wire::BeaconPacker& entries) {
   wire::Beacon b;
   b.set_cluster(config_.cluster.name);
   b.set_epoch(epoch_);
   b.mutable_manager()->set_host(config_.cluster.host);
   b.mutable_manager()->set_port(port());
-  b.set_seq(++beacon_seq_);
-  b.set_interval_ms(static_cast<uint32_t>(config_.beacon.interval_ms));
   b.set_manager_pid(static_cast<uint32_t>(getpid()));
   b.set_load_reports(reports_);
   b.set_adopting(Adopting(Clock::now()));
+  // One pass over the workers (10,000 of them, twice a second; walking a std::map that
+  // big is mostly cache misses): entries, in id order so that runs of one class and host
+  // pack tightly, and the class sums; then class status and front ends.
+  struct ClassSum {
+    uint32_t n = 0;
+    double load = 0;
+  };
+  std::map<std::string, ClassSum> sums;
+  const std::string* last_cls = nullptr;
+  ClassSum* sum = nullptr;
   for (auto& [id, w] : workers_) {
     if (w.draining) continue;
-    auto* wi = b.add_workers();
-    wi->set_id(id);
-    wi->set_worker_class(w.cls);
-    *wi->mutable_address() = w.address;
-    wi->set_load(w.load);
-    wi->set_pid(static_cast<uint32_t>(w.pid));
-    wi->set_host(w.host);
-  }
-  for (auto& [i, f] : frontends_) {
-    if (!f.conn) continue;
-    auto* fi = b.add_frontends();
-    fi->set_index(i);
-    *fi->mutable_http() = f.http;
-    *fi->mutable_admin() = f.admin;
-    fi->set_pid(static_cast<uint32_t>(f.pid));
+    if (!last_cls || *last_cls != w.cls) {  // ids start with the class: runs of one class
+      last_cls = &w.cls;
+      sum = &sums[w.cls];
+    }
+    ++sum->n;
+    sum->load += w.load;
+    entries.AddWorker(id, w.cls, w.address.host(), w.address.port(), static_cast<uint32_t>(w.pid), w.load, w.host);
   }
   auto now = Clock::now();
   for (auto& [name, cc] : config_.classes) {
-    auto* cs = b.add_classes();
-    cs->set_name(name);
-    double total = 0;
-    uint32_t n = 0;
-    for (auto& [id, w] : workers_)
-      if (w.cls == name && !w.draining) {
-        ++n;
-        total += w.load;
-      }
-    cs->set_workers(n);
-    cs->set_mean_load(n ? total / n : 0);
-    cs->set_pending_spawns(static_cast<uint32_t>(PendingCount(name)));
+    wire::ClassStatus cs;
+    cs.set_name(name);
+    ClassSum cs_sum = sums.contains(name) ? sums[name] : ClassSum{};
+    cs.set_workers(cs_sum.n);
+    cs.set_mean_load(cs_sum.n ? cs_sum.load / cs_sum.n : 0);
+    cs.set_pending_spawns(static_cast<uint32_t>(PendingCount(name)));
     auto& st = StateOf(name);
-    cs->set_crashes(st.backoff.total_crashes());
-    cs->set_restarts_suspended(st.backoff.Suspended(now));
+    cs.set_crashes(st.backoff.total_crashes());
+    cs.set_restarts_suspended(st.backoff.Suspended(now));
+    entries.AddClass(cs);
+  }
+  for (auto& [i, f] : frontends_) {
+    if (!f.conn) continue;
+    wire::FrontendInfo fi;
+    fi.set_index(i);
+    *fi.mutable_http() = f.http;
+    *fi.mutable_admin() = f.admin;
+    fi.set_pid(static_cast<uint32_t>(f.pid));
+    entries.AddFrontend(fi);
   }
   return b;
 }
 
 void Manager::SendBeacon() {
-  if (!running_ || !beacon_socket_) return;
-  wire::Datagram dg;
-  *dg.mutable_beacon() = BuildBeacon();
-  std::string bytes = dg.SerializeAsString();
-  if (bytes.size() > wire::kMaxDatagramBytes) {
-    spdlog::error("beacon of {} bytes exceeds one datagram; too many workers for one beacon", bytes.size());
-    return;
-  }
-  boost::system::error_code ec;
-  if (config_.beacon.mode == "multicast") {
-    beacon_socket_->send_to(asio::buffer(bytes), beacon_target_, 0, ec);
-    if (ec) spdlog::warn("beacon send failed: {}", ec.message());
-  } else {
-    auto now = Clock::now();
-    for (auto it = subscribers_.begin(); it != subscribers_.end();) {
-      if (now > it->second) {
-        it = subscribers_.erase(it);
-        continue;
-      }
-      beacon_socket_->send_to(asio::buffer(bytes), it->first, 0, ec);
-      ++it;
-    }
-  }
-}
-
-asio::awaitable<void> Manager::BeaconLoop() {
-  auto alive = alive_;
-  asio::steady_timer timer(ctx_);
-  auto next = Clock::now();
-  while (*alive) {
-    SendBeacon();
-    next += Millis(config_.beacon.interval_ms);
-    if (next < Clock::now()) next = Clock::now();  // overrun: do not burst to catch up
-    timer.expires_at(next);
-    co_await timer.async_wait(kUseTuple);
-  }
-}
-
-asio::awaitable<void> Manager::SubscriptionLoop() {
-  auto alive = alive_;
-  std::vector<char> buf(wire::kMaxDatagramBytes);
-  while (*alive) {
-    wire::udp::endpoint from;
-    auto [ec, n] = co_await beacon_socket_->async_receive_from(asio::buffer(buf), from, kUseTuple);
-    if (!*alive || ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;
-    wire::Datagram dg;
-    if (!dg.ParseFromArray(buf.data(), static_cast<int>(n)) || !dg.has_subscribe() || dg.subscribe().cluster() != config_.cluster.name) continue;
-    boost::system::error_code aec;
-    auto addr = asio::ip::make_address(dg.subscribe().reply_to().host(), aec);
-    if (aec) continue;
-    wire::udp::endpoint to(addr, static_cast<uint16_t>(dg.subscribe().reply_to().port()));
-    bool fresh = !subscribers_.contains(to);
-    subscribers_[to] = Clock::now() + Millis(config_.beacon.subscription_ttl_ms);
-    if (fresh) SendBeacon();
-  }
+  if (running_ && beacons_) beacons_->SendSoon();
 }
 
 }  // namespace tacc::sns

@@ -2,10 +2,12 @@
 //
 // Keeps a soft-state directory of workers by class (filled only by registrations and
 // load reports), smooths each worker's reported load, beacons the directory every
-// beacon.interval_ms, and runs the spawn/reap policy. It restarts crashed workers (with
+// beacon.interval_ms (through its BeaconSender), and runs the spawn/reap policy. It restarts crashed workers (with
 // a per-class backoff) and, when manager.manage_frontends is set, the front ends.
 // It keeps no log, no mirror, no recovery code: a restarted manager starts with a new
-// epoch and everyone re-registers on its first beacons.
+// epoch and everyone re-registers on its first beacons. If it hears the beacons of an
+// older manager of its cluster, it asks that manager over TCP whether it is alive with
+// that epoch, and only then steps down (a replayed beacon never moves it).
 //
 // Thread safety: single-threaded; everything runs on the io_context given to it.
 #pragma once
@@ -23,9 +25,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "common/process.h"
 #include "sns/beacon_listener.h"
+#include "sns/beacon_sender.h"
 #include "sns/launcher.h"
 #include "sns/restart_backoff.h"
 #include "sns/spawn_policy.h"
@@ -39,7 +43,8 @@ class Manager {
   Manager(boost::asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher);
   ~Manager();
 
-  // Takes the manager lock, opens the listening and beacon sockets, starts the loops.
+  // Loads the cluster key (config.KeyFile(); NotFound/InvalidArgument if missing or
+  // unsafe), takes the manager lock, opens the listening and beacon sockets, starts the loops.
   // Unavailable if another manager of this cluster runs on this host.
   // `fresh`: a brand-new cluster, so no running front ends to wait for.
   Status Start(bool fresh = false);
@@ -52,7 +57,7 @@ class Manager {
 
   // Counters for the benchmark and tests.
   uint64_t reports_received() const { return reports_; }
-  uint64_t beacons_sent() const { return beacon_seq_; }
+  uint64_t beacons_sent() const { return beacons_ ? beacons_->beacons_sent() : 0; }
 
  private:
   struct WorkerRecord {
@@ -100,9 +105,8 @@ class Manager {
 
   boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> AcceptOne(boost::asio::ip::tcp::socket socket, std::string name);
-  boost::asio::awaitable<void> BeaconLoop();
-  boost::asio::awaitable<void> SubscriptionLoop();
   boost::asio::awaitable<void> PolicyLoop();
+  boost::asio::awaitable<void> ConfirmOlderManager(wire::Endpoint at, uint64_t epoch);
 
   void OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env);
   void OnClose(const wire::Connection::Ptr& conn, const Status& why);
@@ -114,8 +118,8 @@ class Manager {
   void OnProcessExit(pid_t pid, const std::string& how);
   void OnForeignBeacon(const wire::Beacon& beacon);
 
-  void SendBeacon();
-  wire::Beacon BuildBeacon();
+  void SendBeacon();  // an extra beacon soon (coalesced)
+  wire::Beacon BuildBeacon(wire::BeaconPacker& entries);  // header fields; entries into the packer
   void RunPolicy();
   void RunClassPolicy(const ClassConfig& cc, Clock::time_point now);
   bool SpawnWorker(const std::string& cls, const std::string& reason);
@@ -139,13 +143,15 @@ class Manager {
   bool running_ = false;
 
   boost::asio::ip::tcp::acceptor acceptor_;
-  std::optional<wire::udp::socket> beacon_socket_;
-  wire::udp::endpoint beacon_target_;
-  std::unique_ptr<BeaconListener> foreign_listener_;  // detects a second manager
-  std::map<wire::udp::endpoint, Clock::time_point> subscribers_;  // unicast mode
+  std::unique_ptr<BeaconSender> beacons_;
+  std::unique_ptr<BeaconListener> foreign_listener_;  // detects a second manager (headers only)
+  bool probing_ = false;                               // a ConfirmOlderManager is under way
+  Clock::time_point last_probe_{};
 
   std::map<std::string, WorkerRecord> workers_;  // by id
-  std::unordered_map<const wire::Connection*, std::string> worker_by_conn_;
+  // Straight to the record (std::map nodes stay put): a load report costs one hash
+  // lookup, not a hash lookup and a string-keyed tree walk (10,000 workers: 20,000 a second).
+  std::unordered_map<const wire::Connection*, WorkerRecord*> worker_by_conn_;
   std::map<std::string, PendingSpawn> pending_;  // by spawn token
   std::map<std::string, ClassState> classes_;
   std::map<uint32_t, FrontendRecord> frontends_;  // registered, by index
@@ -154,10 +160,8 @@ class Manager {
   std::vector<wire::Connection::Ptr> connections_;  // all open, for Stop()
   wire::ClusterAuthPtr auth_;
   int handshakes_ = 0;  // connections still proving the key
-  uint64_t beacon_seq_ = 0;
   uint64_t reports_ = 0;
   uint64_t next_token_ = 1;
-  Clock::time_point last_extra_beacon_{};
   std::shared_ptr<bool> alive_;
 };
 

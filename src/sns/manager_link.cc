@@ -35,12 +35,13 @@ ManagerLink::ManagerLink(asio::io_context& ctx, const Config& config, ConfigArgs
       directory_(directory),
       launcher_(launcher),
       auth_(std::move(auth)),
+      follower_(ManagerFollower::Options{Millis(config.frontend.manager_timeout_ms), Millis(3 * config.beacon.interval_ms)}),
       alive_(std::make_shared<bool>(true)) {}
 
 ManagerLink::~ManagerLink() { Stop(); }
 
 Status ManagerLink::Start() {
-  auto l = BeaconListener::Open(ctx_, config_, [this](const wire::Beacon& b) { OnBeacon(b); });
+  auto l = BeaconListener::Open(ctx_, config_, auth_->key, [this](const wire::Beacon& b) { OnBeacon(b); });
   if (!l.ok()) return l.status();
   beacons_ = std::move(*l);
   beacons_->Start();
@@ -66,10 +67,21 @@ void ManagerLink::RequestSpawn(const std::string& cls) {
 }
 
 void ManagerLink::OnBeacon(const wire::Beacon& b) {
+  auto now = Clock::now();
+  last_beacon_ = now;  // some manager is alive: no need to start one
+  bool connected = conn_ && conn_->is_open();
+  auto d = follower_.OnBeacon(b, now, connected);
+  if (d.use) Publish(b);
+  else if (follower_.registering() && candidate_ && candidate_->epoch() == b.epoch()) candidate_ = b;
+  if (d.register_ && !leaving_) {
+    follower_.RegistrationStarted();
+    candidate_ = b;
+    asio::co_spawn(ctx_, Register(b.manager(), b.epoch()), asio::detached);
+  }
+}
+
+void ManagerLink::Publish(const wire::Beacon& b) {
   auto current = directory_.Get();
-  // Ignore a stale beacon from an older manager that is still draining out of the network.
-  if (current && b.epoch() < current->beacon.epoch() && Clock::now() - current->received < Millis(config_.frontend.manager_timeout_ms)) return;
-  last_beacon_ = Clock::now();
   if (b.adopting() && current && current->beacon.epoch() != b.epoch()) {
     // A restarted manager still collecting re-registrations: keep serving with the
     // workers we knew until they show up in its beacons (or the adoption ends).
@@ -82,11 +94,6 @@ void ManagerLink::OnBeacon(const wire::Beacon& b) {
     directory_.Set(DirectorySnapshot::FromBeacon(merged));
   } else {
     directory_.Set(DirectorySnapshot::FromBeacon(b));
-  }
-  bool connected = conn_ && conn_->is_open();
-  if ((b.epoch() != epoch_ || !connected) && !registering_ && !leaving_) {
-    registering_ = true;
-    asio::co_spawn(ctx_, Register(b.manager(), b.epoch()), asio::detached);
   }
 }
 
@@ -108,8 +115,8 @@ asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epo
   auto conn = co_await wire::Connect(manager, opts, Millis(config_.stub.connect_timeout_ms));
   if (!*alive) co_return;
   if (!conn.ok()) {
-    registering_ = false;
-    spdlog::warn("cannot reach the manager: {}", conn.status().ToString());
+    follower_.RegistrationEnded(false, 0, Clock::now());
+    spdlog::warn("cannot reach the manager at {}:{}: {}", manager.host(), manager.port(), conn.status().ToString());
     co_return;
   }
   auto c = *conn;
@@ -126,7 +133,8 @@ asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epo
   r->set_host(config_.cluster.host);
   auto reply = co_await c->Call(std::move(reg), Millis(config_.manager.peer_timeout_ms));
   if (!*alive) co_return;
-  registering_ = false;
+  uint64_t acked = reply.ok() ? reply->register_ack().epoch() : 0;
+  follower_.RegistrationEnded(reply.ok(), acked, Clock::now());
   if (!reply.ok()) {
     spdlog::warn("registration with the manager failed: {}", reply.status().ToString());
     c->Close(reply.status());
@@ -134,8 +142,12 @@ asio::awaitable<void> ManagerLink::Register(wire::Endpoint manager, uint64_t epo
   }
   if (conn_ && conn_ != c) conn_->Close(Status::Cancelled("new manager"));
   conn_ = c;
-  epoch_ = epoch;
-  spdlog::info("front end {} registered with manager epoch {}", index_, epoch);
+  if (acked != epoch)
+    spdlog::warn("a beacon named manager epoch {} at {}:{}, but the manager there is epoch {}; following it", epoch, manager.host(), manager.port(), acked);
+  spdlog::info("front end {} registered with manager epoch {}", index_, acked);
+  // Its directory is ours from now on: publish the newest beacon heard from it.
+  if (candidate_ && candidate_->epoch() == acked) Publish(*candidate_);
+  candidate_.reset();
 }
 
 int ManagerLink::Rank() const {

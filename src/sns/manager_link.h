@@ -1,8 +1,9 @@
 // ManagerLink: a front end's tie to the manager, and its duty as the manager's peer.
 //
-// Listens to beacons and publishes each as the new DirectorySnapshot; registers the
-// front end with every new manager epoch and sends a heartbeat each beacon period;
-// forwards spawn requests. When beacons stop for frontend.manager_timeout_ms the
+// Listens to beacons and publishes those of the manager it follows as the new
+// DirectorySnapshot; registers the front end with a new manager by the rule of
+// ManagerFollower (and publishes its beacons only once that registration succeeded);
+// sends a heartbeat each beacon period; forwards spawn requests. When beacons stop for frontend.manager_timeout_ms the
 // manager is presumed dead and exactly one front end restarts it (paper §3.1.3):
 //   rank = position of this front end's index among the front ends listed in the last
 //   beacon (its own index if it has seen none); the front end of rank r acts after
@@ -20,12 +21,15 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "sns/beacon_listener.h"
 #include "sns/directory_snapshot.h"
 #include "sns/launcher.h"
+#include "sns/manager_follower.h"
 #include "wire/connection.h"
 
 namespace tacc::sns {
@@ -46,6 +50,7 @@ class ManagerLink {
 
  private:
   void OnBeacon(const wire::Beacon& beacon);
+  void Publish(const wire::Beacon& beacon);
   boost::asio::awaitable<void> Register(wire::Endpoint manager, uint64_t epoch);
   boost::asio::awaitable<void> WatchLoop();
   int Rank() const;
@@ -61,8 +66,8 @@ class ManagerLink {
   wire::ClusterAuthPtr auth_;
   std::unique_ptr<BeaconListener> beacons_;
   wire::Connection::Ptr conn_;
-  uint64_t epoch_ = 0;
-  bool registering_ = false;
+  ManagerFollower follower_;
+  std::optional<wire::Beacon> candidate_;  // newest beacon of the manager being registered with
   bool leaving_ = false;  // Leave() was called: the successor registers, not us
   std::chrono::steady_clock::time_point last_beacon_;
   std::chrono::steady_clock::time_point last_restart_{};

@@ -41,6 +41,7 @@ WorkerStub::WorkerStub(asio::io_context& ctx, Config config, std::string worker_
       spawn_token_(std::move(spawn_token)),
       fn_(std::move(fn)),
       acceptor_(ctx),
+      follower_(ManagerFollower::Options{Millis(config_.frontend.manager_timeout_ms), Millis(3 * config_.beacon.interval_ms)}),
       alive_(std::make_shared<bool>(true)) {
   if (auto* cc = config_.FindClass(class_)) default_cost_ = cc->cost_hint;
 }
@@ -68,7 +69,10 @@ Status WorkerStub::Start() {
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   id_ = fmt::format("{}@{}:{}", class_, config_.cluster.host, port());
 
-  auto l = BeaconListener::Open(ctx_, config_, [this](const wire::Beacon& b) { OnBeacon(b); });
+  // A worker needs only the manager's address and epoch: beacon headers.
+  BeaconListener::Options lo;
+  lo.header_only = true;
+  auto l = BeaconListener::Open(ctx_, config_, auth_->key, [this](const wire::Beacon& b) { OnBeacon(b); }, lo);
   if (!l.ok()) return l.status();
   beacons_ = std::move(*l);
   beacons_->Start();
@@ -78,7 +82,7 @@ Status WorkerStub::Start() {
   asio::co_spawn(ctx_, ReportLoop(), asio::detached);
   asio::co_spawn(ctx_, HangWatch(), asio::detached);
   if (initial_manager_) {
-    registering_ = true;
+    follower_.RegistrationStarted();
     asio::co_spawn(ctx_, RegisterWithManager(*initial_manager_, 0), asio::detached);
   }
   spdlog::info("worker {} ready", id_);
@@ -140,8 +144,8 @@ asio::awaitable<void> WorkerStub::DrainLoop() {
 void WorkerStub::OnBeacon(const wire::Beacon& b) {
   if (stopped_ || draining_) return;
   bool connected = manager_conn_ && manager_conn_->is_open();
-  if ((b.epoch() != manager_epoch_ || !connected) && !registering_) {
-    registering_ = true;
+  if (follower_.OnBeacon(b, Clock::now(), connected).register_) {
+    follower_.RegistrationStarted();
     asio::co_spawn(ctx_, RegisterWithManager(b.manager(), b.epoch()), asio::detached);
   }
 }
@@ -152,14 +156,15 @@ asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, ui
   auto conn = co_await wire::Connect(manager, opts, Millis(config_.stub.connect_timeout_ms));
   if (!*alive) co_return;
   if (!conn.ok()) {
-    registering_ = false;
-    spdlog::warn("cannot reach the manager: {}", conn.status().ToString());
+    follower_.RegistrationEnded(false, 0, Clock::now());
+    spdlog::warn("cannot reach the manager at {}:{}: {}", manager.host(), manager.port(), conn.status().ToString());
     co_return;
   }
   auto c = *conn;
   c->Start(
-      [this, alive](const wire::Connection::Ptr&, wire::Envelope&& env) {
-        if (*alive && env.has_drain()) Drain("reaped by the manager");
+      [this, alive](const wire::Connection::Ptr& from, wire::Envelope&& env) {
+        // Only the followed manager may reap us (not one we have left).
+        if (*alive && env.has_drain() && from == manager_conn_) Drain("reaped by the manager");
       },
       [](const wire::Connection::Ptr&, const Status&) {});
   wire::Envelope reg;
@@ -173,7 +178,7 @@ asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, ui
   r->set_host(config_.cluster.host);
   auto reply = co_await c->Call(std::move(reg), Millis(config_.manager.peer_timeout_ms));
   if (!*alive) co_return;
-  registering_ = false;
+  follower_.RegistrationEnded(reply.ok(), reply.ok() ? reply->register_ack().epoch() : 0, Clock::now());
   if (!reply.ok()) {
     spdlog::warn("registration with the manager failed: {}", reply.status().ToString());
     c->Close(reply.status());
@@ -183,10 +188,26 @@ asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, ui
     }
     co_return;
   }
-  if (manager_conn_ && manager_conn_ != c) manager_conn_->Close(Status::Cancelled("new manager"));
+  if (manager_conn_ && manager_conn_ != c && manager_conn_->is_open()) {
+    // Leaving the old manager on purpose: say so, so that it does not count a crash
+    // and restart us if it is still alive (or comes back).
+    wire::Envelope bye;
+    bye.mutable_deregister();
+    manager_conn_->Send(std::move(bye));
+    asio::co_spawn(ctx_, CloseSoon(manager_conn_), asio::detached);
+  }
   manager_conn_ = c;
-  manager_epoch_ = epoch ? epoch : reply->register_ack().epoch();
-  spdlog::info("registered with manager epoch {}", epoch);
+  uint64_t acked = reply->register_ack().epoch();
+  if (epoch != 0 && acked != epoch)
+    spdlog::warn("a beacon named manager epoch {} at {}:{}, but the manager there is epoch {}; following it", epoch, manager.host(), manager.port(), acked);
+  spdlog::info("registered with manager epoch {}", acked);
+}
+
+asio::awaitable<void> WorkerStub::CloseSoon(wire::Connection::Ptr conn) {
+  asio::steady_timer timer(ctx_);
+  timer.expires_after(Millis(200));  // let the deregistration go out first
+  co_await timer.async_wait(kUseTuple);
+  conn->Close(Status::Cancelled("followed a new manager"));
 }
 
 asio::awaitable<void> WorkerStub::ReportLoop() {

@@ -3,7 +3,8 @@
 // The stub's event loop accepts task connections from front ends, queues tasks (up to
 // worker.max_queue; beyond that they are refused as overloaded), and hands them one at
 // a time to the worker function on a thread of its own. It finds the manager through
-// beacons, registers, re-registers when it sees a new epoch, and reports its queue
+// beacon headers, registers, follows a new manager by the rule of ManagerFollower
+// (deregistering from the old one, so a switch is not a crash), and reports its queue
 // length every worker.report_ms. On Drain it finishes its queue, deregisters and exits.
 // Worker code may crash: that takes down only this process. Worker code may also hang:
 // when the function makes no progress for worker.hang_timeout_ms while tasks wait, the
@@ -26,8 +27,10 @@
 #include <string>
 #include <thread>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "sns/beacon_listener.h"
+#include "sns/manager_follower.h"
 #include "sns/worker_function.h"
 #include "wire/connection.h"
 
@@ -40,6 +43,8 @@ class WorkerStub {
 
   // Registers with this manager right away instead of waiting for its beacon.
   void SetInitialManager(wire::Endpoint manager) { initial_manager_ = std::move(manager); }
+  // Loads the cluster key (config.KeyFile(); an error if missing or unsafe), listens,
+  // starts the loops.
   Status Start();
   // Stops taking work, finishes the queue (up to the drain grace), deregisters; then
   // stops the io_context.
@@ -64,6 +69,7 @@ class WorkerStub {
   boost::asio::awaitable<void> ReportLoop();
   boost::asio::awaitable<void> RegisterWithManager(wire::Endpoint manager, uint64_t epoch);
   boost::asio::awaitable<void> DrainLoop();
+  boost::asio::awaitable<void> CloseSoon(wire::Connection::Ptr conn);
   void OnBeacon(const wire::Beacon& beacon);
   void OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env);
   void WorkerThreadMain();
@@ -80,9 +86,8 @@ class WorkerStub {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<BeaconListener> beacons_;
   wire::Connection::Ptr manager_conn_;
-  uint64_t manager_epoch_ = 0;
+  ManagerFollower follower_;
   std::optional<wire::Endpoint> initial_manager_;
-  bool registering_ = false;
   bool draining_ = false;
   bool stopped_ = false;
   std::vector<wire::Connection::Ptr> task_conns_;

@@ -1,7 +1,8 @@
 // UDP sockets for beacons: multicast senders/receivers and unicast sockets.
 //
 // Opening is synchronous (start-up only); the caller owns the socket and does the
-// async I/O. Beacons are one Datagram message per UDP packet.
+// async I/O. Every packet is one SealedDatagram (wire/datagram_seal.h), at most
+// beacon.max_datagram_bytes long (wire/beacon_split.h splits what is bigger).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -15,9 +16,6 @@
 namespace tacc::wire {
 
 using udp = boost::asio::ip::udp;
-
-// Largest datagram we send or accept (a beacon with ~1,000 workers fits).
-constexpr size_t kMaxDatagramBytes = 65000;
 
 // Receives datagrams sent to group:port, joined on the interface with address `iface`.
 Result<udp::socket> OpenMulticastReceiver(const boost::asio::any_io_executor& ex, const std::string& group, int port,

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/cluster_key.h"
 #include "common/config.h"
 #include "common/lifeline.h"
 #include "common/process.h"
@@ -223,8 +224,22 @@ void ClusterHarness::Start(std::chrono::milliseconds timeout) {
 
   auto cfg = std::make_shared<Config>(*config);
   auto shared = shared_;
-  listener_ = std::thread([shared, cfg] {
-    auto l = sns::BeaconListener::Open(shared->ctx, *cfg, [shared](const wire::Beacon& b) {
+
+  up_pid_ = SpawnTacc({"up"});
+  // Beacons are signed with the key `tacc up` makes in the run directory.
+  auto key_deadline = Clock::now() + timeout;
+  for (;;) {
+    auto k = ClusterKey::Load(cfg->KeyFile());
+    if (k.ok()) {
+      key_.emplace(*k);
+      break;
+    }
+    if (Clock::now() > key_deadline) throw std::runtime_error("tacc up made no cluster key (" + k.status().ToString() + "); log:\n" + Log());
+    usleep(10000);
+  }
+  auto key = *key_;
+  listener_ = std::thread([shared, cfg, key] {
+    auto l = sns::BeaconListener::Open(shared->ctx, *cfg, key, [shared](const wire::Beacon& b) {
       std::lock_guard lock(shared->mu);
       shared->history.emplace_back(Clock::now(), b);
       shared->pids_seen.insert(static_cast<pid_t>(b.manager_pid()));
@@ -239,26 +254,41 @@ void ClusterHarness::Start(std::chrono::milliseconds timeout) {
     (*l)->Stop();
   });
 
-  up_pid_ = fork();
-  if (up_pid_ == 0) {
+  int want = options_.frontends;
+  if (!WaitFor([want](const wire::Beacon& b) { return b.frontends_size() >= want; }, timeout))
+    throw std::runtime_error("cluster did not come up in time; log:\n" + Log());
+}
+
+pid_t ClusterHarness::SpawnTacc(const std::vector<std::string>& args, const std::vector<std::string>& extra_settings) {
+  pid_t pid = fork();
+  if (pid == 0) {
     setpgid(0, 0);  // signals aimed at the cluster never hit the test
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
-    std::vector<std::string> all = {TACC_BINARY, "up"};
+    std::vector<std::string> all = {TACC_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
     all.insert(all.end(), config_args_.begin(), config_args_.end());
+    for (auto& s : extra_settings) {
+      all.push_back("--set");
+      all.push_back(s);
+    }
     std::vector<char*> argv;
     for (auto& a : all) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(TACC_BINARY, argv.data());
     _exit(127);
   }
-  int want = options_.frontends;
-  if (!WaitFor([want](const wire::Beacon& b) { return b.frontends_size() >= want; }, timeout))
-    throw std::runtime_error("cluster did not come up in time; log:\n" + Log());
+  if (args.empty() || args[0] != "up") extra_pids_.push_back(pid);
+  return pid;
 }
 
 bool ClusterHarness::Stop(std::string* leftover) {
+  for (pid_t p : extra_pids_) {
+    kill(p, SIGKILL);
+    waitpid(p, nullptr, 0);
+  }
+  extra_pids_.clear();
   if (up_pid_ <= 0) return true;
   kill(up_pid_, SIGTERM);
   auto until = Clock::now() + 20s;

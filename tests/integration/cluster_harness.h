@@ -1,8 +1,9 @@
 // ClusterHarness: runs a real tacc cluster (`tacc up`) for an integration test.
 //
 // Each harness gets its own cluster name, beacon port and run directory, so tests can
-// run in parallel. It listens to the cluster's beacons on a thread of its own (the
-// tests' view of the cluster is exactly what front ends and workers see), talks HTTP
+// run in parallel. It listens to the cluster's beacons on a thread of its own, with the
+// cluster key `tacc up` creates in the run directory (the tests' view of the cluster
+// is exactly what front ends see), talks HTTP
 // to the front ends, and on destruction stops `tacc up` and checks that every process
 // of the cluster is gone. The test process holds a lifeline: if it dies, so does the
 // cluster.
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cluster_key.h"
 #include "wire/cluster.pb.h"
 
 namespace tacc::testing {
@@ -73,6 +75,9 @@ class ClusterHarness {
 
   // Starts `tacc up` and waits until the beacon lists all front ends.
   void Start(std::chrono::milliseconds timeout = 20s);
+  // Starts `tacc <args> <this cluster's settings> --set <extra>...` in the background,
+  // its output into the cluster log; Stop() kills it if it is still running.
+  pid_t SpawnTacc(const std::vector<std::string>& args, const std::vector<std::string>& extra_settings = {});
   // SIGTERM to `tacc up`; waits until it and every pid ever seen in beacons are gone.
   // Returns false (with a message) if anything was left behind.
   bool Stop(std::string* leftover = nullptr);
@@ -93,6 +98,9 @@ class ClusterHarness {
   const std::vector<std::string>& config_args() const { return config_args_; }  // --set ... for other commands
   const std::string& name() const { return name_; }
   std::string KeyFile() const { return run_dir_ + "/cluster.key"; }  // created by `tacc up`
+  const std::string& run_dir() const { return run_dir_; }
+  int beacon_port() const { return beacon_port_; }
+  const ClusterKey& key() const { return *key_; }  // after Start()
   pid_t up_pid() const { return up_pid_; }
   std::string Log() const;  // everything the cluster printed so far
 
@@ -107,6 +115,8 @@ class ClusterHarness {
   int beacon_port_;
   std::vector<std::string> config_args_;
   pid_t up_pid_ = -1;
+  std::vector<pid_t> extra_pids_;
+  std::optional<ClusterKey> key_;
   std::thread listener_;
   struct Shared;
   std::shared_ptr<Shared> shared_;

@@ -13,7 +13,7 @@ ConnectionOptions ClusterConnectionOptions(const Config& config, ClusterAuthPtr 
   o.max_frame_bytes = config.wire.max_frame_bytes;
   o.max_outbox_bytes = config.wire.max_outbox_bytes;
   o.idle_timeout = Millis(config.manager.peer_timeout_ms);
-  o.heartbeat_interval = Millis(std::max(1, config.manager.peer_timeout_ms / 3));
+  o.heartbeat_interval = Millis(std::max(1, config.manager.peer_timeout_ms / 2));
   o.handshake_timeout = Millis(config.wire.handshake_timeout_ms);
   o.auth = std::move(auth);
   o.name = std::move(name);

@@ -16,7 +16,7 @@ Result<ClusterAuthPtr> LoadClusterAuth(const Config& config);
 
 // Options for a cluster connection named `name` (for logs): proves `auth`, limits frames
 // to wire.max_frame_bytes and the outbound queue to wire.max_outbox_bytes, sends a
-// heartbeat when quiet for a third of manager.peer_timeout_ms and closes when the peer is
+// heartbeat when quiet for half of manager.peer_timeout_ms and closes when the peer is
 // silent for manager.peer_timeout_ms.
 ConnectionOptions ClusterConnectionOptions(const Config& config, ClusterAuthPtr auth, std::string name);
 

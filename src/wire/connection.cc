@@ -69,8 +69,8 @@ void Connection::Start(MessageHandler on_message, CloseHandler on_close) {
   asio::co_spawn(socket_.get_executor(), ReadLoop(self), asio::detached);
   asio::co_spawn(socket_.get_executor(), WriteLoop(self), asio::detached);
   last_write_ = last_read_;
-  if (options_.idle_timeout.count() > 0) asio::co_spawn(socket_.get_executor(), IdleWatch(self), asio::detached);
-  if (options_.heartbeat_interval.count() > 0) asio::co_spawn(socket_.get_executor(), HeartbeatLoop(self), asio::detached);
+  if (options_.idle_timeout.count() > 0 || options_.heartbeat_interval.count() > 0)
+    asio::co_spawn(socket_.get_executor(), TimerLoop(self), asio::detached);
 }
 
 void Connection::Send(Envelope env) {
@@ -239,30 +239,31 @@ asio::awaitable<void> Connection::WriteLoop(Ptr self) {
   }
 }
 
-asio::awaitable<void> Connection::IdleWatch(Ptr self) {
+// One timer per connection does both jobs: close when the peer has been silent for
+// idle_timeout, and send a heartbeat when we have been silent for heartbeat_interval
+// (a manager holds ten thousand of these; two timers each would double the wake-ups).
+asio::awaitable<void> Connection::TimerLoop(Ptr self) {
+  using Clock = std::chrono::steady_clock;
   asio::steady_timer timer(socket_.get_executor());
+  bool idle = options_.idle_timeout.count() > 0, beat = options_.heartbeat_interval.count() > 0;
   while (open_) {
-    auto due = last_read_ + options_.idle_timeout;
-    if (std::chrono::steady_clock::now() >= due) {
+    auto now = Clock::now();
+    if (idle && now >= last_read_ + options_.idle_timeout) {
       spdlog::warn("closing connection {}: silent for {} ms", options_.name, options_.idle_timeout.count());
       Close(Status::Timeout("peer silent for " + std::to_string(options_.idle_timeout.count()) + " ms"));
       break;
     }
-    timer.expires_at(due);
-    co_await timer.async_wait(kUseTuple);
-  }
-}
-
-asio::awaitable<void> Connection::HeartbeatLoop(Ptr self) {
-  asio::steady_timer timer(socket_.get_executor());
-  while (open_) {
-    auto due = last_write_ + options_.heartbeat_interval;
-    if (std::chrono::steady_clock::now() >= due && outbox_.empty()) {
-      Envelope hb;
-      hb.mutable_heartbeat();
-      Send(std::move(hb));
-      due = std::chrono::steady_clock::now() + options_.heartbeat_interval;
+    if (beat && now >= last_write_ + options_.heartbeat_interval) {
+      if (outbox_.empty()) {
+        Envelope hb;
+        hb.mutable_heartbeat();
+        Send(std::move(hb));
+      }
+      last_write_ = now;  // queued (or a write is under way): next beat a period on
     }
+    auto due = Clock::time_point::max();
+    if (idle) due = std::min(due, last_read_ + options_.idle_timeout);
+    if (beat) due = std::min(due, last_write_ + options_.heartbeat_interval);
     timer.expires_at(due);
     co_await timer.async_wait(kUseTuple);
   }

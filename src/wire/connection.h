@@ -88,8 +88,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(tcp::socket socket, ConnectionOptions options);
   asio::awaitable<void> ReadLoop(Ptr self);
   asio::awaitable<void> WriteLoop(Ptr self);
-  asio::awaitable<void> IdleWatch(Ptr self);
-  asio::awaitable<void> HeartbeatLoop(Ptr self);
+  asio::awaitable<void> TimerLoop(Ptr self);  // idle timeout and heartbeats
   void HandleFrame(std::string_view body);
 
   tcp::socket socket_;

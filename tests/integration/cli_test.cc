@@ -1,6 +1,9 @@
 // The tacc binary's command line: help everywhere, configuration errors name the setting.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -68,6 +71,36 @@ TEST(CliTest, WorkerOfUnknownClassIsAClearError) {
   auto list = RunTacc({"worker", "--list"});
   EXPECT_EQ(list.exit_code, 0);
   EXPECT_NE(list.output.find("test"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tacc::testing
+
+namespace tacc::testing {
+namespace {
+
+TEST(CliKeyTest, GenerateWritesAPrivateKeyOnceAndFingerprintNamesIt) {
+  std::string dir = "/tmp/tacc-cli-key-" + std::to_string(getpid());
+  std::filesystem::remove_all(dir);
+  std::string path = dir + "/cluster.key";
+  auto g = RunTacc({"key", "generate", "--out", path});
+  ASSERT_EQ(g.exit_code, 0) << g.output;
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  // Never overwrites a cluster's key.
+  auto again = RunTacc({"key", "generate", "--out", path});
+  EXPECT_EQ(again.exit_code, 3) << again.output;
+  EXPECT_NE(again.output.find("not overwriting"), std::string::npos) << again.output;
+  // The fingerprint printed at generation is the one in force with that key file.
+  auto fp = RunTacc({"key", "fingerprint", "--set", "cluster.key_file=" + path});
+  ASSERT_EQ(fp.exit_code, 0) << fp.output;
+  std::string printed = g.output.substr(g.output.find("cluster key ") + 12, 8);
+  EXPECT_EQ(fp.output.substr(0, 8), printed) << g.output << fp.output;
+  // A key others may read is refused by every component.
+  std::filesystem::permissions(path, std::filesystem::perms::group_read, std::filesystem::perm_options::add);
+  auto m = RunTacc({"manager", "--set", "cluster.key_file=" + path, "--set", "cluster.name=clikey" + std::to_string(getpid())});
+  EXPECT_NE(m.exit_code, 0);
+  EXPECT_NE(m.output.find("chmod 600"), std::string::npos) << m.output;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

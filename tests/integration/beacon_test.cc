@@ -316,7 +316,9 @@ TEST(LargeDirectoryTest, ThousandsOfWorkersReachListenersInSplitBeacons) {
   if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 2 * kWorkers + 200) GTEST_SKIP() << "file limit " << rl.rlim_max << " too low";
   rl.rlim_cur = rl.rlim_max;
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);  // `tacc up` and the manager inherit it
-  ClusterHarness c({.settings = {"manager.spawn_policy=fixed", "classes.test.min_workers=0", "manager.peer_timeout_ms=60000"}});
+  // The fake workers say nothing after registering: the peer timeout must outlast the
+  // whole test (a minute under the sanitizers), or the first ones are dropped as silent.
+  ClusterHarness c({.settings = {"manager.spawn_policy=fixed", "classes.test.min_workers=0", "manager.peer_timeout_ms=600000"}});
   c.Start();
   auto b = c.Latest();
   ASSERT_TRUE(b);

@@ -184,7 +184,9 @@ TEST_F(WorkerStubTest, QueueBeyondMaxIsRefusedAsOverloadedAndQueuedTasksFinish) 
     CO_ASSERT_TRUE(co_await all.Wait(3s));
     EXPECT_TRUE(results[0].ok());
     EXPECT_TRUE(results[1].ok());
-    if (results[1].ok()) EXPECT_EQ(results[1]->task_result().output(), "done:t1");
+    if (results[1].ok()) {
+      EXPECT_EQ(results[1]->task_result().output(), "done:t1");
+    }
     c->Close(Status::Cancelled("done"));
   });
 }

@@ -26,12 +26,6 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 namespace {
 
 struct ManagerCounters {
-  Counter& spawns = Metrics().counter("tacc_manager_spawns_total", "Workers launched (on demand, by policy, restarts)");
-  Counter& restarts = Metrics().counter("tacc_manager_worker_restarts_total", "Crashed workers restarted");
-  Counter& crashes = Metrics().counter("tacc_manager_worker_crashes_total", "Workers lost without deregistering, or failed starts");
-  Counter& reaps = Metrics().counter("tacc_manager_reaps_total", "Idle workers reaped");
-  Counter& suspended = Metrics().counter("tacc_manager_restarts_suspended_total", "Times a class's restarts were suspended for crashing too often");
-  Counter& frontend_restarts = Metrics().counter("tacc_manager_frontend_restarts_total", "Front ends (re)launched");
   Counter& reports = Metrics().counter("tacc_manager_load_reports_total", "Load reports received");
   Counter& bad_messages = Metrics().counter("tacc_manager_bad_messages_total", "Messages that made no sense from that peer");
   Counter& refused = Metrics().counter("tacc_manager_connections_refused_total", "Connections closed at once: manager.max_connections or wire.max_pending_handshakes reached");
@@ -50,10 +44,6 @@ uint64_t NewEpoch() {
 
 }  // namespace
 
-Manager::ClassState::ClassState(const Config& c)
-    : backoff(Millis(c.manager.restart_backoff_min_ms), Millis(c.manager.restart_backoff_max_ms),
-              std::chrono::seconds(c.manager.restart_window_s), c.manager.restart_max) {}
-
 Manager::Manager(asio::io_context& ctx, Config config, ConfigArgs args, std::unique_ptr<Launcher> launcher)
     : ctx_(ctx),
       config_(std::move(config)),
@@ -61,6 +51,9 @@ Manager::Manager(asio::io_context& ctx, Config config, ConfigArgs args, std::uni
       launcher_(std::move(launcher)),
       policy_(MakeSpawnPolicy(config_)),
       epoch_(NewEpoch()),
+      workers_(config_.manager.load_smoothing),
+      supervisor_(config_, *launcher_, workers_, *policy_, std::to_string(epoch_)),
+      frontends_(config_, *launcher_),
       acceptor_(ctx),
       alive_(std::make_shared<bool>(true)) {
   launcher_->SetExitHandler([this](pid_t pid, const std::string& how) { OnProcessExit(pid, how); });
@@ -110,14 +103,11 @@ Status Manager::Start(bool fresh) {
 
   started_ = Clock::now();
   running_ = true;
-  if (config_.manager.manage_frontends) {
-    for (int i = 0; i < config_.frontend.count; ++i) {
-      auto& slot = frontend_slots_[static_cast<uint32_t>(i)];
-      slot.port = config_.frontend.port == 0 ? 0 : config_.frontend.port + i;
-      slot.backoff = std::make_unique<RestartBackoff>(Millis(config_.manager.restart_backoff_min_ms), Millis(config_.manager.restart_backoff_max_ms),
-                                                      std::chrono::seconds(config_.manager.restart_window_s), config_.manager.restart_max);
-    }
-  }
+  std::vector<std::string> worker_args = {"--manager", fmt::format("{}:{}", config_.cluster.host, port())};
+  auto extra = args_.ToArgv();
+  worker_args.insert(worker_args.end(), extra.begin(), extra.end());
+  supervisor_.set_worker_args(std::move(worker_args));
+  if (config_.manager.manage_frontends) frontends_.ManageSlots(extra);
   spdlog::info("manager up: epoch {} listening on {}:{}, beacons {} every {} ms", epoch_, config_.cluster.host, port(),
                config_.beacon.mode == "multicast" ? fmt::format("to {}:{}", config_.beacon.group, config_.beacon.port)
                                                    : fmt::format("to subscribers of {}:{}", config_.cluster.host, config_.beacon.port),
@@ -137,15 +127,11 @@ void Manager::Stop(bool stop_children) {
   if (beacons_) beacons_->Stop();
   if (foreign_listener_) foreign_listener_->Stop();
   if (stop_children) {  // only what our launcher started: never a pid a peer told us
-    for (auto& [id, w] : workers_)
-      if (w.launched_pid > 0) launcher_->Kill(w.launched_pid, SIGTERM);
-    for (auto& [tok, p] : pending_)
-      if (p.pid > 0) launcher_->Kill(p.pid, SIGTERM);
-    for (auto& [i, s] : frontend_slots_)
-      if (s.child > 0) launcher_->Kill(s.child, SIGTERM);
+    supervisor_.SignalAll(SIGTERM);
+    frontends_.SignalAll(SIGTERM);
   }
   auto conns = connections_;
-  for (auto& c : conns) c->Close(Status::Cancelled("manager stopping"));
+  for (auto& [key, c] : conns) c->Close(Status::Cancelled("manager stopping"));
 }
 
 // ---------------------------------------------------------------- connections
@@ -183,7 +169,7 @@ asio::awaitable<void> Manager::AcceptOne(tcp::socket socket, std::string name) {
   --handshakes_;
   if (!*alive || !conn.ok()) co_return;
   auto c = *conn;
-  connections_.push_back(c);
+  connections_.emplace(c.get(), c);
   c->Start([this, alive](const wire::Connection::Ptr& cc, wire::Envelope&& env) { if (*alive) OnMessage(cc, std::move(env)); },
            [this, alive](const wire::Connection::Ptr& cc, const Status& why) { if (*alive) OnClose(cc, why); });
 }
@@ -202,20 +188,18 @@ void Manager::OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env)
       return;
     }
     case wire::Envelope::kDeregister: {
-      if (auto it = worker_by_conn_.find(conn.get()); it != worker_by_conn_.end()) it->second->leaving = true;
+      workers_.MarkLeaving(conn.get());
       // A front end stopping on purpose: start its successor now (it takes over the
       // listening sockets) and answer whether one comes.
-      if (auto f = frontend_by_conn_.find(conn.get()); f != frontend_by_conn_.end() && env.id() != 0) {
-        auto rec = frontends_.find(f->second);
-        if (rec != frontends_.end() && rec->second.conn == conn && frontend_slots_.contains(f->second)) {
-          rec->second.leaving = true;
-          spdlog::info("front end {} (pid {}) is stopping on purpose; starting its successor", f->second, rec->second.pid);
+      if (frontends_.HasConnection(conn.get()) && env.id() != 0) {
+        if (Status s = frontends_.BeginOrderlyStop(conn.get()); s.ok()) {
           wire::Envelope yes;
           yes.mutable_deregister();
           conn->Reply(env, std::move(yes));
-          ManageFrontends(Clock::now());
+          auto now = Clock::now();
+          frontends_.Tick(now, Adopting(now));
         } else {
-          conn->ReplyError(env, Status::NotFound("this manager does not restart front end " + std::to_string(f->second)));
+          conn->ReplyError(env, s);
         }
       }
       return;
@@ -240,37 +224,22 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
     conn->ReplyError(env, Status::NotFound("unknown worker class '" + r.worker_class() + "'"));
     return;
   }
-  if (worker_by_conn_.contains(conn.get()) || frontend_by_conn_.contains(conn.get())) {
+  pid_t launched = supervisor_.PendingPid(r.spawn_token());
+  WorkerDirectory::Registration reg{r.id(), r.worker_class(), r.host(), r.address(), static_cast<pid_t>(r.pid()), launched};
+  auto superseded = frontends_.HasConnection(conn.get()) ? Result<const void*>(Status::InvalidArgument("this connection has already registered"))
+                                                            : workers_.Register(conn.get(), std::move(reg), Clock::now());
+  if (!superseded.ok()) {
     // One connection is one worker: a second registration would let one peer speak for
     // (and be counted as) many.
     Counters().bad_messages.Inc();
     spdlog::warn("{} registered a second time on one connection; closing", conn->name());
-    conn->ReplyError(env, Status::InvalidArgument("this connection has already registered"));
+    conn->ReplyError(env, superseded.status());
     conn->CloseAfterWrite(Status::Protocol("second registration on one connection"));
     return;
   }
-  if (auto old = workers_.find(r.id()); old != workers_.end() && old->second.conn != conn) {
-    // Same worker reconnecting: the old connection is stale.
-    worker_by_conn_.erase(old->second.conn.get());
-    old->second.leaving = true;
-    old->second.conn->Close(Status::Cancelled("superseded by a new registration"));
-    workers_.erase(r.id());
-  }
-  pid_t launched = 0;
-  if (auto p = pending_.find(r.spawn_token()); !r.spawn_token().empty() && p != pending_.end()) {
-    launched = p->second.pid;
-    pending_.erase(p);
-  }
-  auto& w = workers_[r.id()];
-  w.launched_pid = launched;
-  w.id = r.id();
-  w.cls = r.worker_class();
-  w.host = r.host();
-  w.address = r.address();
-  w.pid = static_cast<pid_t>(r.pid());
-  w.conn = conn;
-  w.last_busy = Clock::now();
-  worker_by_conn_[conn.get()] = &w;
+  if (launched) supervisor_.Registered(r.spawn_token());
+  // Same worker reconnecting: the old connection is stale.
+  if (auto* old = ConnOf(*superseded)) old->Close(Status::Cancelled("superseded by a new registration"));
   conn->set_max_frame_bytes(config_.wire.max_frame_bytes);
   conn->set_name("worker " + r.id());
   wire::Envelope ack;
@@ -283,31 +252,19 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
 
 void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::Envelope& env) {
   const auto& r = env.register_frontend();
-  if (worker_by_conn_.contains(conn.get()) || (frontend_by_conn_.contains(conn.get()) && frontend_by_conn_[conn.get()] != r.index())) {
+  FrontendSupervisor::Registration reg{r.index(), r.http(), r.admin(), static_cast<pid_t>(r.pid())};
+  auto superseded = workers_.HasConnection(conn.get()) ? Result<const void*>(Status::InvalidArgument("this connection has already registered"))
+                                                       : frontends_.Register(conn.get(), reg);
+  if (!superseded.ok()) {
     Counters().bad_messages.Inc();
     spdlog::warn("{} registered as a second peer on one connection; closing", conn->name());
-    conn->ReplyError(env, Status::InvalidArgument("this connection has already registered"));
+    conn->ReplyError(env, superseded.status());
     conn->CloseAfterWrite(Status::Protocol("second registration on one connection"));
     return;
   }
-  auto& f = frontends_[r.index()];
-  if (f.conn && f.conn != conn) {
-    frontend_by_conn_.erase(f.conn.get());
-    f.conn->Close(Status::Cancelled("superseded by a new registration"));
-  }
-  f.index = r.index();
-  f.http = r.http();
-  f.admin = r.admin();
-  f.leaving = false;
-  f.pid = static_cast<pid_t>(r.pid());
-  f.conn = conn;
-  frontend_by_conn_[conn.get()] = r.index();
+  if (auto* old = ConnOf(*superseded)) old->Close(Status::Cancelled("superseded by a new registration"));
   conn->set_name(fmt::format("frontend {}", r.index()));
   conn->set_max_frame_bytes(config_.wire.max_frame_bytes);
-  if (auto s = frontend_slots_.find(r.index()); s != frontend_slots_.end()) {
-    s->second.launched_pid = 0;
-    if (s->second.port == 0) s->second.port = static_cast<int>(r.http().port());
-  }
   wire::Envelope ack;
   ack.mutable_register_ack()->set_epoch(epoch_);
   conn->Reply(env, std::move(ack));
@@ -317,19 +274,11 @@ void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::
 void Manager::OnLoadReport(const wire::Connection::Ptr& conn, const wire::LoadReport& report) {
   ++reports_;
   Counters().reports.Inc();
-  auto it = worker_by_conn_.find(conn.get());
-  if (it == worker_by_conn_.end()) return;  // report before registration: ignore
-  auto& w = *it->second;
-  if (!std::isfinite(report.weighted_load()) || report.weighted_load() < 0) {
+  Status s = workers_.Report(conn.get(), report.weighted_load(), report.queue_length(), report.completed(), Clock::now());
+  if (s.kind() == ErrorKind::kInvalidArgument) {
     Counters().bad_messages.Inc();
     spdlog::warn("{} reported a load of {}; ignored", conn->name(), report.weighted_load());
-    return;
-  }
-  double a = config_.manager.load_smoothing;
-  w.load = a * report.weighted_load() + (1 - a) * w.load;
-  if (report.queue_length() > 0 || report.completed() != w.completed) w.last_busy = Clock::now();
-  w.queue = report.queue_length();
-  w.completed = report.completed();
+  }  // NotFound: a report before registration, ignored
 }
 
 bool Manager::Adopting(Clock::time_point now) const {
@@ -339,70 +288,21 @@ bool Manager::Adopting(Clock::time_point now) const {
 void Manager::OnSpawnRequest(const std::string& cls) {
   const ClassConfig* cc = config_.FindClass(cls);
   if (!cc || Adopting(Clock::now())) return;
-  int live = 0;
-  for (auto& [id, w] : workers_)
-    if (w.cls == cls && !w.draining) ++live;
-  if (live + PendingCount(cls) > 0) return;
-  SpawnWorker(cls, "on demand: a front end has a task and no worker");
+  supervisor_.SpawnOnDemand(cls, Clock::now());
 }
 
 void Manager::OnClose(const wire::Connection::Ptr& conn, const Status& why) {
-  std::erase(connections_, conn);
-  if (auto it = worker_by_conn_.find(conn.get()); it != worker_by_conn_.end()) {
-    std::string id = it->second->id;
-    worker_by_conn_.erase(it);
-    OnWorkerLost(id, why.ToString());
+  connections_.erase(conn.get());
+  if (auto w = workers_.Remove(conn.get())) {
+    supervisor_.OnWorkerLost(*w, why.ToString(), Clock::now());
+    SendBeacon();  // tell the front ends at once
   }
-  if (auto it = frontend_by_conn_.find(conn.get()); it != frontend_by_conn_.end()) {
-    uint32_t index = it->second;
-    frontend_by_conn_.erase(it);
-    auto f = frontends_.find(index);
-    if (f != frontends_.end() && f->second.conn == conn) {
-      spdlog::warn("front end {} lost: {}", index, why.ToString());
-      f->second.conn.reset();
-      f->second.lost_at = Clock::now();
-    }
-  }
-}
-
-void Manager::OnWorkerLost(const std::string& id, const std::string& why) {
-  auto it = workers_.find(id);
-  if (it == workers_.end()) return;
-  WorkerRecord w = std::move(it->second);
-  workers_.erase(it);
-  // A worker that went silent but whose process is still there is hung: make sure it
-  // is gone before its replacement comes (it may hold memory, or wake up and confuse).
-  if (w.launched_pid > 0 && launcher_->Alive(w.launched_pid)) launcher_->Kill(w.launched_pid, SIGKILL);
-  if (w.leaving || w.draining) {
-    spdlog::info("worker {} left", id);
-  } else {
-    RecordCrash(w.cls, fmt::format("worker {} (pid {}) lost: {}", id, w.pid, why));
-  }
-  SendBeacon();  // tell the front ends at once
+  if (auto index = frontends_.OnConnectionLost(conn.get(), Clock::now())) spdlog::warn("front end {} lost: {}", *index, why.ToString());
 }
 
 void Manager::OnProcessExit(pid_t pid, const std::string& how) {
-  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-    if (it->second.pid == pid) {
-      std::string cls = it->second.cls;
-      pending_.erase(it);
-      RecordCrash(cls, fmt::format("worker of class {} (pid {}) {} before registering", cls, pid, how));
-      return;
-    }
-  }
-  for (auto& [id, w] : workers_)
-    if (w.launched_pid == pid && !w.leaving && !w.draining) spdlog::warn("worker {} (pid {}) {}", id, pid, how);
-  for (auto& [i, f] : frontends_)
-    if (f.pid == pid) spdlog::warn("front end {} (pid {}) {}", i, pid, how);
-  for (auto& [i, s] : frontend_slots_)
-    if (s.child == pid) s.child = 0;
-  for (auto& [i, s] : frontend_slots_)
-    if (s.launched_pid == pid) {
-      spdlog::warn("front end {} (pid {}) {} before registering", i, pid, how);
-      s.launched_pid = 0;
-      s.backoff->RecordCrash(Clock::now());
-      s.next_try = Clock::now() + s.backoff->Delay(Clock::now());
-    }
+  if (supervisor_.OnProcessExit(pid, how, Clock::now())) return;
+  frontends_.OnProcessExit(pid, how, Clock::now());
 }
 
 void Manager::OnForeignBeacon(const wire::Beacon& b) {
@@ -449,90 +349,6 @@ asio::awaitable<void> Manager::ConfirmOlderManager(wire::Endpoint at, uint64_t e
                reply.ok() ? fmt::format("it is epoch {}", reply->register_ack().epoch()) : reply.status().ToString());
 }
 
-// ---------------------------------------------------------------- crashes and restarts
-
-void Manager::RecordCrash(const std::string& cls, const std::string& what) {
-  auto now = Clock::now();
-  auto& st = StateOf(cls);
-  st.backoff.RecordCrash(now);
-  Counters().crashes.Inc();
-  if (st.backoff.Suspended(now)) {
-    if (!st.suspended_reported) {
-      Counters().suspended.Inc();
-      spdlog::error("{}; class {} crashed {} times in {} s: restarts suspended until the crashes age out", what, cls,
-                    st.backoff.CrashesInWindow(now), config_.manager.restart_window_s);
-      st.suspended_reported = true;
-    }
-    return;
-  }
-  auto delay = st.backoff.Delay(now);
-  st.restarts_due.push_back(now + delay);
-  spdlog::warn("{}; restarting in {} ms", what, std::chrono::duration_cast<Millis>(delay).count());
-}
-
-Manager::ClassState& Manager::StateOf(const std::string& cls) {
-  auto it = classes_.find(cls);
-  if (it == classes_.end()) it = classes_.emplace(cls, ClassState(config_)).first;
-  return it->second;
-}
-
-int Manager::PendingCount(const std::string& cls) const {
-  int n = 0;
-  for (auto& [tok, p] : pending_)
-    if (p.cls == cls) ++n;
-  if (auto it = classes_.find(cls); it != classes_.end()) n += static_cast<int>(it->second.restarts_due.size());
-  return n;
-}
-
-int Manager::LaunchesAndLive(const std::string& cls) const {
-  int n = 0;
-  for (auto& [id, w] : workers_)
-    if (w.cls == cls && !w.draining) ++n;
-  for (auto& [tok, p] : pending_)
-    if (p.cls == cls) ++n;
-  return n;
-}
-
-bool Manager::SpawnWorker(const std::string& cls, const std::string& reason) {
-  auto now = Clock::now();
-  auto& st = StateOf(cls);
-  if (st.backoff.Suspended(now)) return false;
-  // Restarts, policy spawns and on-demand spawns all pass here: together they never
-  // exceed the class's maximum.
-  const ClassConfig* cc = config_.FindClass(cls);
-  if (cc && LaunchesAndLive(cls) >= cc->max_workers) {
-    spdlog::debug("not spawning a worker of class {} ({}): {} live or starting, max_workers {}", cls, reason, LaunchesAndLive(cls), cc->max_workers);
-    return false;
-  }
-  std::string token = fmt::format("{}-{}", epoch_, next_token_++);
-  std::vector<std::string> argv = {"worker", "--class", cls, "--spawn-token", token, "--manager",
-                                   fmt::format("{}:{}", config_.cluster.host, port())};
-  auto extra = args_.ToArgv();
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  auto pid = launcher_->Launch(argv);
-  st.last_spawn = now;
-  if (!pid.ok()) {
-    spdlog::error("cannot launch worker of class {}: {}", cls, pid.status().ToString());
-    RecordCrash(cls, "launch failed");
-    return false;
-  }
-  pending_[token] = PendingSpawn{cls, *pid, now + Millis(config_.manager.spawn_timeout_ms)};
-  Counters().spawns.Inc();
-  spdlog::info("spawned worker of class {} (pid {}): {}", cls, *pid, reason);
-  return true;
-}
-
-void Manager::ReapWorker(const std::string& id, const std::string& reason) {
-  auto it = workers_.find(id);
-  if (it == workers_.end() || it->second.draining) return;
-  it->second.draining = true;
-  wire::Envelope env;
-  env.mutable_drain();
-  it->second.conn->Send(std::move(env));
-  Counters().reaps.Inc();
-  spdlog::info("reaping worker {}: {}", id, reason);
-}
-
 // ---------------------------------------------------------------- policy
 
 asio::awaitable<void> Manager::PolicyLoop() {
@@ -547,84 +363,17 @@ asio::awaitable<void> Manager::PolicyLoop() {
 
 void Manager::RunPolicy() {
   auto now = Clock::now();
-  // Launched workers that never registered are failed starts.
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (now >= it->second.deadline) {
-      auto p = it->second;
-      it = pending_.erase(it);
-      if (p.pid > 0) launcher_->Kill(p.pid, SIGKILL);
-      RecordCrash(p.cls, fmt::format("worker of class {} (pid {}) did not register within {} ms", p.cls, p.pid, config_.manager.spawn_timeout_ms));
-    } else {
-      ++it;
-    }
-  }
-  if (Adopting(now)) return;  // running workers are still re-registering
-  for (auto& [name, cc] : config_.classes) RunClassPolicy(cc, now);
-  if (config_.manager.manage_frontends) ManageFrontends(now);
+  bool adopting = Adopting(now);
+  for (auto& id : supervisor_.Tick(now, adopting)) Drain(id);
+  if (!adopting && config_.manager.manage_frontends) frontends_.Tick(now, false);
 }
 
-void Manager::RunClassPolicy(const ClassConfig& cc, Clock::time_point now) {
-  auto& st = StateOf(cc.name);
-  if (!st.backoff.Suspended(now)) st.suspended_reported = false;
-  // Due crash restarts first.
-  for (auto it = st.restarts_due.begin(); it != st.restarts_due.end();) {
-    if (*it <= now) {
-      it = st.restarts_due.erase(it);
-      if (SpawnWorker(cc.name, "restart after crash")) Counters().restarts.Inc();
-    } else {
-      ++it;
-    }
-  }
-  ClassLoadView v;
-  v.config = &cc;
-  v.pending = PendingCount(cc.name);
-  v.last_spawn = st.last_spawn;
-  double total = 0;
-  for (auto& [id, w] : workers_) {
-    if (w.cls != cc.name || w.draining) continue;
-    ++v.live;
-    total += w.load;
-    v.workers.push_back({id, w.load, now - w.last_busy});
-  }
-  v.mean_load = v.live ? total / v.live : 0;
-  auto d = policy_->Decide(v, now);
-  for (int i = 0; i < d.spawn; ++i)
-    if (!SpawnWorker(cc.name, d.reason)) break;
-  for (auto& id : d.reap) ReapWorker(id, d.reason);
-}
-
-void Manager::ManageFrontends(Clock::time_point now) {
-  if (Adopting(now)) return;
-  for (auto& [index, slot] : frontend_slots_) {
-    auto f = frontends_.find(index);
-    // Leaving: stopping on purpose; its successor starts while it still serves.
-    bool leaving = f != frontends_.end() && f->second.leaving;
-    if (f != frontends_.end() && f->second.conn && !leaving) continue;  // healthy
-    if (slot.launched_pid > 0 && launcher_->Alive(slot.launched_pid) && now - slot.launched_at < Millis(config_.manager.spawn_timeout_ms)) continue;
-    if (!leaving && f != frontends_.end() && f->second.pid > 0 && launcher_->Alive(f->second.pid) &&
-        now - f->second.lost_at < Millis(config_.manager.peer_timeout_ms))
-      continue;  // alive, probably reconnecting
-    if (now < slot.next_try) continue;
-    if (slot.backoff->Suspended(now)) continue;
-    if (!leaving && slot.child > 0 && launcher_->Alive(slot.child)) launcher_->Kill(slot.child, SIGKILL);  // hung
-    std::vector<std::string> argv = {"frontend", "--index", std::to_string(index), "--port", std::to_string(slot.port)};
-    auto extra = args_.ToArgv();
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    bool first = slot.launched_at == Clock::time_point{} && f == frontends_.end();
-    auto pid = launcher_->Launch(argv);
-    slot.launched_at = now;
-    if (!first && !leaving) slot.backoff->RecordCrash(now);  // an orderly stop is no crash
-    slot.next_try = now + (first || leaving ? Clock::duration{} : slot.backoff->Delay(now));
-    if (!pid.ok()) {
-      spdlog::error("cannot launch front end {}: {}", index, pid.status().ToString());
-      continue;
-    }
-    slot.launched_pid = *pid;
-    slot.child = *pid;
-    Counters().frontend_restarts.Inc();
-    spdlog::info("{} front end {} (pid {})", first ? "started" : leaving ? "started the successor of" : "restarted", index, *pid);
-    if (f != frontends_.end()) frontends_.erase(f);
-  }
+void Manager::Drain(const std::string& id) {
+  const auto* w = workers_.Find(id);
+  if (!w) return;
+  wire::Envelope env;
+  env.mutable_drain();
+  if (auto* conn = ConnOf(w->conn)) conn->Send(std::move(env));
 }
 
 // ---------------------------------------------------------------- beacons
@@ -648,7 +397,7 @@ wire::Beacon Manager::BuildBeacon(wire::BeaconPacker& entries) {
   std::map<std::string, ClassSum> sums;
   const std::string* last_cls = nullptr;
   ClassSum* sum = nullptr;
-  for (auto& [id, w] : workers_) {
+  for (auto& [id, w] : workers_.workers()) {
     if (w.draining) continue;
     if (!last_cls || *last_cls != w.cls) {  // ids start with the class: runs of one class
       last_cls = &w.cls;
@@ -665,13 +414,12 @@ wire::Beacon Manager::BuildBeacon(wire::BeaconPacker& entries) {
     ClassSum cs_sum = sums.contains(name) ? sums[name] : ClassSum{};
     cs.set_workers(cs_sum.n);
     cs.set_mean_load(cs_sum.n ? cs_sum.load / cs_sum.n : 0);
-    cs.set_pending_spawns(static_cast<uint32_t>(PendingCount(name)));
-    auto& st = StateOf(name);
-    cs.set_crashes(st.backoff.total_crashes());
-    cs.set_restarts_suspended(st.backoff.Suspended(now));
+    cs.set_pending_spawns(static_cast<uint32_t>(supervisor_.PendingCount(name)));
+    cs.set_crashes(supervisor_.TotalCrashes(name));
+    cs.set_restarts_suspended(supervisor_.Suspended(name, now));
     entries.AddClass(cs);
   }
-  for (auto& [i, f] : frontends_) {
+  for (auto& [i, f] : frontends_.frontends()) {
     if (!f.conn) continue;
     wire::FrontendInfo fi;
     fi.set_index(i);
@@ -681,6 +429,11 @@ wire::Beacon Manager::BuildBeacon(wire::BeaconPacker& entries) {
     entries.AddFrontend(fi);
   }
   return b;
+}
+
+wire::Connection* Manager::ConnOf(const void* key) const {
+  auto it = connections_.find(key);
+  return it == connections_.end() ? nullptr : it->second.get();
 }
 
 void Manager::SendBeacon() {

@@ -1,9 +1,12 @@
 // Manager: the cluster's centralized, crash-tolerant policy (paper §2.2.2, §3.1.2-3.1.3).
 //
-// Keeps a soft-state directory of workers by class (filled only by registrations and
-// load reports), smooths each worker's reported load, beacons the directory every
-// beacon.interval_ms (through its BeaconSender), and runs the spawn/reap policy. It restarts crashed workers (with
-// a per-class backoff) and, when manager.manage_frontends is set, the front ends.
+// The glue between the network and its units: it accepts authenticated connections,
+// dispatches their messages, runs the timers, and calls the units that hold the state
+// and the decisions (docs/design.md, "The manager's units"): the WorkerDirectory
+// (registered workers, smoothed loads), the WorkerSupervisor (spawns, crash restarts
+// with a per-class back-off, the spawn/reap policy), the FrontendSupervisor (front ends
+// and, with manager.manage_frontends, their processes) and the BeaconSender (the
+// directory, beaconed every beacon.interval_ms).
 // It keeps no log, no mirror, no recovery code: a restarted manager starts with a new
 // epoch and everyone re-registers on its first beacons. If it hears the beacons of an
 // older manager of its cluster, it asks that manager over TCP whether it is alive with
@@ -31,8 +34,10 @@
 #include "sns/beacon_listener.h"
 #include "sns/beacon_sender.h"
 #include "sns/launcher.h"
-#include "sns/restart_backoff.h"
+#include "sns/frontend_supervisor.h"
 #include "sns/spawn_policy.h"
+#include "sns/worker_directory.h"
+#include "sns/worker_supervisor.h"
 #include "wire/connection.h"
 
 namespace tacc::sns {
@@ -60,49 +65,6 @@ class Manager {
   uint64_t beacons_sent() const { return beacons_ ? beacons_->beacons_sent() : 0; }
 
  private:
-  struct WorkerRecord {
-    std::string id, cls, host;
-    wire::Endpoint address;
-    pid_t pid = 0;           // as the worker reported it: for logs and status only
-    pid_t launched_pid = 0;  // set only if our launcher started it: the only pid we ever signal
-    wire::Connection::Ptr conn;
-    double load = 0;
-    uint32_t queue = 0;
-    uint64_t completed = 0;
-    Clock::time_point last_busy;
-    bool draining = false;
-    bool leaving = false;  // deregistered: not a crash when the connection drops
-  };
-  struct PendingSpawn {
-    std::string cls;
-    pid_t pid = 0;
-    Clock::time_point deadline;
-  };
-  struct ClassState {
-    explicit ClassState(const Config& c);
-    Clock::time_point last_spawn{};
-    RestartBackoff backoff;
-    std::vector<Clock::time_point> restarts_due;  // scheduled crash restarts
-    bool suspended_reported = false;
-  };
-  struct FrontendRecord {
-    uint32_t index = 0;
-    wire::Endpoint http;
-    wire::Endpoint admin;
-    pid_t pid = 0;
-    wire::Connection::Ptr conn;
-    Clock::time_point lost_at{};  // when its connection dropped
-    bool leaving = false;         // orderly stop: gets a successor at once, not counted as a crash
-  };
-  struct FrontendSlot {  // manage_frontends: one per configured index
-    pid_t launched_pid = 0;  // launched and not yet registered
-    pid_t child = 0;         // launched by us and not yet exited: the only pid we signal
-    Clock::time_point launched_at{};
-    int port = 0;
-    std::unique_ptr<RestartBackoff> backoff;
-    Clock::time_point next_try{};
-  };
-
   boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> AcceptOne(boost::asio::ip::tcp::socket socket, std::string name);
   boost::asio::awaitable<void> PolicyLoop();
@@ -114,30 +76,26 @@ class Manager {
   void OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::Envelope& env);
   void OnLoadReport(const wire::Connection::Ptr& conn, const wire::LoadReport& report);
   void OnSpawnRequest(const std::string& cls);
-  void OnWorkerLost(const std::string& id, const std::string& why);
   void OnProcessExit(pid_t pid, const std::string& how);
   void OnForeignBeacon(const wire::Beacon& beacon);
 
   void SendBeacon();  // an extra beacon soon (coalesced)
   wire::Beacon BuildBeacon(wire::BeaconPacker& entries);  // header fields; entries into the packer
   void RunPolicy();
-  void RunClassPolicy(const ClassConfig& cc, Clock::time_point now);
-  bool SpawnWorker(const std::string& cls, const std::string& reason);
-  void ReapWorker(const std::string& id, const std::string& reason);
-  void RecordCrash(const std::string& cls, const std::string& what);
-  void ManageFrontends(Clock::time_point now);
+  void Drain(const std::string& id);  // tells a worker the supervisor reaped to finish and leave
   bool Adopting(Clock::time_point now) const;
-  ClassState& StateOf(const std::string& cls);
-  int PendingCount(const std::string& cls) const;
-  int LaunchesAndLive(const std::string& cls) const;  // live workers + launches in flight
+  wire::Connection* ConnOf(const void* key) const;    // nullptr if closed
 
   boost::asio::io_context& ctx_;
   Config config_;
   ConfigArgs args_;
   std::unique_ptr<Launcher> launcher_;
   std::unique_ptr<SpawnPolicy> policy_;
-  std::optional<FileLock> lock_;
   uint64_t epoch_;
+  WorkerDirectory workers_;
+  WorkerSupervisor supervisor_;
+  FrontendSupervisor frontends_;
+  std::optional<FileLock> lock_;
   Clock::time_point started_;
   bool fresh_ = false;
   bool running_ = false;
@@ -148,20 +106,11 @@ class Manager {
   bool probing_ = false;                               // a ConfirmOlderManager is under way
   Clock::time_point last_probe_{};
 
-  std::map<std::string, WorkerRecord> workers_;  // by id
-  // Straight to the record (std::map nodes stay put): a load report costs one hash
-  // lookup, not a hash lookup and a string-keyed tree walk (10,000 workers: 20,000 a second).
-  std::unordered_map<const wire::Connection*, WorkerRecord*> worker_by_conn_;
-  std::map<std::string, PendingSpawn> pending_;  // by spawn token
-  std::map<std::string, ClassState> classes_;
-  std::map<uint32_t, FrontendRecord> frontends_;  // registered, by index
-  std::unordered_map<const wire::Connection*, uint32_t> frontend_by_conn_;
-  std::map<uint32_t, FrontendSlot> frontend_slots_;
-  std::vector<wire::Connection::Ptr> connections_;  // all open, for Stop()
+  // All open connections, by the key the units know them by.
+  std::unordered_map<const void*, wire::Connection::Ptr> connections_;
   wire::ClusterAuthPtr auth_;
   int handshakes_ = 0;  // connections still proving the key
   uint64_t reports_ = 0;
-  uint64_t next_token_ = 1;
   std::shared_ptr<bool> alive_;
 };
 

@@ -16,6 +16,7 @@
 # (fleet output, receiver output, figures, and the beacon trace).
 #
 # Env: WORKERS="1000 10000 max"  SECONDS_PER_RUN=20  WARMUP=5  REPORT_MS=500  BEACON_MS=500
+#      MANAGER_SETS="--set key=value ..." (extra manager settings)
 #      BEACON_PORT=27101  BUILD=build/bench
 source "$(dirname "$0")/lib.sh"
 
@@ -42,7 +43,7 @@ for n in $WORKERS; do
   RUN_DIR="/tmp/tacc-$CLUSTER"
   rm -rf "$RUN_DIR"
   "$TACC" key generate --out "$RUN_DIR/cluster.key" >/dev/null
-  SETS=(--set "cluster.name=$CLUSTER" --set "beacon.port=$BEACON_PORT" --set "beacon.interval_ms=$BEACON_MS" --set "worker.report_ms=$REPORT_MS")
+  SETS=(--set "cluster.name=$CLUSTER" --set "beacon.port=$BEACON_PORT" --set "beacon.interval_ms=$BEACON_MS" --set "worker.report_ms=$REPORT_MS" ${MANAGER_SETS:-})
   bench_wait_quiet
   R[$n,noise]="$BENCH_NOISE"
   bench_log "manager: $n workers reporting every $REPORT_MS ms, ${SECONDS_PER_RUN} s steady"

@@ -211,6 +211,7 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int64_t>("wire.max_frame_bytes", "Largest cluster message accepted; a larger frame closes the connection.", AT(wire.max_frame_bytes), int64_t{64}, int64_t{1} << 32),
       NumberAt<int64_t>("wire.max_unregistered_frame_bytes", "Largest message accepted from a peer that has not registered yet (a registration is small).", AT(wire.max_unregistered_frame_bytes), int64_t{64}, int64_t{1} << 32),
       NumberAt<int64_t>("wire.max_outbox_bytes", "Bytes queued for a peer that does not read; beyond this its connection is closed (its calls fail and are retried).", AT(wire.max_outbox_bytes), int64_t{1024}, int64_t{1} << 40),
+      NumberAt<int>("wire.heartbeat_ms", "A cluster connection with nothing to send for this long sends a heartbeat; one whose peer is silent for three of these is closed (the manager judges its workers and front ends by manager.peer_timeout_ms instead).", AT(wire.heartbeat_ms), 100, 600000),
       NumberAt<int>("wire.handshake_timeout_ms", "A peer must prove the cluster key within this time after connecting, or it is refused.", AT(wire.handshake_timeout_ms), 10, 600000),
       NumberAt<int>("wire.max_pending_handshakes", "Connections a listener lets prove the key at once; more are closed at once (unauthenticated peers cost little).", AT(wire.max_pending_handshakes), 1, 100000),
 

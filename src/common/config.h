@@ -107,6 +107,7 @@ struct Config {
     int64_t max_unregistered_frame_bytes = 64 * 1024;
     int64_t max_outbox_bytes = 256 * 1024 * 1024;
     int handshake_timeout_ms = 2000;
+    int heartbeat_ms = 10000;
     int max_pending_handshakes = 128;
   } wire;
   struct Log {

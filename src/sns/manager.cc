@@ -161,7 +161,7 @@ asio::awaitable<void> Manager::AcceptLoop() {
 
 asio::awaitable<void> Manager::AcceptOne(tcp::socket socket, std::string name) {
   auto alive = alive_;
-  auto opts = wire::ClusterConnectionOptions(config_, auth_, std::move(name));
+  auto opts = wire::ManagerPeerOptions(config_, auth_, std::move(name));
   // Until it registers, a peer may send only small messages.
   opts.max_frame_bytes = std::min(config_.wire.max_frame_bytes, config_.wire.max_unregistered_frame_bytes);
   ++handshakes_;

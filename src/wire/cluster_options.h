@@ -16,8 +16,12 @@ Result<ClusterAuthPtr> LoadClusterAuth(const Config& config);
 
 // Options for a cluster connection named `name` (for logs): proves `auth`, limits frames
 // to wire.max_frame_bytes and the outbound queue to wire.max_outbox_bytes, sends a
-// heartbeat when quiet for half of manager.peer_timeout_ms and closes when the peer is
-// silent for manager.peer_timeout_ms.
+// heartbeat when quiet for wire.heartbeat_ms and closes when the peer is silent for
+// three of those.
 ConnectionOptions ClusterConnectionOptions(const Config& config, ClusterAuthPtr auth, std::string name);
+// The same for the manager's side of a worker's or front end's connection: those peers
+// send load reports (worker.report_ms) or reports (beacon.interval_ms) on their own, so
+// the manager closes one silent for manager.peer_timeout_ms (a crash detected fast).
+ConnectionOptions ManagerPeerOptions(const Config& config, ClusterAuthPtr auth, std::string name);
 
 }  // namespace tacc::wire

@@ -53,8 +53,13 @@ for n in $WORKERS; do
   raw="$OUT_DIR/manager_capacity_$n.txt"
   bench_bg 1 "$raw.rx" "$FLEET" receive "${SETS[@]}" --seconds 900 --trace "$raw.trace"
   rx=$BG_PID
+  # The manager's resident memory at the end of the steady window (connections held).
+  ( sleep $((SECONDS_PER_RUN + WARMUP)); awk '/^VmRSS/ {printf "%.1f\n", $2 / 1024}' "/proc/$mgr/status" 2>/dev/null ) >"$raw.rss" &
+  rss_pid=$!
   timeout $((SECONDS_PER_RUN + WARMUP + 400)) "${RUN[@]}" taskset -c 1 "$FLEET" fleet "${SETS[@]}" --workers "$n" --report-ms "$REPORT_MS" \
     --seconds "$((SECONDS_PER_RUN + WARMUP + 2))" >"$raw.fleet" 2>&1 || bench_log "fleet exited with $?"
+  wait "$rss_pid" 2>/dev/null || true
+  R[$n,rss_mb]="$(cat "$raw.rss" 2>/dev/null)"
   bench_stop "$rx"
   bench_stop "$mgr"
   python3 "$REPO/bench/manager_analyze.py" "$raw.trace" --workers "$n" --interval-ms "$BEACON_MS" --warmup "$WARMUP" >"$raw.fig"
@@ -63,7 +68,7 @@ for n in $WORKERS; do
     echo "# manager log"; cat "$OUT_DIR/.manager.log";
     echo "# beacon trace"; cat "$raw.trace"; } >"$raw"
   while read -r k v; do R[$n,$k]="$v"; done <"$raw.fig"
-  rm -f "$raw.fleet" "$raw.rx" "$raw.fig" "$raw.trace" "$OUT_DIR/.manager.log"
+  rm -f "$raw.fleet" "$raw.rx" "$raw.fig" "$raw.rss" "$raw.trace" "$OUT_DIR/.manager.log"
   rm -rf "$RUN_DIR"
 done
 
@@ -75,10 +80,10 @@ done
   echo "split into datagrams of at most 1,400 bytes. Steady window: ${SECONDS_PER_RUN} s after ${WARMUP} s with every worker registered."
   echo "Target (issue 6): 10,000 workers with the manager under 10% of one core and every beacon on time."
   echo
-  echo "| workers | reports/s | manager CPU (% of a core) | beacons | late > 10% of period | lateness p50 / p99 / max (ms) | arrival lateness p99 / max (ms) | datagrams per beacon | beacon bytes/s | receiver CPU (% of a core) | receiver ms per beacon | other load before run |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| workers | reports/s | manager CPU (% of a core) | manager RSS (MB) | beacons | late > 10% of period | lateness p50 / p99 / max (ms) | arrival lateness p99 / max (ms) | datagrams per beacon | beacon bytes/s | receiver CPU (% of a core) | receiver ms per beacon | other load before run |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   for n in "${RUNS[@]}"; do
-    echo "| $n | ${R[$n,reports_per_s]:-?} | ${R[$n,manager_cpu_pct]:-?} | ${R[$n,beacons]:-?} (missing ${R[$n,ticks_missing]:-?}) | ${R[$n,late_over_10pct]:-?} |" \
+    echo "| $n | ${R[$n,reports_per_s]:-?} | ${R[$n,manager_cpu_pct]:-?} | ${R[$n,rss_mb]:-?} | ${R[$n,beacons]:-?} (missing ${R[$n,ticks_missing]:-?}) | ${R[$n,late_over_10pct]:-?} |" \
       "${R[$n,late_p50_ms]:-?} / ${R[$n,late_p99_ms]:-?} / ${R[$n,late_max_ms]:-?} | ${R[$n,arrival_late_p99_ms]:-?} / ${R[$n,arrival_late_max_ms]:-?} |" \
       "$((${R[$n,parts]:-0} + 1)) | ${R[$n,beacon_bytes_per_s]:-?} | ${R[$n,receiver_cpu_pct]:-?} | ${R[$n,receiver_cpu_ms_per_beacon]:-?} | ${R[$n,noise]#other CPU load before the run: } |"
   done

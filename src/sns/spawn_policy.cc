@@ -37,10 +37,10 @@ class ThresholdPolicy : public SpawnPolicy {
     }
     if (held || v.pending > 0 || v.live <= v.config->min_workers) return d;
     const WorkerLoadView* most_idle = nullptr;
-    for (auto& w : v.workers)
+    for (auto& w : v.Workers())
       if (w.idle_for >= idle_ && (!most_idle || w.idle_for > most_idle->idle_for)) most_idle = &w;
     if (most_idle) {
-      d.reap.push_back(most_idle->id);
+      d.reap.emplace_back(most_idle->id);
       d.reason = fmt::format("idle for {:.1f} s >= R", std::chrono::duration<double>(most_idle->idle_for).count());
     }
     return d;

@@ -10,8 +10,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.h"
@@ -19,7 +21,7 @@
 namespace tacc::sns {
 
 struct WorkerLoadView {
-  std::string id;
+  std::string_view id;  // the directory's: valid while the view is being decided on
   double load = 0;                    // smoothed queue length
   std::chrono::steady_clock::duration idle_for{0};  // since it last had work
 };
@@ -30,7 +32,19 @@ struct ClassLoadView {
   int pending = 0;    // launched or scheduled to launch, not yet registered
   double mean_load = 0;
   std::chrono::steady_clock::time_point last_spawn{};  // epoch if never
-  std::vector<WorkerLoadView> workers;
+
+  // The class's workers, for a policy that reaps. Listed on first use only: listing
+  // walks every worker (10,000 on a big cluster, four times a second), and a policy
+  // that decides by the class's totals alone never pays for it.
+  const std::vector<WorkerLoadView>& Workers() const {
+    if (list_workers) {
+      list_workers(workers);
+      list_workers = nullptr;
+    }
+    return workers;
+  }
+  mutable std::vector<WorkerLoadView> workers;  // filled by list_workers, or directly (tests)
+  mutable std::function<void(std::vector<WorkerLoadView>&)> list_workers;
 };
 
 struct SpawnDecision {

@@ -11,6 +11,7 @@ Result<WorkerDirectory::ConnKey> WorkerDirectory::Register(ConnKey conn, Registr
     // Same worker reconnecting: the old connection is stale.
     superseded = old->second.conn;
     by_conn_.erase(superseded);
+    if (!old->second.draining) Count(old->second, -1);
     workers_.erase(old);
   }
   auto& w = workers_[r.id];
@@ -22,6 +23,8 @@ Result<WorkerDirectory::ConnKey> WorkerDirectory::Register(ConnKey conn, Registr
   w.launched_pid = r.launched_pid;
   w.conn = conn;
   w.last_busy = now;
+  w.totals = &totals_[w.cls];
+  Count(w, +1);
   by_conn_[conn] = &w;
   return superseded;
 }
@@ -31,7 +34,9 @@ Status WorkerDirectory::Report(ConnKey conn, double weighted_load, uint32_t queu
   if (it == by_conn_.end()) return Status::NotFound("no worker registered on this connection");
   if (!std::isfinite(weighted_load) || weighted_load < 0) return Status::InvalidArgument("load is not a finite non-negative number");
   auto& w = *it->second;
-  w.load = smoothing_ * weighted_load + (1 - smoothing_) * w.load;
+  double load = smoothing_ * weighted_load + (1 - smoothing_) * w.load;
+  if (!w.draining) w.totals->load += load - w.load;
+  w.load = load;
   if (queue > 0 || completed != w.completed) w.last_busy = now;
   w.queue = queue;
   w.completed = completed;
@@ -45,6 +50,7 @@ void WorkerDirectory::MarkLeaving(ConnKey conn) {
 bool WorkerDirectory::MarkDraining(const std::string& id) {
   auto it = workers_.find(id);
   if (it == workers_.end() || it->second.draining) return false;
+  Count(it->second, -1);
   it->second.draining = true;
   return true;
 }
@@ -54,7 +60,9 @@ std::optional<WorkerDirectory::Worker> WorkerDirectory::Remove(ConnKey conn) {
   if (it == by_conn_.end()) return std::nullopt;
   auto w = workers_.find(it->second->id);
   by_conn_.erase(it);
+  if (!w->second.draining) Count(w->second, -1);
   Worker out = std::move(w->second);
+  out.totals = nullptr;
   workers_.erase(w);
   return out;
 }
@@ -69,11 +77,21 @@ const WorkerDirectory::Worker* WorkerDirectory::FindByConn(ConnKey conn) const {
   return it == by_conn_.end() ? nullptr : it->second;
 }
 
+void WorkerDirectory::Count(Worker& w, int sign) {
+  auto& t = *w.totals;
+  t.live += sign;
+  t.load += sign * w.load;
+  if (t.live == 0) t.load = 0;  // no rounding left over from the running sum
+}
+
 int WorkerDirectory::Live(const std::string& cls) const {
-  int n = 0;
-  for (auto& [id, w] : workers_)
-    if (w.cls == cls && !w.draining) ++n;
-  return n;
+  auto it = totals_.find(cls);
+  return it == totals_.end() ? 0 : it->second.live;
+}
+
+double WorkerDirectory::MeanLoad(const std::string& cls) const {
+  auto it = totals_.find(cls);
+  return it == totals_.end() || it->second.live == 0 ? 0 : it->second.load / it->second.live;
 }
 
 }  // namespace tacc::sns

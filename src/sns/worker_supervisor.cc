@@ -184,14 +184,13 @@ void WorkerSupervisor::RunClassPolicy(const ClassConfig& cc, Clock::time_point n
   v.config = &cc;
   v.pending = PendingCount(cc.name);
   v.last_spawn = st.last_spawn;
-  double total = 0;
-  for (auto& [id, w] : directory_.workers()) {
-    if (w.cls != cc.name || w.draining) continue;
-    ++v.live;
-    total += w.load;
-    v.workers.push_back({id, w.load, now - w.last_busy});
-  }
-  v.mean_load = v.live ? total / v.live : 0;
+  v.live = directory_.Live(cc.name);
+  v.mean_load = directory_.MeanLoad(cc.name);
+  v.list_workers = [this, &cc, now](std::vector<WorkerLoadView>& out) {
+    out.reserve(static_cast<size_t>(directory_.Live(cc.name)));
+    for (auto& [id, w] : directory_.workers())
+      if (w.cls == cc.name && !w.draining) out.push_back({id, w.load, now - w.last_busy});
+  };
   auto d = policy_.Decide(v, now);
   for (int i = 0; i < d.spawn; ++i)
     if (!Spawn(cc.name, d.reason, now)) break;

@@ -164,7 +164,9 @@ void Connection::HandleFrame(std::string_view body) {
 asio::awaitable<void> Connection::ReadLoop(Ptr self) {
   // One buffered read takes in as many frames as the kernel has, so a stream of small
   // messages (load reports, task replies) costs one recv for many frames, not two each.
-  constexpr size_t kChunk = 64 * 1024;
+  // The buffer starts at 8 KB and grows only for a frame whose bytes are arriving: a
+  // manager holds 10,000 of these (at 64 KB each that was 640 MB of resident memory).
+  constexpr size_t kChunk = 8 * 1024;
   constexpr size_t kReadSlice = 4 * 1024;
   std::vector<char>& buf = read_buffer_;
   buf.resize(kChunk);
@@ -188,7 +190,7 @@ asio::awaitable<void> Connection::ReadLoop(Ptr self) {
     }
     if (begin == end) {
       begin = end = 0;
-      if (buf.size() > 4 * kChunk) {  // a big frame has gone: give the memory back
+      if (buf.size() > 32 * kChunk) {  // a big frame has gone: give the memory back (up to 256 KB stays)
         buf.resize(kChunk);
         buf.shrink_to_fit();
       }

@@ -10,6 +10,9 @@ using Clock = std::chrono::steady_clock;
 
 const Clock::time_point kNow = Clock::time_point{} + 1000h;
 
+// Worker ids for views: a view holds ids as string_views into the directory's records.
+const std::string kIds[] = {"w0", "w1", "w2", "w3", "w4", "w5", "w6", "w7"};
+
 class ThresholdPolicyTest : public ::testing::Test {
  protected:
   ThresholdPolicyTest() {
@@ -30,7 +33,7 @@ class ThresholdPolicyTest : public ::testing::Test {
     v.live = n;
     v.mean_load = load;
     v.last_spawn = kNow - 1h;
-    for (int i = 0; i < n; ++i) v.workers.push_back({"w" + std::to_string(i), load, 0s});
+    for (int i = 0; i < n; ++i) v.workers.push_back({kIds[i], load, 0s});
     return v;
   }
 
@@ -162,7 +165,7 @@ TEST(FixedPolicyTest, KeepsMinimumOnlyAndNeverReaps) {
   EXPECT_EQ(policy->Decide(v, kNow).spawn, 0);  // no load-driven growth
   v.live = 4;
   v.mean_load = 0;
-  for (int i = 0; i < 4; ++i) v.workers.push_back({"w" + std::to_string(i), 0, 1h});
+  for (int i = 0; i < 4; ++i) v.workers.push_back({kIds[i], 0, 1h});
   auto d = policy->Decide(v, kNow);
   EXPECT_EQ(d.spawn, 0);
   EXPECT_TRUE(d.reap.empty());

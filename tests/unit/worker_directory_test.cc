@@ -130,5 +130,48 @@ TEST(WorkerDirectoryTest, DrainingAndLeavingWorkers) {
   EXPECT_EQ(d.Find("echo-2"), nullptr);
 }
 
+// The class totals kept as workers come, report, drain, leave and re-register must
+// equal a walk over the records (the policy tick reads only the totals).
+TEST(WorkerDirectoryTest, ClassTotalsMatchTheRecords) {
+  WorkerDirectory d(1.0);  // no smoothing: a report sets the load
+  int conn_d, conn_e;
+  ASSERT_TRUE(d.Register(&conn_a, Reg("echo-1"), kT0).ok());
+  ASSERT_TRUE(d.Register(&conn_b, Reg("echo-2"), kT0).ok());
+  ASSERT_TRUE(d.Register(&conn_c, Reg("other-1", "other"), kT0).ok());
+  ASSERT_TRUE(d.Report(&conn_a, 4, 4, 0, kT0).ok());
+  ASSERT_TRUE(d.Report(&conn_b, 2, 2, 0, kT0).ok());
+  ASSERT_TRUE(d.Report(&conn_c, 9, 9, 0, kT0).ok());
+  EXPECT_EQ(d.Live("echo"), 2);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 3);
+  EXPECT_EQ(d.Live("other"), 1);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("other"), 9);
+  EXPECT_EQ(d.Live("nobody"), 0);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("nobody"), 0);
+
+  ASSERT_TRUE(d.Report(&conn_a, 8, 8, 0, kT0).ok());  // a new report replaces the old
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 5);
+
+  EXPECT_TRUE(d.MarkDraining("echo-1"));  // draining: out of the totals
+  EXPECT_EQ(d.Live("echo"), 1);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 2);
+  ASSERT_TRUE(d.Report(&conn_a, 100, 100, 0, kT0).ok());  // a draining worker's reports count for nothing
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 2);
+  d.Remove(&conn_a);  // removing a draining worker changes nothing more
+  EXPECT_EQ(d.Live("echo"), 1);
+
+  // echo-2 re-registers on a new connection: still one live worker, its load starts afresh.
+  ASSERT_TRUE(d.Register(&conn_d, Reg("echo-2"), kT0).ok());
+  EXPECT_EQ(d.Live("echo"), 1);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 0);
+  ASSERT_TRUE(d.Register(&conn_e, Reg("echo-3"), kT0).ok());
+  ASSERT_TRUE(d.Report(&conn_e, 6, 6, 0, kT0).ok());
+  EXPECT_EQ(d.Live("echo"), 2);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 3);
+  d.Remove(&conn_d);
+  d.Remove(&conn_e);
+  EXPECT_EQ(d.Live("echo"), 0);
+  EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 0);
+}
+
 }  // namespace
 }  // namespace tacc::sns

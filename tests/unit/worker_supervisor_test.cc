@@ -20,6 +20,7 @@ const Clock::time_point kT0 = Clock::time_point{} + 1000h;
 class ScriptedPolicy : public SpawnPolicy {
  public:
   SpawnDecision Decide(const ClassLoadView& v, Clock::time_point) const override {
+    v.Workers();  // a reaping policy lists the workers
     last = v;
     SpawnDecision d;
     d.spawn = spawn;

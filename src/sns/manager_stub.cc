@@ -82,7 +82,8 @@ std::vector<double> WorkerChooser::Estimates(const DirectorySnapshot& snap, cons
   for (auto& c : counts) answered += static_cast<double>(c.answered);
   double mean_answered = workers.empty() ? 0 : answered / static_cast<double>(workers.size());
   int frontends = std::max(1, snap.beacon.frontends_size());
-  for (size_t i = 0; i < workers.size(); ++i) out[i] = EstimateQueue(workers[i]->load(), counts[i], mean_answered, frontends);
+  for (size_t i = 0; i < workers.size(); ++i)
+    out[i] = EstimateQueue(counts[i].observed_load.value_or(workers[i]->load()), counts[i], mean_answered, frontends);
   return out;
 }
 
@@ -252,8 +253,11 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
     auto reply = co_await (*conn)->Call(env, std::chrono::duration_cast<Millis>(timeout));
     if (!*alive) co_return Status::Cancelled("front end stopping");
     // Answered: one fewer in that queue. If a newer beacon came meanwhile, the answer
-    // counts against it, which is right: the queue shrank since that beacon.
-    directory_.RecordAnswered(wid);
+    // counts against it, which is right: the queue shrank since that beacon. An answer
+    // that announces the worker's load replaces the estimate's starting point.
+    std::optional<double> announced;
+    if (reply.ok() && reply->task_result().has_load()) announced = reply->task_result().load();
+    directory_.RecordAnswered(wid, announced, Clock::now());
     if (reply.ok()) {
       const auto& r = reply->task_result();
       TaskOutput out;

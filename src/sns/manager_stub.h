@@ -36,8 +36,9 @@ namespace tacc::sns {
 
 // The delta estimator: the queue a front end estimates for one worker (docs/design.md,
 // "Load, the delta estimator, and lottery scheduling"). `beacon_load` is the worker's
-// smoothed load in the newest beacon; `own` this front end's tally for it since that
-// beacon; `mean_answered` the mean of `answered` over the worker's class; `frontends`
+// smoothed load in the newest beacon, or the load it announced in its newest answer to
+// this front end when that is fresher (DispatchCounts::observed_load); `own` this front
+// end's tally for it since then; `mean_answered` the mean of `answered` over the worker's class; `frontends`
 // the number of front ends dispatching independently (the beacon's; at least 1). With
 // one front end it is exact: beacon_load + sent − answered. The others are assumed to
 // send where this one sent, and their answers are taken half from this worker's own

@@ -220,7 +220,7 @@ asio::awaitable<void> WorkerStub::ReportLoop() {
       {
         std::lock_guard lock(mu_);
         r->set_queue_length(static_cast<uint32_t>(queue_.size() + running_));
-        r->set_weighted_load(config_.worker.weight_by_cost ? queued_cost_ / default_cost_ : static_cast<double>(queue_.size() + running_));
+        r->set_weighted_load(LoadLocked());
       }
       r->set_completed(completed_);
       r->set_failed(failed_);
@@ -353,13 +353,19 @@ void WorkerStub::WorkerThreadMain() {
   }
 }
 
+double WorkerStub::LoadLocked() const {
+  return config_.worker.weight_by_cost ? queued_cost_ / default_cost_ : static_cast<double>(queue_.size() + running_);
+}
+
 void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
+  double load_now;
   {
     std::lock_guard lock(mu_);
     --running_;
     ++progress_;
     queued_cost_ -= task.cost;
     if (queue_.empty() && running_ == 0) queued_cost_ = 0;
+    load_now = LoadLocked();
   }
   if (result.ok()) {
     ++completed_;
@@ -380,6 +386,7 @@ void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
   r->set_mime_type(std::move(result->mime_type));
   r->mutable_meta()->insert(result->meta.begin(), result->meta.end());
   (*r->mutable_meta())["worker"] = id_;
+  r->set_load(load_now);
   conn->Reply(task.request, std::move(reply));
 }
 

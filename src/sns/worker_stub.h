@@ -74,6 +74,8 @@ class WorkerStub {
   void OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env);
   void WorkerThreadMain();
   void Finish(QueuedTask task, Result<TaskOutput> result);
+  // The load a report or an answer announces (queued + running, or their cost). Holds mu_.
+  double LoadLocked() const;
 
   boost::asio::io_context& ctx_;
   Config config_;

@@ -22,7 +22,8 @@ struct FakeWorker {
 };
 
 // A beacon `seq` from a manager with `frontends` front ends and workers of class "test".
-std::shared_ptr<const DirectorySnapshot> Snapshot(uint64_t seq, const std::vector<FakeWorker>& workers, int frontends = 1) {
+std::shared_ptr<const DirectorySnapshot> Snapshot(uint64_t seq, const std::vector<FakeWorker>& workers, int frontends = 1,
+                                                  Clock::time_point received = Clock::now()) {
   wire::Beacon b;
   b.set_cluster("test");
   b.set_epoch(7);
@@ -35,7 +36,7 @@ std::shared_ptr<const DirectorySnapshot> Snapshot(uint64_t seq, const std::vecto
     w->set_worker_class("test");
     w->set_load(fw.load);
   }
-  return DirectorySnapshot::FromBeacon(b);
+  return DirectorySnapshot::FromBeacon(b, received);
 }
 
 Config TestConfig(const std::string& policy = "least_loaded") {
@@ -119,6 +120,36 @@ TEST(WorkerChooserTest, EstimatesFollowTheTallyUntilANewBeacon) {
   // An answer to a task sent before this beacon lowers the estimate: the queue shrank.
   dir.RecordAnswered("a");
   EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test"), (std::vector<double>{2.5, 1.0}));
+}
+
+// A worker's answer announces its load then: fresher than the beacon's smoothed load, so
+// the estimate starts from it (and counts sends from it) until a beacon newer than it.
+TEST(WorkerChooserTest, AnsweredLoadReplacesTheBeaconsUntilABeaconNewerThanIt) {
+  Config config = TestConfig();
+  SharedDirectory dir;
+  WorkerChooser chooser = Chooser(config);
+  const auto t0 = Clock::time_point{} + 1h;
+  dir.Set(Snapshot(1, {{"a", 2.0}, {"b", 1.0}}, 1, t0));
+  dir.RecordSent("a");
+  dir.RecordSent("a");
+  EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test"), (std::vector<double>{4.0, 1.0}));
+  dir.RecordAnswered("a", 0.5, t0 + 100ms);  // a had half a task's load when it answered
+  EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test"), (std::vector<double>{0.5, 1.0}));
+  dir.RecordSent("a");
+  EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test"), (std::vector<double>{1.5, 1.0}));
+
+  // The next beacon's load for a is older than that answer (reports are smoothed and a
+  // period old): the answer's stays.
+  dir.Set(Snapshot(2, {{"a", 3.0}, {"b", 1.0}}, 1, t0 + 500ms));
+  EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test"), (std::vector<double>{1.5, 1.0}));
+  // The beacon after that is newer than the answer: back to the beacon's load.
+  dir.Set(Snapshot(3, {{"a", 3.0}, {"b", 1.0}}, 1, t0 + 1000ms));
+  EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test"), (std::vector<double>{3.0, 1.0}));
+
+  // An announced load that is not a finite, non-negative number counts as a plain answer.
+  dir.RecordAnswered("b", std::nan(""), t0 + 1100ms);
+  dir.RecordAnswered("b", -4.0, t0 + 1100ms);
+  EXPECT_EQ(chooser.Estimates(*dir.Get(), dir, "test")[1], 0.0);
 }
 
 TEST(WorkerChooserTest, EstimatorOffUsesBeaconLoadsOnly) {

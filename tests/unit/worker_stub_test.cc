@@ -187,6 +187,13 @@ TEST_F(WorkerStubTest, QueueBeyondMaxIsRefusedAsOverloadedAndQueuedTasksFinish) 
     if (results[1].ok()) {
       EXPECT_EQ(results[1]->task_result().output(), "done:t1");
     }
+    // Each answer announces the load left behind it: t1 was still there when t0 was
+    // answered, nothing when t1 was.
+    if (results[0].ok() && results[1].ok()) {
+      EXPECT_TRUE(results[0]->task_result().has_load());
+      EXPECT_EQ(results[0]->task_result().load(), 1.0);
+      EXPECT_EQ(results[1]->task_result().load(), 0.0);
+    }
     c->Close(Status::Cancelled("done"));
   });
 }

@@ -14,7 +14,11 @@ Estimators (L: beacon load; s, a: this view's sends and answers for the worker s
 beacon; ā: mean of a over the workers; D: views):
   scaled   L + D (s - a)                    (before issue 6, with D = every thread)
   pooled   L + s - a + (D-1) (s - ā)        (others' answers from the class mean only)
-  shrunk   L + s - a + (D-1) (s - (a+ā)/2)  (EstimateQueue in src/sns/manager_stub.cc)
+  shrunk   L + s - a + (D-1) (s - (a+ā)/2)  (EstimateQueue in src/sns/manager_stub.cc, before answers
+                                            announced loads)
+  answered shrunk, but L is the load the worker announced in its newest answer to this view
+           when that answer came after the previous beacon, and s, a count from that answer
+           (what src/sns/manager_stub.cc does since issue 6)
   random   no estimate: a worker at random (the reference)
 
   bench/lb_model.py                       # the table quoted in docs/design.md
@@ -37,6 +41,8 @@ def simulate(views, estimator, service, seed, workers=4, rate=147.0, cost=0.020,
     sent = [[0] * n for _ in range(views)]
     answered = [[0] * n for _ in range(views)]
     picker = [random.Random(seed * 1000 + v) for v in range(views)]
+    seen = [[None] * n for _ in range(views)]      # answered: (load, time) of the newest answer
+    last_beacon = -1.0
     events = []
     seq = 0
 
@@ -60,12 +66,15 @@ def simulate(views, estimator, service, seed, workers=4, rate=147.0, cost=0.020,
         mean_a = sum(a) / n
         out = []
         for w in range(n):
+            base = beacon_load[w]
+            if estimator == "answered" and seen[v][w] is not None:
+                base = seen[v][w][0]
             if estimator == "scaled":
                 q = beacon_load[w] + views * (s[w] - a[w])
             elif estimator == "pooled":
                 q = beacon_load[w] + (s[w] - a[w]) + (views - 1) * (s[w] - mean_a)
             else:
-                q = beacon_load[w] + (s[w] - a[w]) + (views - 1) * (s[w] - (a[w] + mean_a) / 2)
+                q = base + (s[w] - a[w]) + (views - 1) * (s[w] - (a[w] + mean_a) / 2)
             out.append(max(0.0, q))
         return out
 
@@ -84,8 +93,13 @@ def simulate(views, estimator, service, seed, workers=4, rate=147.0, cost=0.020,
         elif kind == "beacon":
             beacon_load = list(load)
             for v in range(views):
-                sent[v] = [0] * n
-                answered[v] = [0] * n
+                for w in range(n):
+                    if estimator == "answered" and seen[v][w] is not None and seen[v][w][1] >= last_beacon:
+                        continue  # an answer since the previous beacon is fresher: keep it
+                    seen[v][w] = None
+                    sent[v][w] = 0
+                    answered[v][w] = 0
+            last_beacon = now
             push(now + beacon, "beacon")
         elif kind == "arrive":
             v = rng.randrange(views)
@@ -103,6 +117,10 @@ def simulate(views, estimator, service, seed, workers=4, rate=147.0, cost=0.020,
             v = fifo[data].pop(0)
             queue[data] -= 1
             answered[v][data] += 1
+            if estimator == "answered":  # the answer announces the queue it leaves behind
+                seen[v][data] = (queue[data], now)
+                sent[v][data] = 0
+                answered[v][data] = 0
             if fifo[data]:
                 push(now + (rng.expovariate(1 / cost) if service == "exp" else cost), "done", data)
         elif kind == "sample" and now >= 2.0:
@@ -113,7 +131,7 @@ def simulate(views, estimator, service, seed, workers=4, rate=147.0, cost=0.020,
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--views", type=int, nargs="+", default=[1, 2, 4, 8])
-    ap.add_argument("--estimators", nargs="+", default=["random", "scaled", "pooled", "shrunk"])
+    ap.add_argument("--estimators", nargs="+", default=["random", "scaled", "pooled", "shrunk", "answered"])
     ap.add_argument("--service", nargs="+", default=["det", "exp"], help="det: fixed 20 ms (the benchmark); exp: exponential, mean 20 ms")
     ap.add_argument("--seeds", type=int, default=6)
     a = ap.parse_args()

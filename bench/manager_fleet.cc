@@ -5,9 +5,11 @@
 //   manager_fleet fleet   --workers N [--report-ms 500] [--seconds S] [--class test] --set ...
 //     Finds the manager from a beacon header, opens N connections and registers one fake
 //     worker on each (ConnectAndRegister: the one place to change when registration
-//     changes, e.g. a handshake), then sends one LoadReport per connection every
-//     report_ms, the connections' phases spread evenly over the period, for S seconds,
-//     with plain non-blocking send() calls (so that one core can drive ~20,000 workers);
+//     changes, e.g. a handshake), then sends one load report per worker every report_ms
+//     (a sealed datagram, as real workers do, or a frame on its connection if the
+//     manager gave no token) and a heartbeat per connection every wire.heartbeat_ms, the
+//     workers' phases spread evenly over the period, for S seconds, with plain
+//     non-blocking send() calls (so that one core can drive ~20,000 workers);
 //     deregisters all and exits. Prints "key value" lines (connect time, reports sent).
 //
 //   manager_fleet receive --seconds S --trace FILE --set ...
@@ -32,6 +34,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -151,10 +154,18 @@ double ProcessCpuSeconds(pid_t pid) {
 
 // ---------------------------------------------------------------- fleet
 
-// Opens one connection to the manager and registers fake worker `i` on it; returns the
-// registered socket, after proving the cluster key with the client handshake (the
-// rest only writes load-report frames on the socket).
-asio::awaitable<tacc::Result<tcp::socket>> ConnectAndRegister(const tacc::wire::Endpoint& manager, const tacc::Config& config,
+// A registered fake worker: its connection, and the token its load datagrams carry (0:
+// the manager takes its reports over the connection).
+struct FakeWorker {
+  tcp::socket sock;
+  uint64_t token = 0;
+  uint64_t seq = 0;
+};
+
+// Opens one connection to the manager and registers fake worker `i` on it, after
+// proving the cluster key with the client handshake (the rest only sends load reports
+// and heartbeats, as a real worker does).
+asio::awaitable<tacc::Result<FakeWorker>> ConnectAndRegister(const tacc::wire::Endpoint& manager, const tacc::Config& config,
                                                               const tacc::ClusterKey& key, const std::string& cls, int i) {
   auto ex = co_await asio::this_coro::executor;
   boost::system::error_code ec;
@@ -193,7 +204,7 @@ asio::awaitable<tacc::Result<tcp::socket>> ConnectAndRegister(const tacc::wire::
   auto reply = tacc::wire::ParseEnvelope(body);
   if (!reply.ok()) co_return reply.status();
   if (!reply->has_register_ack()) co_return tacc::Status::Unavailable("registration refused: " + reply->error().message());
-  co_return std::move(sock);
+  co_return FakeWorker{std::move(sock), reply->register_ack().report_token()};
 }
 
 int RunFleet(const Options& opt, const tacc::Config& config, const tacc::ClusterKey& key) {
@@ -215,7 +226,7 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   (*l)->Stop();
   if (!manager) Die("no beacon within 20 s");
 
-  std::vector<std::optional<tcp::socket>> socks(static_cast<size_t>(opt.workers));
+  std::vector<std::optional<FakeWorker>> socks(static_cast<size_t>(opt.workers));
   int failed = 0, done = 0;
   auto connect_start = Clock::now();
   // A few registrations in flight at a time, like workers starting across a cluster.
@@ -236,21 +247,42 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
         },
         asio::detached);
   }
+  // Load reports go as a real worker sends them: a sealed datagram to the manager's port
+  // when it gave a token (all from one socket here: the manager goes by the token), else
+  // a frame on the worker's connection.
+  boost::system::error_code uec;
+  asio::ip::udp::socket udp(ctx, asio::ip::udp::v4());
+  udp.connect(asio::ip::udp::endpoint(asio::ip::make_address(manager->host()), static_cast<uint16_t>(manager->port())), uec);
+  udp.non_blocking(true, uec);
+  std::string frame;
+  auto send_report = [&](FakeWorker& w, uint32_t q, uint64_t completed) -> bool {
+    tacc::wire::LoadReport r;
+    r.set_queue_length(q);
+    r.set_weighted_load(q);
+    r.set_completed(completed);
+    if (w.token != 0) {
+      tacc::wire::LoadAnnouncement a;
+      a.set_token(w.token);
+      a.set_seq(++w.seq);
+      *a.mutable_report() = r;
+      std::string d = tacc::wire::Seal(key, config.cluster.name, tacc::wire::DATAGRAM_LOAD_REPORT, a.SerializeAsString(), tacc::wire::NowUnixMs());
+      return send(udp.native_handle(), d.data(), d.size(), MSG_DONTWAIT) == static_cast<ssize_t>(d.size());
+    }
+    tacc::wire::Envelope env;
+    *env.mutable_load_report() = r;
+    frame.clear();
+    tacc::wire::AppendFrame(env, frame);
+    return send(w.sock.native_handle(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size());
+  };
   // Registered workers report while the rest register (or the manager would find the
   // first ones silent for manager.peer_timeout_ms).
   std::vector<Clock::time_point> last_report(socks.size(), Clock::now());
-  std::string report_frame;
   auto report_due = [&] {
     auto now = Clock::now();
     for (size_t i = 0; i < socks.size(); ++i) {
       if (!socks[i] || now - last_report[i] < Millis(opt.report_ms)) continue;
       last_report[i] = now;
-      tacc::wire::Envelope env;
-      env.mutable_load_report();
-      report_frame.clear();
-      tacc::wire::AppendFrame(env, report_frame);
-      boost::system::error_code wec;
-      socks[i]->send(asio::buffer(report_frame), 0, wec);
+      send_report(*socks[i], 0, 0);
     }
   };
   ctx.restart();
@@ -266,10 +298,12 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   // per report: one send() per report; whatever the manager sends is read and dropped.
   int ep = epoll_create1(EPOLL_CLOEXEC);
   std::vector<int> fds;
+  std::vector<FakeWorker*> live;
   for (auto& s : socks) {
     if (!s) continue;
-    int fd = s->native_handle();
-    s->non_blocking(true);
+    int fd = s->sock.native_handle();
+    s->sock.non_blocking(true);
+    live.push_back(&*s);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;
@@ -280,28 +314,33 @@ int RunFleet(const Options& opt, const tacc::Config& config, const tacc::Cluster
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
   const double per_ms = static_cast<double>(fds.size()) / opt.report_ms;
-  uint64_t due_done = 0;
+  // A real worker's connection also sends a heartbeat when it has sent nothing for
+  // wire.heartbeat_ms (its reports go by datagram): so do these, spread the same way.
+  const double beats_per_ms = static_cast<double>(fds.size()) / config.wire.heartbeat_ms;
+  uint64_t due_done = 0, beats_done = 0;
+  std::string beat;
+  {
+    tacc::wire::Envelope hb;
+    hb.mutable_heartbeat();
+    tacc::wire::AppendFrame(hb, beat);
+  }
   std::vector<char> sink(65536);
   std::vector<epoll_event> events(1024);
-  std::string frame;
   while (Clock::now() < end && !fds.empty()) {
     double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     auto due = static_cast<uint64_t>(ms * per_ms);
     for (; due_done < due; ++due_done) {
-      int fd = fds[due_done % fds.size()];
-      if (fd < 0) continue;
-      tacc::wire::Envelope env;
-      auto* r = env.mutable_load_report();
-      uint32_t q = static_cast<uint32_t>((due_done * 7919) % 5);
-      r->set_queue_length(q);
-      r->set_weighted_load(q);
-      r->set_completed(due_done / fds.size());
-      frame.clear();
-      tacc::wire::AppendFrame(env, frame);
-      if (send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()))
+      size_t k = due_done % fds.size();
+      if (fds[k] < 0) continue;
+      auto q = static_cast<uint32_t>((due_done * 7919) % 5);
+      if (send_report(*live[k], q, due_done / fds.size()))
         ++sent;
       else
         ++dropped;
+    }
+    for (auto beats_due = static_cast<uint64_t>(ms * beats_per_ms); beats_done < beats_due; ++beats_done) {
+      int fd = fds[beats_done % fds.size()];
+      if (fd >= 0 && live[beats_done % fds.size()]->token != 0) send(fd, beat.data(), beat.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     }
     int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), 0);
     for (int k = 0; k < n; ++k) {

@@ -67,20 +67,7 @@ uint64_t& BeaconReceiver::Delivered(uint64_t epoch) {
 BeaconReceiver::Verdict BeaconReceiver::OnDatagram(std::string_view bytes, int64_t now_unix_ms, wire::Beacon* out) {
   uint32_t wanted = wire::KindBit(wire::DATAGRAM_BEACON_HEADER) | (options_.header_only ? 0u : wire::KindBit(wire::DATAGRAM_BEACON_PART));
   wire::Unsealed u;
-  switch (wire::Unseal(key_, options_.cluster, bytes, now_unix_ms, options_.freshness_ms, wanted, &u)) {
-    case wire::UnsealOutcome::kOk:
-      break;
-    case wire::UnsealOutcome::kMalformed:
-      return Verdict::kMalformed;
-    case wire::UnsealOutcome::kOtherCluster:
-      return Verdict::kOtherCluster;
-    case wire::UnsealOutcome::kUnwanted:
-      return Verdict::kUnwanted;
-    case wire::UnsealOutcome::kBadMac:
-      return Verdict::kUnauthenticated;
-    case wire::UnsealOutcome::kStale:
-      return Verdict::kStale;
-  }
+  if (auto o = wire::Unseal(key_, options_.cluster, bytes, now_unix_ms, options_.freshness_ms, wanted, &u); o != wire::UnsealOutcome::kOk) return wire::RefusalOf<Verdict>(o);
   if (u.kind == wire::DATAGRAM_BEACON_HEADER) {
     wire::Beacon header;
     if (!header.ParseFromString(u.body) || header.cluster() != options_.cluster) return Verdict::kMalformed;

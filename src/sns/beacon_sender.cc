@@ -50,20 +50,7 @@ const char* ToString(SubscriberTable::Verdict v) {
 SubscriberTable::Verdict SubscriberTable::OnDatagram(std::string_view bytes, const wire::udp::endpoint& from, int64_t now_unix_ms,
                                                      Clock::time_point now) {
   wire::Unsealed u;
-  switch (wire::Unseal(key_, options_.cluster, bytes, now_unix_ms, options_.freshness_ms, wire::KindBit(wire::DATAGRAM_SUBSCRIBE), &u)) {
-    case wire::UnsealOutcome::kOk:
-      break;
-    case wire::UnsealOutcome::kMalformed:
-      return Verdict::kMalformed;
-    case wire::UnsealOutcome::kOtherCluster:
-      return Verdict::kOtherCluster;
-    case wire::UnsealOutcome::kUnwanted:
-      return Verdict::kUnwanted;
-    case wire::UnsealOutcome::kBadMac:
-      return Verdict::kUnauthenticated;
-    case wire::UnsealOutcome::kStale:
-      return Verdict::kStale;
-  }
+  if (auto o = wire::Unseal(key_, options_.cluster, bytes, now_unix_ms, options_.freshness_ms, wire::KindBit(wire::DATAGRAM_SUBSCRIBE), &u); o != wire::UnsealOutcome::kOk) return wire::RefusalOf<Verdict>(o);
   wire::Subscribe sub;
   if (!sub.ParseFromString(u.body) || sub.cluster() != options_.cluster) return Verdict::kMalformed;
   // Beacons go only to where the subscription came from, and only if the subscriber
@@ -200,7 +187,7 @@ asio::awaitable<void> BeaconSender::SendOne(bool extra) {
   b.set_tick(tick_);
   b.set_extra(extra);
   b.set_interval_ms(static_cast<uint32_t>(config_.beacon.interval_ms));
-  b.set_datagrams_refused(BeaconStats().Suspect());
+  b.set_datagrams_refused(b.datagrams_refused() + BeaconStats().Suspect());  // the builder's own count plus the beacon paths
   last_send_ = Clock::now();
   auto datagrams = SealSplit(packer.Finish(std::move(b)));
   if (!datagrams.ok()) {

@@ -85,6 +85,19 @@ Status Manager::Start(bool fresh) {
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Status::Unavailable("listen: " + ec.message());
 
+  // Load reports come as datagrams to the same address and port (LoadReportReceiver);
+  // if that UDP port cannot be had, workers are told to report over TCP instead.
+  load_reports_ = std::make_unique<LoadReportReceiver>(ctx_, config_, auth_->key, [this](const wire::LoadAnnouncement& a) {
+    ++reports_;
+    Counters().reports.Inc();
+    const auto& r = a.report();
+    return workers_.Announce(a.token(), a.seq(), r.weighted_load(), r.queue_length(), r.completed(), Clock::now());
+  });
+  if (Status s = load_reports_->Open(config_.cluster.host, port()); !s.ok()) {
+    spdlog::warn("load reports will come over TCP: {}", s.ToString());
+    load_reports_.reset();
+  }
+
   beacons_ = std::make_unique<BeaconSender>(ctx_, config_, auth_->key, [this](wire::BeaconPacker& entries) { return BuildBeacon(entries); });
   if (Status s = beacons_->Open(); !s.ok()) return s;
   // Hearing another manager's beacons means two managers: the younger one leaves. In
@@ -113,6 +126,7 @@ Status Manager::Start(bool fresh) {
                                                    : fmt::format("to subscribers of {}:{}", config_.cluster.host, config_.beacon.port),
                config_.beacon.interval_ms);
   asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
+  if (load_reports_) load_reports_->Start();
   beacons_->Start();
   asio::co_spawn(ctx_, PolicyLoop(), asio::detached);
   return Status::Ok();
@@ -125,6 +139,7 @@ void Manager::Stop(bool stop_children) {
   boost::system::error_code ec;
   acceptor_.close(ec);
   if (beacons_) beacons_->Stop();
+  if (load_reports_) load_reports_->Stop();
   if (foreign_listener_) foreign_listener_->Stop();
   if (stop_children) {  // only what our launcher started: never a pid a peer told us
     supervisor_.SignalAll(SIGTERM);
@@ -226,6 +241,7 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
   }
   pid_t launched = supervisor_.PendingPid(r.spawn_token());
   WorkerDirectory::Registration reg{r.id(), r.worker_class(), r.host(), r.address(), static_cast<pid_t>(r.pid()), launched};
+  while (load_reports_ && (reg.report_token == 0 || workers_.HasToken(reg.report_token))) reg.report_token = token_rng_();
   auto superseded = frontends_.HasConnection(conn.get()) ? Result<const void*>(Status::InvalidArgument("this connection has already registered"))
                                                             : workers_.Register(conn.get(), std::move(reg), Clock::now());
   if (!superseded.ok()) {
@@ -244,6 +260,12 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
   conn->set_name("worker " + r.id());
   wire::Envelope ack;
   ack.mutable_register_ack()->set_epoch(epoch_);
+  if (reg.report_token) {
+    // Its reports come as datagrams now, and its silence is judged by them
+    // (CloseSilentWorkers); this connection hears only its heartbeats.
+    ack.mutable_register_ack()->set_report_token(reg.report_token);
+    conn->set_idle_timeout(3 * Millis(config_.wire.heartbeat_ms));
+  }
   conn->Reply(env, std::move(ack));
   spdlog::info("worker {} registered (pid {})", r.id(), r.pid());
   // Announce soon (coalesced) so on-demand spawns are usable without waiting a period.
@@ -366,6 +388,20 @@ void Manager::RunPolicy() {
   bool adopting = Adopting(now);
   for (auto& id : supervisor_.Tick(now, adopting)) Drain(id);
   if (!adopting && config_.manager.manage_frontends) frontends_.Tick(now, false);
+  if (now - last_silence_check_ >= std::chrono::seconds(1)) CloseSilentWorkers(now);
+}
+
+void Manager::CloseSilentWorkers(Clock::time_point now) {
+  // Once a second, not every tick: a walk over every worker, and a peer timeout is seconds.
+  last_silence_check_ = now;
+  auto timeout = Millis(config_.manager.peer_timeout_ms);
+  for (auto key : workers_.Silent(now, timeout)) {
+    if (auto* conn = ConnOf(key)) {
+      spdlog::warn("closing connection {}: no load report for {} ms{}", conn->name(), timeout.count(),
+                   load_reports_ ? " (are datagrams to the manager's port blocked?)" : "");
+      conn->Close(Status::Timeout(fmt::format("no load report for {} ms", timeout.count())));
+    }
+  }
 }
 
 void Manager::Drain(const std::string& id) {
@@ -386,6 +422,7 @@ wire::Beacon Manager::BuildBeacon(wire::BeaconPacker& entries) {
   b.mutable_manager()->set_port(port());
   b.set_manager_pid(static_cast<uint32_t>(getpid()));
   b.set_load_reports(reports_);
+  b.set_datagrams_refused(LoadReportStats().Suspect());  // BeaconSender adds the beacon paths' own
   b.set_adopting(Adopting(Clock::now()));
   // One pass over the workers (10,000 of them, twice a second; walking a std::map that
   // big is mostly cache misses): entries, in id order so that runs of one class and host

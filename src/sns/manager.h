@@ -23,6 +23,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <random>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -33,6 +34,7 @@
 #include "common/process.h"
 #include "sns/beacon_listener.h"
 #include "sns/beacon_sender.h"
+#include "sns/load_report_receiver.h"
 #include "sns/launcher.h"
 #include "sns/frontend_supervisor.h"
 #include "sns/spawn_policy.h"
@@ -83,6 +85,7 @@ class Manager {
   wire::Beacon BuildBeacon(wire::BeaconPacker& entries);  // header fields; entries into the packer
   void RunPolicy();
   void Drain(const std::string& id);  // tells a worker the supervisor reaped to finish and leave
+  void CloseSilentWorkers(Clock::time_point now);  // no load report within manager.peer_timeout_ms
   bool Adopting(Clock::time_point now) const;
   wire::Connection* ConnOf(const void* key) const;    // nullptr if closed
 
@@ -103,6 +106,9 @@ class Manager {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<BeaconSender> beacons_;
   std::unique_ptr<BeaconListener> foreign_listener_;  // detects a second manager (headers only)
+  std::unique_ptr<LoadReportReceiver> load_reports_;   // workers' load datagrams; null: over TCP
+  std::mt19937_64 token_rng_{std::random_device{}()};  // report tokens (unguessable is not needed: datagrams are sealed)
+  Clock::time_point last_silence_check_{};
   bool probing_ = false;                               // a ConfirmOlderManager is under way
   Clock::time_point last_probe_{};
 

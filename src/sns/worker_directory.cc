@@ -11,6 +11,7 @@ Result<WorkerDirectory::ConnKey> WorkerDirectory::Register(ConnKey conn, Registr
     // Same worker reconnecting: the old connection is stale.
     superseded = old->second.conn;
     by_conn_.erase(superseded);
+    if (old->second.report_token) by_token_.erase(old->second.report_token);
     if (!old->second.draining) Count(old->second, -1);
     workers_.erase(old);
   }
@@ -23,6 +24,9 @@ Result<WorkerDirectory::ConnKey> WorkerDirectory::Register(ConnKey conn, Registr
   w.launched_pid = r.launched_pid;
   w.conn = conn;
   w.last_busy = now;
+  w.last_heard = now;
+  w.report_token = r.report_token;
+  if (w.report_token) by_token_[w.report_token] = &w;
   w.totals = &totals_[w.cls];
   Count(w, +1);
   by_conn_[conn] = &w;
@@ -33,14 +37,37 @@ Status WorkerDirectory::Report(ConnKey conn, double weighted_load, uint32_t queu
   auto it = by_conn_.find(conn);
   if (it == by_conn_.end()) return Status::NotFound("no worker registered on this connection");
   if (!std::isfinite(weighted_load) || weighted_load < 0) return Status::InvalidArgument("load is not a finite non-negative number");
+  Take(*it->second, weighted_load, queue, completed, now);
+  return Status::Ok();
+}
+
+WorkerDirectory::Announcement WorkerDirectory::Announce(uint64_t token, uint64_t seq, double weighted_load, uint32_t queue, uint64_t completed,
+                                                        Clock::time_point now) {
+  auto it = token ? by_token_.find(token) : by_token_.end();
+  if (it == by_token_.end()) return Announcement::kUnknownToken;
   auto& w = *it->second;
+  if (seq <= w.last_report_seq) return Announcement::kReplayed;
+  if (!std::isfinite(weighted_load) || weighted_load < 0) return Announcement::kBadLoad;
+  w.last_report_seq = seq;
+  Take(w, weighted_load, queue, completed, now);
+  return Announcement::kTaken;
+}
+
+std::vector<WorkerDirectory::ConnKey> WorkerDirectory::Silent(Clock::time_point now, Clock::duration timeout) const {
+  std::vector<ConnKey> out;
+  for (auto& [id, w] : workers_)
+    if (now - w.last_heard > timeout) out.push_back(w.conn);
+  return out;
+}
+
+void WorkerDirectory::Take(Worker& w, double weighted_load, uint32_t queue, uint64_t completed, Clock::time_point now) {
   double load = smoothing_ * weighted_load + (1 - smoothing_) * w.load;
   if (!w.draining) w.totals->load += load - w.load;
   w.load = load;
   if (queue > 0 || completed != w.completed) w.last_busy = now;
   w.queue = queue;
   w.completed = completed;
-  return Status::Ok();
+  w.last_heard = now;
 }
 
 void WorkerDirectory::MarkLeaving(ConnKey conn) {
@@ -60,6 +87,7 @@ std::optional<WorkerDirectory::Worker> WorkerDirectory::Remove(ConnKey conn) {
   if (it == by_conn_.end()) return std::nullopt;
   auto w = workers_.find(it->second->id);
   by_conn_.erase(it);
+  if (w->second.report_token) by_token_.erase(w->second.report_token);
   if (!w->second.draining) Count(w->second, -1);
   Worker out = std::move(w->second);
   out.totals = nullptr;

@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -54,6 +55,17 @@ class WorkerDirectory {
     bool draining = false;  // being reaped: not counted live, not announced
     bool leaving = false;   // deregistered: not a crash when the connection drops
     ClassTotals* totals = nullptr;  // its class's (a node of totals_: stays put)
+    uint64_t report_token = 0;      // its load announcements carry it (0: none, reports over TCP)
+    uint64_t last_report_seq = 0;   // of the newest announcement taken
+    Clock::time_point last_heard;   // newest load report, by datagram or over TCP
+  };
+
+  // What became of one load announcement (a datagram).
+  enum class Announcement {
+    kTaken,
+    kUnknownToken,  // no registered worker has it (left, superseded, or forged by a key holder)
+    kReplayed,      // seq not newer than one already taken
+    kBadLoad,       // NaN or negative
   };
 
   struct Registration {
@@ -61,6 +73,7 @@ class WorkerDirectory {
     wire::Endpoint address;
     pid_t pid = 0;
     pid_t launched_pid = 0;  // from the spawn token, 0 if not launched by us
+    uint64_t report_token = 0;  // for its load announcements; unique, or 0 for none
   };
 
   // `smoothing`: weight of a new report in the smoothed load (0 < a <= 1).
@@ -75,6 +88,15 @@ class WorkerDirectory {
   // Smooths a report into the worker on `conn`. NotFound if `conn` carries no worker
   // (a report before registration), InvalidArgument for a NaN or negative load.
   Status Report(ConnKey conn, double weighted_load, uint32_t queue, uint64_t completed, Clock::time_point now);
+
+  // A load announcement: as Report, for the worker registered with `token`, if `seq` is
+  // newer than the last one taken from it.
+  Announcement Announce(uint64_t token, uint64_t seq, double weighted_load, uint32_t queue, uint64_t completed, Clock::time_point now);
+  // True if `token` is in use by a registered worker (the manager draws them at random).
+  bool HasToken(uint64_t token) const { return by_token_.contains(token); }
+  // Connections of workers with no load report since `now - timeout` (nor since they
+  // registered): silent, to be closed. A walk over every worker.
+  std::vector<ConnKey> Silent(Clock::time_point now, Clock::duration timeout) const;
 
   // The worker on `conn` deregistered: its connection dropping is no crash.
   void MarkLeaving(ConnKey conn);
@@ -95,6 +117,8 @@ class WorkerDirectory {
 
  private:
   double smoothing_;
+  // Smooths a validated report into `w`.
+  void Take(Worker& w, double weighted_load, uint32_t queue, uint64_t completed, Clock::time_point now);
   // Counts `w` in (sign +1) or out of (-1) its class's totals.
   void Count(Worker& w, int sign);
 
@@ -105,6 +129,7 @@ class WorkerDirectory {
   // nor the bucket-then-node cache misses of std::unordered_map (9% of the manager's
   // CPU at 20,000 reports a second, measured by perf).
   boost::unordered_flat_map<ConnKey, Worker*> by_conn_;
+  boost::unordered_flat_map<uint64_t, Worker*> by_token_;  // likewise, for load announcements
 };
 
 }  // namespace tacc::sns

@@ -12,6 +12,7 @@
 
 #include "common/metrics.h"
 #include "wire/cluster_options.h"
+#include "wire/datagram_seal.h"
 
 namespace tacc::sns {
 
@@ -197,10 +198,13 @@ asio::awaitable<void> WorkerStub::RegisterWithManager(wire::Endpoint manager, ui
     asio::co_spawn(ctx_, CloseSoon(manager_conn_), asio::detached);
   }
   manager_conn_ = c;
+  report_token_ = 0;
+  if (uint64_t token = reply->register_ack().report_token(); token != 0 && !UseReportDatagrams(manager, token))
+    spdlog::warn("cannot send load reports as datagrams to {}:{}; sending them over TCP", manager.host(), manager.port());
   uint64_t acked = reply->register_ack().epoch();
   if (epoch != 0 && acked != epoch)
     spdlog::warn("a beacon named manager epoch {} at {}:{}, but the manager there is epoch {}; following it", epoch, manager.host(), manager.port(), acked);
-  spdlog::info("registered with manager epoch {}", acked);
+  spdlog::info("registered with manager epoch {}; load reports {}", acked, report_token_ ? "by datagram" : "over TCP");
 }
 
 asio::awaitable<void> WorkerStub::CloseSoon(wire::Connection::Ptr conn) {
@@ -210,21 +214,49 @@ asio::awaitable<void> WorkerStub::CloseSoon(wire::Connection::Ptr conn) {
   conn->Close(Status::Cancelled("followed a new manager"));
 }
 
+bool WorkerStub::UseReportDatagrams(const wire::Endpoint& manager, uint64_t token) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(manager.host(), ec);
+  if (ec) return false;
+  asio::ip::udp::socket s(ctx_);
+  s.open(addr.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+  if (!ec) s.connect(asio::ip::udp::endpoint(addr, static_cast<uint16_t>(manager.port())), ec);
+  if (!ec) s.non_blocking(true, ec);
+  if (ec) return false;
+  report_socket_.emplace(std::move(s));
+  report_token_ = token;
+  return true;
+}
+
 asio::awaitable<void> WorkerStub::ReportLoop() {
+  static Counter& send_errors =
+      Metrics().counter("tacc_worker_report_send_errors_total", "Load report datagrams the kernel refused to send (the next one follows)");
   auto alive = alive_;
   asio::steady_timer timer(ctx_);
   while (*alive) {
     if (manager_conn_ && manager_conn_->is_open() && !draining_) {
-      wire::Envelope env;
-      auto* r = env.mutable_load_report();
+      wire::LoadReport r;
       {
         std::lock_guard lock(mu_);
-        r->set_queue_length(static_cast<uint32_t>(queue_.size() + running_));
-        r->set_weighted_load(LoadLocked());
+        r.set_queue_length(static_cast<uint32_t>(queue_.size() + running_));
+        r.set_weighted_load(LoadLocked());
       }
-      r->set_completed(completed_);
-      r->set_failed(failed_);
-      manager_conn_->Send(std::move(env));
+      r.set_completed(completed_);
+      r.set_failed(failed_);
+      if (report_token_ != 0 && report_socket_) {
+        wire::LoadAnnouncement a;
+        a.set_token(report_token_);
+        a.set_seq(++report_seq_);
+        *a.mutable_report() = std::move(r);
+        std::string datagram = wire::Seal(auth_->key, config_.cluster.name, wire::DATAGRAM_LOAD_REPORT, a.SerializeAsString(), wire::NowUnixMs());
+        boost::system::error_code ec;
+        report_socket_->send(asio::buffer(datagram), 0, ec);
+        if (ec) send_errors.Inc();  // lost like any datagram; silence is judged over several
+      } else {
+        wire::Envelope env;
+        *env.mutable_load_report() = std::move(r);
+        manager_conn_->Send(std::move(env));
+      }
     }
     timer.expires_after(Millis(config_.worker.report_ms));
     co_await timer.async_wait(kUseTuple);

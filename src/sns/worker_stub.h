@@ -18,6 +18,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 
 #include <condition_variable>
 #include <deque>
@@ -76,6 +77,8 @@ class WorkerStub {
   void Finish(QueuedTask task, Result<TaskOutput> result);
   // The load a report or an answer announces (queued + running, or their cost). Holds mu_.
   double LoadLocked() const;
+  // Reports to the manager by datagram from now on, with `token`; false if it cannot.
+  bool UseReportDatagrams(const wire::Endpoint& manager, uint64_t token);
 
   boost::asio::io_context& ctx_;
   Config config_;
@@ -88,6 +91,10 @@ class WorkerStub {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<BeaconListener> beacons_;
   wire::Connection::Ptr manager_conn_;
+  // Load reports as datagrams to the manager (LoadReportReceiver), when it gave a token.
+  std::optional<boost::asio::ip::udp::socket> report_socket_;
+  uint64_t report_token_ = 0;
+  uint64_t report_seq_ = 0;
   ManagerFollower follower_;
   std::optional<wire::Endpoint> initial_manager_;
   bool draining_ = false;

@@ -77,6 +77,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool is_open() const { return open_; }
   const std::string& name() const { return options_.name; }
   void set_name(std::string name) { options_.name = std::move(name); }
+  // Takes effect from the next check of the idle timer (at the latest, the old deadline).
+  void set_idle_timeout(std::chrono::milliseconds t) { options_.idle_timeout = t; }
   size_t outstanding_calls() const { return pending_.size(); }
   tcp::endpoint remote_endpoint() const;
   // Bytes the read buffer holds now: grows with what arrives, not with what a frame

@@ -16,6 +16,8 @@ std::string_view LabelOf(DatagramKind kind) {
       return "tacc/udp/beacon-part/v1";
     case DATAGRAM_SUBSCRIBE:
       return "tacc/udp/subscribe/v1";
+    case DATAGRAM_LOAD_REPORT:
+      return "tacc/udp/load-report/v1";
     default:
       return "tacc/udp/unknown/v1";
   }

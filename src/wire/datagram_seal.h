@@ -55,6 +55,27 @@ constexpr uint32_t kAllKinds = ~0u;
 UnsealOutcome Unseal(const ClusterKey& key, std::string_view cluster, std::string_view bytes, int64_t now_unix_ms, int64_t freshness_ms,
                      uint32_t wanted_kinds, Unsealed* out);
 
+// A receiver's own verdict for a datagram Unseal() refused (`o` is not kOk). `Verdict`
+// is the receiver's enum; it names the five refusals kMalformed, kOtherCluster,
+// kUnwanted, kUnauthenticated (no valid MAC) and kStale.
+template <typename Verdict>
+Verdict RefusalOf(UnsealOutcome o) {
+  switch (o) {
+    case UnsealOutcome::kOtherCluster:
+      return Verdict::kOtherCluster;
+    case UnsealOutcome::kUnwanted:
+      return Verdict::kUnwanted;
+    case UnsealOutcome::kBadMac:
+      return Verdict::kUnauthenticated;
+    case UnsealOutcome::kStale:
+      return Verdict::kStale;
+    case UnsealOutcome::kOk:  // not a refusal: a caller's bug, judged the safe way
+    case UnsealOutcome::kMalformed:
+      break;
+  }
+  return Verdict::kMalformed;
+}
+
 // Wall-clock milliseconds since the Unix epoch (what Seal stamps and Unseal compares).
 int64_t NowUnixMs();
 

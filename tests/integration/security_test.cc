@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/use_future.hpp>
 #include <filesystem>
 #include <map>
@@ -18,6 +19,7 @@
 #include "cluster_harness.h"
 #include "common/cluster_key.h"
 #include "wire/connection.h"
+#include "wire/datagram_seal.h"
 
 namespace tacc::testing {
 namespace {
@@ -128,6 +130,93 @@ TEST_F(SecurityTest, OneConnectionRegistersExactlyOneWorker) {
   // The second id never appeared in a beacon.
   auto history = c_->History();
   for (auto& [t, b] : history) EXPECT_FALSE(Lists(b, "test@127.0.0.1:2"));
+}
+
+// Workers report their load as sealed datagrams to the manager's port. Forged ones (no
+// MAC, another key) claiming a huge load for any token are refused, counted in the
+// beacons and logged at a limited rate, and no load moves; real ones keep arriving.
+TEST_F(SecurityTest, ForgedLoadDatagramsChangeNothing) {
+  EXPECT_NE(c_->Log().find("load reports by datagram"), std::string::npos) << c_->Log();
+  const uint64_t refused_before = beacon_.datagrams_refused();
+  auto other = ClusterKey::Generate();
+  ASSERT_TRUE(other.ok());
+  asio::io_context io;
+  asio::ip::udp::socket tx(io, asio::ip::udp::v4());
+  asio::ip::udp::endpoint to(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(manager_.port()));
+  constexpr int kForged = 40;
+  for (int i = 0; i < kForged / 2; ++i) {
+    wire::LoadAnnouncement a;
+    a.set_token(static_cast<uint64_t>(i));
+    a.set_seq(1'000'000);
+    a.mutable_report()->set_weighted_load(1000);
+    a.mutable_report()->set_queue_length(1000);
+    tx.send_to(asio::buffer(wire::Seal(*other, c_->name(), wire::DATAGRAM_LOAD_REPORT, a.SerializeAsString(), wire::NowUnixMs())), to);
+    wire::SealedDatagram bare;  // what a forger without any key can make
+    bare.set_cluster(c_->name());
+    bare.set_kind(wire::DATAGRAM_LOAD_REPORT);
+    bare.set_sent_unix_ms(static_cast<uint64_t>(wire::NowUnixMs()));
+    bare.set_body(a.SerializeAsString());
+    tx.send_to(asio::buffer(bare.SerializeAsString()), to);
+  }
+  auto counted = c_->WaitFor([&](const wire::Beacon& b) { return b.datagrams_refused() >= refused_before + kForged; }, 5s);
+  ASSERT_TRUE(counted) << "the manager's beacons never counted the forged load reports; last: "
+                       << (c_->Latest() ? c_->Latest()->datagrams_refused() : 0);
+  // The worker is idle: its load stays near 0 in every beacon since, and real reports
+  // keep coming (the manager's count of load reports grows).
+  auto later = c_->WaitFor([&](const wire::Beacon& b) { return b.seq() > counted->seq() + 2; }, 5s);
+  ASSERT_TRUE(later);
+  for (auto& [t, b] : c_->History())
+    for (auto& w : b.workers()) EXPECT_LT(w.load(), 1.0) << "a forged load report moved worker " << w.id();
+  EXPECT_GT(later->load_reports(), counted->load_reports());
+  std::string log = c_->Log();
+  size_t lines = 0;
+  for (size_t p = log.find("load report without a valid MAC"); p != std::string::npos; p = log.find("load report without a valid MAC", p + 1)) ++lines;
+  EXPECT_GE(lines, 1u) << log;
+  EXPECT_LT(lines, static_cast<size_t>(kForged)) << "refusals are not rate-limited";
+}
+
+// A registered worker that sends no load report is presumed dead after
+// manager.peer_timeout_ms: its connection is closed and it leaves the beacons.
+TEST_F(SecurityTest, WorkerThatNeverReportsIsClosedAfterThePeerTimeout) {
+  auto key = ClusterKey::Load(c_->KeyFile());
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  auto auth = AuthFrom(c_->name(), *key);
+  auto to = manager_;
+  struct Outcome {
+    Status registered;
+    uint64_t token = 0;
+    bool closed = false;
+  };
+  auto started = std::chrono::steady_clock::now();
+  auto out = RunSync<Outcome>([&](asio::io_context& ctx) -> asio::awaitable<Outcome> {
+    Outcome o;
+    wire::ConnectionOptions opts;
+    opts.auth = auth;
+    opts.heartbeat_interval = 500ms;  // alive on TCP, but no load report
+    auto conn = co_await wire::Connect(to, opts, 2s);
+    if (!conn.ok()) {
+      o.registered = conn.status();
+      co_return o;
+    }
+    auto c = *conn;
+    c->Start([](const wire::Connection::Ptr&, wire::Envelope&&) {}, [](const wire::Connection::Ptr&, const Status&) {});
+    auto r = co_await c->Call(Registration("test@127.0.0.1:3", 3, 0), 2s);
+    o.registered = r.ok() ? Status::Ok() : r.status();
+    if (r.ok()) o.token = r->register_ack().report_token();
+    asio::steady_timer t(ctx);
+    for (int i = 0; i < 100 && c->is_open(); ++i) {  // up to 10 s
+      t.expires_after(100ms);
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    o.closed = !c->is_open();
+    c->Close(Status::Cancelled("done"));
+    co_return o;
+  });
+  ASSERT_TRUE(out.registered.ok()) << out.registered.ToString();
+  EXPECT_NE(out.token, 0u) << "the manager gave no token for load datagrams";
+  EXPECT_TRUE(out.closed) << "the silent worker's connection stayed open";
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 3s) << "closed before manager.peer_timeout_ms (3 s)";
+  EXPECT_NE(c_->Log().find("no load report for 3000 ms"), std::string::npos) << c_->Log();
 }
 
 // Every socket of the cluster is held by exactly one process: children inherit none of

@@ -173,5 +173,49 @@ TEST(WorkerDirectoryTest, ClassTotalsMatchTheRecords) {
   EXPECT_DOUBLE_EQ(d.MeanLoad("echo"), 0);
 }
 
+// Load announcements (datagrams) find their worker by the registration's token, are
+// taken once per sequence number, and stop counting when the worker goes.
+TEST(WorkerDirectoryTest, AnnouncementsByTokenAndSequence) {
+  using A = WorkerDirectory::Announcement;
+  WorkerDirectory d(1.0);
+  auto r = Reg("echo-1");
+  r.report_token = 99;
+  ASSERT_TRUE(d.Register(&conn_a, r, kT0).ok());
+  EXPECT_TRUE(d.HasToken(99));
+  EXPECT_EQ(d.Announce(99, 1, 2.0, 2, 0, kT0 + 1s), A::kTaken);
+  EXPECT_EQ(d.Find("echo-1")->load, 2.0);
+  EXPECT_EQ(d.Announce(99, 1, 5.0, 5, 0, kT0 + 1s), A::kReplayed);
+  EXPECT_EQ(d.Announce(98, 2, 5.0, 5, 0, kT0 + 1s), A::kUnknownToken);
+  EXPECT_EQ(d.Announce(0, 2, 5.0, 5, 0, kT0 + 1s), A::kUnknownToken);  // 0 is no token
+  EXPECT_EQ(d.Announce(99, 2, -1.0, 0, 0, kT0 + 1s), A::kBadLoad);
+  EXPECT_EQ(d.Find("echo-1")->load, 2.0);
+  EXPECT_EQ(d.MeanLoad("echo"), 2.0);
+
+  // Re-registered on a new connection with a new token: the old token is dead.
+  r.report_token = 100;
+  ASSERT_TRUE(d.Register(&conn_b, r, kT0 + 2s).ok());
+  EXPECT_FALSE(d.HasToken(99));
+  EXPECT_EQ(d.Announce(99, 3, 1.0, 1, 0, kT0 + 2s), A::kUnknownToken);
+  EXPECT_EQ(d.Announce(100, 1, 1.0, 1, 0, kT0 + 2s), A::kTaken);  // sequence numbers are per registration
+  d.Remove(&conn_b);
+  EXPECT_FALSE(d.HasToken(100));
+  EXPECT_EQ(d.Announce(100, 2, 1.0, 1, 0, kT0 + 3s), A::kUnknownToken);
+}
+
+// A worker is silent when no report came (by datagram or over TCP) within the timeout;
+// registering counts as having been heard.
+TEST(WorkerDirectoryTest, SilentWorkersAreThoseWithNoRecentReport) {
+  WorkerDirectory d(1.0);
+  auto r1 = Reg("echo-1");
+  r1.report_token = 1;
+  ASSERT_TRUE(d.Register(&conn_a, r1, kT0).ok());
+  ASSERT_TRUE(d.Register(&conn_b, Reg("echo-2"), kT0).ok());
+  EXPECT_TRUE(d.Silent(kT0 + 3s, 3s).empty());
+  EXPECT_EQ(d.Announce(1, 1, 0, 0, 0, kT0 + 2s), WorkerDirectory::Announcement::kTaken);
+  ASSERT_TRUE(d.Report(&conn_b, 0, 0, 0, kT0 + 1s).ok());
+  EXPECT_EQ(d.Silent(kT0 + 4500ms, 3s), std::vector<WorkerDirectory::ConnKey>{&conn_b});
+  EXPECT_EQ(d.Silent(kT0 + 5500ms, 3s).size(), 2u);
+}
+
 }  // namespace
 }  // namespace tacc::sns

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace tacc {
 
@@ -36,12 +37,6 @@ int HexDigit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-void AppendPart(std::string& out, std::string_view part) {
-  uint32_t n = static_cast<uint32_t>(part.size());
-  for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((n >> shift) & 0xff);
-  out.append(part);
 }
 
 }  // namespace
@@ -137,14 +132,57 @@ Result<ClusterKey> ClusterKey::LoadOrCreate(const std::string& path) {
   return created;
 }
 
+struct ClusterKey::HmacPads {
+  EVP_MD_CTX* inner = EVP_MD_CTX_new();  // SHA-256 after (key ^ ipad)
+  EVP_MD_CTX* outer = EVP_MD_CTX_new();  // SHA-256 after (key ^ opad)
+  HmacPads(const HmacPads&) = delete;
+  HmacPads& operator=(const HmacPads&) = delete;
+  explicit HmacPads(const std::array<uint8_t, kBytes>& key) {
+    // RFC 2104 with a key shorter than SHA-256's 64-byte block: zero-padded, then xored.
+    std::array<uint8_t, 64> ipad{}, opad{};
+    for (size_t i = 0; i < ipad.size(); ++i) {
+      uint8_t k = i < key.size() ? key[i] : 0;
+      ipad[i] = k ^ 0x36;
+      opad[i] = k ^ 0x5c;
+    }
+    if (!inner || !outer || EVP_DigestInit_ex(inner, EVP_sha256(), nullptr) != 1 || EVP_DigestUpdate(inner, ipad.data(), ipad.size()) != 1 ||
+        EVP_DigestInit_ex(outer, EVP_sha256(), nullptr) != 1 || EVP_DigestUpdate(outer, opad.data(), opad.size()) != 1)
+      throw std::runtime_error("OpenSSL cannot set up SHA-256");
+    OPENSSL_cleanse(ipad.data(), ipad.size());
+    OPENSSL_cleanse(opad.data(), opad.size());
+  }
+  ~HmacPads() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
+};
+
+ClusterKey::ClusterKey(const std::array<uint8_t, kBytes>& bytes) : bytes_(bytes), pads_(std::make_shared<const HmacPads>(bytes)) {}
+
 ClusterKey::Mac ClusterKey::Sign(std::string_view label, std::initializer_list<std::string_view> parts) const {
-  std::string input;
-  AppendPart(input, label);
-  for (auto p : parts) AppendPart(input, p);
-  Mac mac{};
+  // One scratch context per thread: copying a pad state into it is the whole set-up.
+  struct Scratch {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Scratch() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Scratch scratch;
+  EVP_MD_CTX* c = scratch.ctx;
+  auto update_part = [c](std::string_view part) {
+    uint32_t n = static_cast<uint32_t>(part.size());
+    const uint8_t prefix[4] = {static_cast<uint8_t>(n >> 24), static_cast<uint8_t>(n >> 16), static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+    EVP_DigestUpdate(c, prefix, sizeof prefix);
+    EVP_DigestUpdate(c, part.data(), part.size());
+  };
+  Mac inner{}, mac{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), bytes_.data(), static_cast<int>(bytes_.size()), reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-       mac.data(), &len);
+  bool ok = c && EVP_MD_CTX_copy_ex(c, pads_->inner) == 1;
+  if (ok) {
+    update_part(label);
+    for (auto p : parts) update_part(p);
+    ok = EVP_DigestFinal_ex(c, inner.data(), &len) == 1 && EVP_MD_CTX_copy_ex(c, pads_->outer) == 1 &&
+         EVP_DigestUpdate(c, inner.data(), inner.size()) == 1 && EVP_DigestFinal_ex(c, mac.data(), &len) == 1;
+  }
+  if (!ok) throw std::runtime_error("OpenSSL failed to compute an HMAC");
   return mac;
 }
 

@@ -56,7 +56,7 @@ const char* ToString(LoadReportReceiver::Verdict v) {
 
 LoadReportReceiver::Verdict LoadReportReceiver::Judge(const ClusterKey& key, std::string_view cluster, int64_t freshness_ms,
                                                       std::string_view bytes, int64_t now_unix_ms, wire::LoadAnnouncement* out) {
-  wire::Unsealed u;
+  thread_local wire::Unsealed u;  // reused: no allocation per datagram
   if (auto o = wire::Unseal(key, cluster, bytes, now_unix_ms, freshness_ms, wire::KindBit(wire::DATAGRAM_LOAD_REPORT), &u);
       o != wire::UnsealOutcome::kOk)
     return wire::RefusalOf<Verdict>(o);
@@ -91,7 +91,7 @@ void LoadReportReceiver::Stop() {
 LoadReportReceiver::Verdict LoadReportReceiver::Handle(std::string_view bytes, const asio::ip::udp::endpoint& from, int64_t now_unix_ms) {
   static RefusalLog log;
   auto& c = LoadReportStats();
-  wire::LoadAnnouncement a;
+  thread_local wire::LoadAnnouncement a;  // reused: no allocation per datagram
   Verdict v = Judge(key_, config_.cluster.name, config_.beacon.freshness_ms, bytes, now_unix_ms, &a);
   if (v == Verdict::kTaken) {
     switch (sink_(a)) {

@@ -70,7 +70,9 @@ const char* ToString(UnsealOutcome o) {
 
 UnsealOutcome Unseal(const ClusterKey& key, std::string_view cluster, std::string_view bytes, int64_t now_unix_ms, int64_t freshness_ms,
                      uint32_t wanted_kinds, Unsealed* out) {
-  SealedDatagram sd;
+  // Reused from one call to the next (per thread): its strings keep their memory, so a
+  // receiver of 20,000 datagrams a second does not allocate for each.
+  thread_local SealedDatagram sd;
   if (bytes.size() > static_cast<size_t>(INT32_MAX) || !sd.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return UnsealOutcome::kMalformed;
   if (sd.cluster() != cluster) return UnsealOutcome::kOtherCluster;
@@ -85,7 +87,7 @@ UnsealOutcome Unseal(const ClusterKey& key, std::string_view cluster, std::strin
   if (sent < now_unix_ms - freshness_ms || sent > now_unix_ms + freshness_ms) return UnsealOutcome::kStale;
   out->kind = sd.kind();
   out->sent_unix_ms = sent;
-  out->body = std::move(*sd.mutable_body());
+  out->body.swap(*sd.mutable_body());  // a caller that reuses *out lends its buffer back
   return UnsealOutcome::kOk;
 }
 

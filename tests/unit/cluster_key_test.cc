@@ -4,7 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <vector>
 
@@ -90,6 +95,45 @@ TEST(ClusterKeyMacTest, MacDependsOnKeyLabelAndEveryPart) {
   // Length prefixes: moving a byte between parts changes the MAC.
   EXPECT_FALSE(ka.Verify(m, "hello", {"xy", ""}));
   EXPECT_FALSE(ka.Verify(m.substr(0, 31), "hello", {"x", "y"}));
+}
+
+// Sign computes HMAC-SHA256 from precomputed pad states: it must equal OpenSSL's own
+// HMAC over the same length-prefixed input, for short and multi-block inputs, and from
+// several threads at once.
+TEST(ClusterKeyMacTest, EqualsOpenSslHmacOverTheLengthPrefixedParts) {
+  std::array<uint8_t, ClusterKey::kBytes> raw{};
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = static_cast<uint8_t>(i * 7 + 1);
+  ClusterKey key = ClusterKey::FromBytes(raw);
+  auto reference = [&](std::string_view label, std::vector<std::string_view> parts) {
+    std::string input;
+    auto append = [&](std::string_view p) {
+      uint32_t n = static_cast<uint32_t>(p.size());
+      for (int shift = 24; shift >= 0; shift -= 8) input += static_cast<char>((n >> shift) & 0xff);
+      input.append(p);
+    };
+    append(label);
+    for (auto p : parts) append(p);
+    ClusterKey::Mac mac{};
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), raw.data(), static_cast<int>(raw.size()), reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac.data(),
+         &len);
+    return mac;
+  };
+  std::string big(5000, 'z');
+  EXPECT_EQ(key.Sign("l", {}), reference("l", {}));
+  EXPECT_EQ(key.Sign("tacc/udp/x", {"a", "", "bc"}), reference("tacc/udp/x", {"a", "", "bc"}));
+  EXPECT_EQ(key.Sign("tacc/udp/x", {big, "tail"}), reference("tacc/udp/x", {big, "tail"}));
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        std::string part = std::to_string(t * 100000 + i);
+        if (key.Sign("t", {part}) != reference("t", {part})) ++wrong;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(ClusterKeyMacTest, GeneratedKeysDiffer) {

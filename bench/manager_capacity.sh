@@ -76,7 +76,7 @@ done
   echo "# Manager under the paper's load (bench/manager_capacity.sh)"
   echo
   echo "Run $RUN_DATE on $MACHINE. Manager alone on core 0; fake workers and the beacon receiver on core 1."
-  echo "Each fake worker has its own TCP connection and sends one load report every ${REPORT_MS} ms; beacons every ${BEACON_MS} ms,"
+  echo "Each fake worker registers on its own TCP connection and sends one load report every ${REPORT_MS} ms (a sealed datagram, as real workers do) and a heartbeat every wire.heartbeat_ms; beacons every ${BEACON_MS} ms,"
   echo "split into datagrams of at most 1,400 bytes. Steady window: ${SECONDS_PER_RUN} s after ${WARMUP} s with every worker registered."
   echo "Target (issue 6): 10,000 workers with the manager under 10% of one core and every beacon on time."
   echo

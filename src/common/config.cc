@@ -157,7 +157,7 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("beacon.max_datagram_bytes", "Largest beacon datagram (UDP payload). Keep it under the path MTU (1,500-byte Ethernet: 1,472 less any tunnel headers) so no beacon is fragmented; a big directory goes out as several datagrams.", AT(beacon.max_datagram_bytes), 576, 65000),
       NumberAt<int>("beacon.freshness_ms", "A beacon or subscription sent further than this from the receiver's clock is refused as a replay. Hosts need their clocks in step to well within this (NTP).", AT(beacon.freshness_ms), 100, 3600000),
 
-      NumberAt<int>("manager.port", "TCP port the manager listens on for workers and front ends (0: any free port; peers learn it from beacons).", AT(manager.port), 0, 65535),
+      NumberAt<int>("manager.port", "Port the manager listens on for workers and front ends: TCP, and UDP for workers' load reports (0: any free port; peers learn it from beacons).", AT(manager.port), 0, 65535),
       NumberAt<int>("manager.peer_timeout_ms", "A worker or front end silent this long is presumed dead (backs up broken-connection detection).", AT(manager.peer_timeout_ms), 100, 600000),
       NumberAt<double>("manager.load_smoothing", "Weight of the newest load report in each worker's moving average (1: no smoothing).", AT(manager.load_smoothing), 0.01, 1.0),
       NumberAt<int>("manager.policy_interval_ms", "How often the spawn/reap policy runs.", AT(manager.policy_interval_ms), 10, 60000),

@@ -15,6 +15,7 @@ std::string_view ErrorKindName(ErrorKind kind) {
     case ErrorKind::kInternal: return "internal";
     case ErrorKind::kWorkerError: return "worker_error";
     case ErrorKind::kCancelled: return "cancelled";
+    case ErrorKind::kForbidden: return "forbidden";
   }
   return "unknown";
 }

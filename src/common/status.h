@@ -25,6 +25,7 @@ enum class ErrorKind : int {
   kInternal = 8,         // a bug or an unexpected system error
   kWorkerError = 9,      // worker function reported failure for this input
   kCancelled = 10,       // shutting down
+  kForbidden = 11,       // refused by policy (a destination or client the settings do not allow)
 };
 
 std::string_view ErrorKindName(ErrorKind kind);
@@ -43,6 +44,7 @@ class [[nodiscard]] Status {
   static Status Internal(std::string m) { return {ErrorKind::kInternal, std::move(m)}; }
   static Status WorkerError(std::string m) { return {ErrorKind::kWorkerError, std::move(m)}; }
   static Status Cancelled(std::string m) { return {ErrorKind::kCancelled, std::move(m)}; }
+  static Status Forbidden(std::string m) { return {ErrorKind::kForbidden, std::move(m)}; }
 
   Status(ErrorKind kind, std::string message) : kind_(kind), message_(std::move(message)) {}
 

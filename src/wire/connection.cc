@@ -320,7 +320,7 @@ Envelope MakeError(const Status& status) {
 
 Status ErrorToStatus(const Error& e) {
   int k = e.kind();
-  if (k <= 0 || k > static_cast<int>(ErrorKind::kCancelled)) return Status::Protocol("peer sent an unknown error kind: " + e.message());
+  if (k <= 0 || k > static_cast<int>(ErrorKind::kForbidden)) return Status::Protocol("peer sent an unknown error kind: " + e.message());
   return Status(static_cast<ErrorKind>(k), e.message());
 }
 

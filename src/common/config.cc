@@ -193,6 +193,11 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("http.request_timeout_ms", "Deadline for the service to answer one request.", AT(http.request_timeout_ms), 10, 3600000),
       NumberAt<int>("http.max_connections", "Open client connections per front end, across all its threads; a connection above it gets a 503 and is closed at once (counted in tacc_http_refused_connections_total).", AT(http.max_connections), 1, 1000000),
       NumberAt<int64_t>("http.max_buffered_bytes", "Request bytes (read buffers and bodies) one front end holds in memory across all its connections; a request that would go above it gets a 503 and its connection is closed (counted in tacc_http_over_memory_budget_total).", AT(http.max_buffered_bytes), int64_t{64} << 10, int64_t{1} << 40),
+      StringListAt("proxy.client_networks", "CIDR networks whose clients may use the front end as a forward proxy (absolute-form requests); others get 403.", AT(proxy.client_networks)),
+      StringListAt("proxy.allowed_destinations", "CIDR networks of non-public addresses (private, loopback, link-local, ...) the proxy may still connect to. Empty: public addresses only (SSRF defence; checked on the resolved address).", AT(proxy.allowed_destinations)),
+      NumberAt<int>("proxy.connect_timeout_ms", "Connecting to an origin (all its allowed addresses) must finish within this; else 504.", AT(proxy.connect_timeout_ms), 10, 600000),
+      NumberAt<int>("proxy.read_timeout_ms", "An origin must take the request and send its whole answer within this; else 504.", AT(proxy.read_timeout_ms), 10, 3600000),
+      NumberAt<int64_t>("proxy.max_body_bytes", "Largest origin body the proxy takes; larger: 502.", AT(proxy.max_body_bytes), int64_t{0}, int64_t{1} << 40),
 
       StringAt("stub.balance_policy", "How the manager stub picks a worker: 'lottery' (tickets inversely related to the estimated queue), 'random', 'least_loaded'.", AT(stub.balance_policy), {"lottery", "random", "least_loaded"}),
       BoolAt("stub.delta_estimator", "Keep a running estimate of each worker's queue change between beacons (paper §4.5).", AT(stub.delta_estimator)),

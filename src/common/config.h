@@ -86,6 +86,13 @@ struct Config {
     int max_connections = 10000;
     int64_t max_buffered_bytes = int64_t{256} << 20;
   } http;
+  struct Proxy {  // TranSend's proxy (issue 7): whom it serves and where it may go
+    std::vector<std::string> client_networks = {"127.0.0.0/8", "::1/128"};
+    std::vector<std::string> allowed_destinations;  // non-public networks it may still connect to
+    int connect_timeout_ms = 5000;
+    int read_timeout_ms = 30000;
+    int64_t max_body_bytes = int64_t{64} << 20;
+  } proxy;
   struct Stub {
     std::string balance_policy = "lottery";
     bool delta_estimator = true;

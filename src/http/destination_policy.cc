@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 
 namespace tacc::http {
 
@@ -102,45 +103,49 @@ AddressClass Classify(const ip::address& a) {
   return ClassifyV6(a.to_v6());
 }
 
-Result<DestinationPolicy> DestinationPolicy::Make(const std::vector<std::string>& allowed) {
-  DestinationPolicy p;
-  for (const auto& cidr : allowed) {
+Result<NetworkList> NetworkList::Make(const std::vector<std::string>& cidrs) {
+  NetworkList l;
+  for (const auto& cidr : cidrs) {
     boost::system::error_code ec;
     auto n4 = ip::make_network_v4(cidr, ec);
     if (!ec) {
-      p.v4_.push_back(n4.canonical());
+      l.v4_.push_back(n4.canonical());
       continue;
     }
     auto n6 = ip::make_network_v6(cidr, ec);
     if (!ec) {
-      p.v6_.push_back(n6.canonical());
+      l.v6_.push_back(n6.canonical());
       continue;
     }
     return Status::InvalidArgument(fmt::format("'{}' is not a network in CIDR form (e.g. 10.1.0.0/16 or fd00::/8)", cidr));
   }
+  return l;
+}
+
+bool NetworkList::Contains(const ip::address& a) const {
+  std::optional<ip::address_v4> v4;
+  if (a.is_v4()) v4 = a.to_v4();
+  else if (a.to_v6().is_v4_mapped()) v4 = ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  if (v4)
+    for (const auto& n : v4_)
+      if (n == ip::make_network_v4(*v4, n.prefix_length()).canonical()) return true;
+  if (a.is_v6())
+    for (const auto& n : v6_)
+      if (n == ip::make_network_v6(a.to_v6(), n.prefix_length()).canonical()) return true;
+  return false;
+}
+
+Result<DestinationPolicy> DestinationPolicy::Make(const std::vector<std::string>& allowed) {
+  auto l = NetworkList::Make(allowed);
+  if (!l.ok()) return l.status();
+  DestinationPolicy p;
+  p.allowed_ = std::move(*l);
   return p;
 }
 
 Status DestinationPolicy::Check(const ip::address& a) const {
   AddressClass c = Classify(a);
-  if (c == AddressClass::kPublic) return Status::Ok();
-  // An allowed network matches the address as written, and an IPv4 network also matches
-  // that address inside an IPv6 form (::ffff:10.0.0.5 is 10.0.0.5).
-  ip::address_v4 v4;
-  bool have_v4 = false;
-  if (a.is_v4()) {
-    v4 = a.to_v4();
-    have_v4 = true;
-  } else if (a.to_v6().is_v4_mapped()) {
-    v4 = ip::make_address_v4(ip::v4_mapped, a.to_v6());
-    have_v4 = true;
-  }
-  if (have_v4)
-    for (const auto& n : v4_)
-      if (n == ip::make_network_v4(v4, n.prefix_length()).canonical()) return Status::Ok();
-  if (a.is_v6())
-    for (const auto& n : v6_)
-      if (n == ip::make_network_v6(a.to_v6(), n.prefix_length()).canonical()) return Status::Ok();
+  if (c == AddressClass::kPublic || allowed_.Contains(a)) return Status::Ok();
   return Status::Forbidden(fmt::format("{} address {} is not a destination this proxy may connect to (allow its network in the settings)",
                                        ToString(c), a.to_string()));
 }

@@ -44,19 +44,31 @@ const char* ToString(AddressClass c);
 
 AddressClass Classify(const boost::asio::ip::address& a);
 
-class DestinationPolicy {
+// A set of CIDR networks ("10.1.0.0/16", "::1/128"; host bits are ignored). An IPv4
+// network also contains that address in IPv4-mapped IPv6 form (::ffff:10.1.0.5), as a
+// dual-stack socket reports it.
+class NetworkList {
  public:
-  // `allowed`: CIDR networks ("10.1.0.0/16", "::1/128") where non-public addresses are
-  // allowed anyway. InvalidArgument names a bad entry.
-  static Result<DestinationPolicy> Make(const std::vector<std::string>& allowed);
-
-  // Ok for a public address or one in an allowed network; PermissionDenied otherwise,
-  // with a message that names the class ("loopback address 127.0.0.1 ...").
-  Status Check(const boost::asio::ip::address& a) const;
+  // InvalidArgument names a bad entry.
+  static Result<NetworkList> Make(const std::vector<std::string>& cidrs);
+  bool Contains(const boost::asio::ip::address& a) const;
 
  private:
   std::vector<boost::asio::ip::network_v4> v4_;
   std::vector<boost::asio::ip::network_v6> v6_;
+};
+
+class DestinationPolicy {
+ public:
+  // `allowed`: networks where non-public addresses are allowed anyway.
+  static Result<DestinationPolicy> Make(const std::vector<std::string>& allowed);
+
+  // Ok for a public address or one in an allowed network; Forbidden otherwise, with a
+  // message that names the class ("loopback address 127.0.0.1 ...").
+  Status Check(const boost::asio::ip::address& a) const;
+
+ private:
+  NetworkList allowed_;
 };
 
 }  // namespace tacc::http

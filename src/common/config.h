@@ -89,6 +89,7 @@ struct Config {
   struct Proxy {  // TranSend's proxy (issue 7): whom it serves and where it may go
     std::vector<std::string> client_networks = {"127.0.0.0/8", "::1/128"};
     std::vector<std::string> allowed_destinations;  // non-public networks it may still connect to
+    std::vector<std::string> reverse_origins;        // "host=http://origin[:port]": reverse proxy by Host
     int connect_timeout_ms = 5000;
     int read_timeout_ms = 30000;
     int64_t max_body_bytes = int64_t{64} << 20;

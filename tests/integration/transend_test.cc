@@ -140,5 +140,28 @@ TEST(TransendTest, RefusedLoopedDeadAndLyingOriginsGetClearErrors) {
   EXPECT_EQ(c.Get("/").status, 404);
 }
 
+// Reverse proxy: origin-form requests are fetched from the origin configured for their
+// Host (with or without port), with X-Forwarded-For; an unknown Host gets 404.
+TEST(TransendTest, ReverseProxyByHostName) {
+  Origin site("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 4\r\n\r\nsite");
+  ClusterHarness c({.settings = {"frontend.service=transend",
+                                 "proxy.reverse_origins=[\"Site.Test=http://127.0.0.1:" + std::to_string(site.port()) + "\"]"}});
+  c.Start();
+  std::string raw = RawExchange("127.0.0.1", c.FrontendPort(), "GET /a/b?c=d HTTP/1.1\r\nHost: site.test:8080\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw << c.Log();
+  EXPECT_NE(raw.find("\r\n\r\nsite"), std::string::npos) << raw;
+  auto heads = site.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  std::string head = Lower(heads[0]);
+  EXPECT_EQ(head.rfind("get /a/b?c=d http/1.1\r\n", 0), 0u) << heads[0];
+  EXPECT_NE(head.find("host: site.test:8080"), std::string::npos) << heads[0];
+  EXPECT_NE(head.find("x-forwarded-for: 127.0.0.1"), std::string::npos) << heads[0];
+  EXPECT_NE(head.find("via: 1.1 tacc-"), std::string::npos) << heads[0];
+
+  std::string other = RawExchange("127.0.0.1", c.FrontendPort(), "GET / HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(other.rfind("HTTP/1.1 404", 0), 0u) << other;
+  EXPECT_EQ(site.heads().size(), 1u) << "a request for another Host reached the origin";
+}
+
 }  // namespace
 }  // namespace tacc::testing

@@ -89,10 +89,17 @@ struct Config {
   struct Proxy {  // TranSend's proxy (issue 7): whom it serves and where it may go
     std::vector<std::string> client_networks = {"127.0.0.0/8", "::1/128"};
     std::vector<std::string> allowed_destinations;  // non-public networks it may still connect to
-    std::vector<std::string> reverse_origins;        // "host=http://origin[:port]": reverse proxy by Host
+    std::vector<std::string> reverse_origins;        // "host=http[s]://origin[:port]": reverse proxy by Host
     int connect_timeout_ms = 5000;
     int read_timeout_ms = 30000;
     int64_t max_body_bytes = int64_t{64} << 20;
+    std::vector<std::string> connect_ports = {"443"};  // CONNECT tunnels only to these ports (or ranges "a-b")
+    int tunnel_idle_timeout_ms = 300000;
+    std::string origin_ca_file;  // extra trusted CAs (PEM) for HTTPS origins
+    int max_connections_per_origin = 256;  // per front-end thread
+    int max_idle_per_origin = 32;
+    int max_idle_connections = 512;
+    int idle_origin_timeout_ms = 15000;
   } proxy;
   struct Stub {
     std::string balance_policy = "lottery";

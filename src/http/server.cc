@@ -9,7 +9,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <charconv>
 #include <optional>
+#include <tuple>
 
 #include "common/metrics.h"
 
@@ -358,15 +361,78 @@ asio::awaitable<bool> Server::ServeOne(const std::shared_ptr<Conn>& c, beast::fl
   }
   DisarmDeadline(*c);  // the handler has http.request_timeout_ms of its own
   Request req = parser.release();
-  Response res = co_await handler->Handle(req, info);  // alive checked above: the handler exists
+  Reply reply = co_await handler->Handle(req, info);  // alive checked above: the handler exists
   if (!state.alive) co_return false;
   Counters().requests.Inc();
+  Response& res = reply.response;
+  if (reply.takeover) {
+    // CONNECT: the head only, no framing; the connection belongs to the takeover now.
+    bhttp::response<bhttp::empty_body> head{std::move(res.base())};
+    ArmDeadline(c, limits.write_timeout_ms);
+    bhttp::response_serializer<bhttp::empty_body> sr{head};
+    sr.split(true);
+    auto [hec, hn] = co_await bhttp::async_write_header(c->socket, sr, kUseTuple);
+    DisarmDeadline(*c);
+    if (hec || c->timed_out || !state.alive) co_return false;
+    co_await reply.takeover->Run(c->socket, buffer);
+    co_return false;
+  }
   bool keep = req.keep_alive() && res.keep_alive() && !state.draining;
+  if (reply.body) co_return co_await WriteStreamed(c, limits, state, req, reply, keep);
   res.keep_alive(keep);
   res.prepare_payload();
   ArmDeadline(c, limits.write_timeout_ms);
   auto [wec, wn] = co_await bhttp::async_write(c->socket, res, kUseTuple);
   co_return !wec && !c->timed_out && keep && state.alive;
+}
+
+asio::awaitable<bool> Server::WriteStreamed(const std::shared_ptr<Conn>& c, const ServerLimits& limits, State& state, const Request& req,
+                                            Reply& reply, bool keep) {
+  bhttp::response<bhttp::empty_body> head{std::move(reply.response.base())};
+  const bool head_only = req.method() == bhttp::verb::head || head.result_int() == 204 || head.result_int() == 304 ||
+                         head.result_int() / 100 == 1;
+  std::optional<uint64_t> length;
+  if (auto cl = head.find(bhttp::field::content_length); cl != head.end()) {
+    uint64_t v = 0;
+    auto sv = cl->value();
+    auto [p, e] = std::from_chars(sv.data(), sv.data() + sv.size(), v);
+    if (e != std::errc() || p != sv.data() + sv.size()) co_return false;  // the handler's bug: don't send a lie
+    length = v;
+  }
+  const bool chunked = !length && !head_only && req.version() >= 11;
+  if (!length && !head_only && !chunked) keep = false;  // HTTP/1.0 without a length: the end is the close
+  head.erase(bhttp::field::transfer_encoding);
+  if (chunked) head.chunked(true);
+  head.keep_alive(keep);
+  bhttp::response_serializer<bhttp::empty_body> sr{head};
+  sr.split(true);
+  ArmDeadline(c, limits.write_timeout_ms);
+  auto [hec, hn] = co_await bhttp::async_write_header(c->socket, sr, kUseTuple);
+  if (hec || c->timed_out || !state.alive) co_return false;
+  if (head_only) co_return keep;
+  uint64_t sent = 0;
+  for (;;) {
+    // The source has its own deadlines (an origin's read timeout); ours is for the client.
+    DisarmDeadline(*c);
+    auto piece = co_await reply.body->Next();
+    if (!state.alive || !piece.ok()) co_return false;  // truncated: the client must not take it for whole
+    std::string_view bytes = *piece;
+    if (bytes.empty()) break;
+    sent += bytes.size();
+    if (length && sent > *length) co_return false;
+    ArmDeadline(c, limits.write_timeout_ms);
+    boost::system::error_code wec;
+    if (chunked) std::tie(wec, std::ignore) = co_await asio::async_write(c->socket, bhttp::make_chunk(asio::buffer(bytes.data(), bytes.size())), kUseTuple);
+    else std::tie(wec, std::ignore) = co_await asio::async_write(c->socket, asio::buffer(bytes.data(), bytes.size()), kUseTuple);
+    if (wec || c->timed_out || !state.alive) co_return false;
+  }
+  if (length && sent != *length) co_return false;
+  if (chunked) {
+    ArmDeadline(c, limits.write_timeout_ms);
+    auto [lec, ln] = co_await asio::async_write(c->socket, bhttp::make_chunk_last(), kUseTuple);
+    if (lec || c->timed_out) co_return false;
+  }
+  co_return keep && state.alive;
 }
 
 }  // namespace tacc::http

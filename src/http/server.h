@@ -81,11 +81,45 @@ struct RequestInfo {
   boost::asio::ip::tcp::endpoint remote;
 };
 
+// A response body produced piece by piece (e.g. streamed from an origin), so that the
+// front end holds one piece at a time whatever the body's size.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // The next piece; empty: the body is complete. The view stays valid until the next
+  // call. An error: the body can't be completed; the server closes the connection, so
+  // the client sees a truncated body, never a wrong one.
+  virtual boost::asio::awaitable<Result<std::string_view>> Next() = 0;
+};
+
+// Takes a connection over after its response head has been written (a CONNECT tunnel).
+class ConnectionTakeover {
+ public:
+  virtual ~ConnectionTakeover() = default;
+  // `unread`: bytes the client sent after its request, already read by the server.
+  // The server closes the connection when this returns.
+  virtual boost::asio::awaitable<void> Run(boost::asio::ip::tcp::socket& client, beast::flat_buffer& unread) = 0;
+};
+
+// What a handler answers: a response, and optionally where its body comes from or who
+// takes the connection over afterwards.
+struct Reply {
+  Reply(Response r) : response(std::move(r)) {}  // NOLINT: a plain response is a reply
+  Response response;
+  // Set: the body comes from here and response.body() is ignored. Framed by the
+  // response's Content-Length if it has one (a source that gives fewer or more bytes
+  // ends the connection), else chunked (HTTP/1.1) or by closing (HTTP/1.0).
+  std::unique_ptr<BodySource> body;
+  // Set (with a 2xx response to CONNECT): the head is written without framing and the
+  // connection is handed over; it is never reused for requests.
+  std::unique_ptr<ConnectionTakeover> takeover;
+};
+
 // What the server calls for each request. Implementations live on one thread.
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
-  virtual boost::asio::awaitable<Response> Handle(Request& request, const RequestInfo& info) = 0;
+  virtual boost::asio::awaitable<Reply> Handle(Request& request, const RequestInfo& info) = 0;
 };
 
 class Server {
@@ -137,6 +171,9 @@ class Server {
   // Reads one request (its first byte is there), answers it; false: close the connection.
   static boost::asio::awaitable<bool> ServeOne(const std::shared_ptr<Conn>& conn, beast::flat_buffer& buffer, const ServerLimits& limits,
                                                State& state, ServerBudget& budget, RequestHandler* handler, const RequestInfo& info);
+  // Writes a reply whose body comes from a BodySource; false: close the connection.
+  static boost::asio::awaitable<bool> WriteStreamed(const std::shared_ptr<Conn>& conn, const ServerLimits& limits, State& state,
+                                                    const Request& req, Reply& reply, bool keep);
 
   boost::asio::io_context& ctx_;
   ServerLimits limits_;

@@ -93,7 +93,7 @@ class Frontend::Shard : public http::RequestHandler {
         server_(ctx_, HttpLimits(fe.config_), *this, fe.budget_) {}
 
   // Every request on the public port goes to the service (the admin paths included).
-  asio::awaitable<http::Response> Handle(http::Request& req, const http::RequestInfo& info) override {
+  asio::awaitable<http::Reply> Handle(http::Request& req, const http::RequestInfo& info) override {
     ServiceContext sctx{stub_, fe_.config_, info};
     co_return co_await service_->Handle(req, sctx);
   }
@@ -113,7 +113,7 @@ class Frontend::Shard : public http::RequestHandler {
 class Frontend::AdminHandler : public http::RequestHandler {
  public:
   explicit AdminHandler(Frontend& fe) : fe_(fe) {}
-  asio::awaitable<http::Response> Handle(http::Request& req, const http::RequestInfo&) override {
+  asio::awaitable<http::Reply> Handle(http::Request& req, const http::RequestInfo&) override {
     std::string_view target = req.target();
     if (target == "/_tacc/health") co_return http::MakeResponse(req, bhttp::status::ok, "ok\n");
     if (target == "/_tacc/metrics") co_return http::MakeResponse(req, bhttp::status::ok, Metrics().RenderPrometheus(), "text/plain; version=0.0.4");

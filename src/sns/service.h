@@ -47,7 +47,7 @@ struct ServiceContext {
 class Service {
  public:
   virtual ~Service() = default;
-  virtual boost::asio::awaitable<http::Response> Handle(http::Request& request, ServiceContext& ctx) = 0;
+  virtual boost::asio::awaitable<http::Reply> Handle(http::Request& request, ServiceContext& ctx) = 0;
 };
 
 using ServiceFactory = std::function<Result<std::unique_ptr<Service>>(const Config&)>;

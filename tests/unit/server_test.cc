@@ -27,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 // Answers "<method> <target> <body size>:<body>"; records what it saw.
 class RecordingHandler : public RequestHandler {
  public:
-  asio::awaitable<Response> Handle(Request& req, const RequestInfo& info) override {
+  asio::awaitable<http::Reply> Handle(Request& req, const RequestInfo& info) override {
     ++calls;
     bodies.push_back(req.body());
     remotes.push_back(info.remote);
@@ -42,7 +42,7 @@ class RecordingHandler : public RequestHandler {
   std::vector<tcp::endpoint> remotes;
 };
 
-struct Reply {
+struct ClientReply {
   boost::system::error_code ec;
   Response res;
 };
@@ -70,8 +70,8 @@ class ServerTest : public ::testing::Test {
     co_return !ec;
   }
 
-  static asio::awaitable<Reply> Read(tcp::socket& s, boost::beast::flat_buffer& buf) {
-    Reply r;
+  static asio::awaitable<ClientReply> Read(tcp::socket& s, boost::beast::flat_buffer& buf) {
+    ClientReply r;
     auto [ec, n] = co_await bhttp::async_read(s, buf, r.res, kTuple);
     r.ec = ec;
     co_return r;
@@ -507,11 +507,11 @@ TEST(ServerBudgetTest, MaxConnectionsIsSharedByTheServersOfOneFrontEnd) {
   ASSERT_TRUE(b.Listen("127.0.0.1", 0).ok());
   auto ep = [](Server& s) { return tcp::endpoint(asio::ip::make_address("127.0.0.1"), s.port()); };
   RunCoroutine(ctx, [&]() -> asio::awaitable<void> {
-    auto get = [&](tcp::socket& s, tcp::endpoint to, boost::beast::flat_buffer& buf) -> asio::awaitable<Reply> {
+    auto get = [&](tcp::socket& s, tcp::endpoint to, boost::beast::flat_buffer& buf) -> asio::awaitable<ClientReply> {
       auto [cec] = co_await s.async_connect(to, kTuple);
       EXPECT_FALSE(cec) << cec.message();
       co_await asio::async_write(s, asio::buffer(kGet), kTuple);
-      Reply r;
+      ClientReply r;
       auto [ec, n] = co_await bhttp::async_read(s, buf, r.res, kTuple);
       r.ec = ec;
       co_return r;
@@ -588,7 +588,7 @@ TEST_F(ServerTest, RequestBytesAboveTheBudgetAreRefusedWith503) {
 class GatedHandler : public RequestHandler {
  public:
   explicit GatedHandler(asio::io_context& ctx) : gate(ctx.get_executor()) {}
-  asio::awaitable<Response> Handle(Request& req, const RequestInfo&) override {
+  asio::awaitable<http::Reply> Handle(Request& req, const RequestInfo&) override {
     ++calls;
     if (req.target() == "/wait") co_await gate.Wait(4s);
     co_return MakeResponse(req, bhttp::status::ok, std::string(req.target()));

@@ -16,7 +16,7 @@ class TestService : public sns::Service {
  public:
   explicit TestService(const Config& c) : config_(c) {}
 
-  boost::asio::awaitable<http::Response> Handle(http::Request& req, sns::ServiceContext& ctx) override {
+  boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     auto url = boost::urls::parse_origin_form(req.target());
     if (!url || !url->path().starts_with("/task/")) {
       co_return http::MakeResponse(req, bhttp::status::not_found, "usage: GET or POST /task/<worker class>?arg=value...\n");

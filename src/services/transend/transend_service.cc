@@ -1,6 +1,6 @@
 // TranSend's front-end logic (paper §2.3, §3.1; issue 7): the "transend" service.
 //
-// This first slice proxies plain HTTP, two ways in:
+// This slice proxies HTTP and HTTPS origins, three ways in:
 //   * Forward proxy: a request in absolute form (`GET http://host/path HTTP/1.1`) from a
 //     client in proxy.client_networks is fetched from the host it names, through an
 //     OriginClient whose DestinationPolicy refuses non-public addresses unless
@@ -8,20 +8,27 @@
 //   * Reverse proxy: a request in origin form whose Host is configured in
 //     proxy.reverse_origins is fetched from that origin (the operator's choice, so any
 //     address), with X-Forwarded-For added.
+//   * CONNECT host:port from a client in proxy.client_networks, to a port in
+//     proxy.connect_ports, to an address the DestinationPolicy allows: a tunnel of
+//     untouched bytes (HTTPS can't be transformed).
+// Answers stream from the origin to the client (bounded memory, any size); origin
+// connections are pooled per origin and thread; HTTPS origins are verified.
 // Either way the hop-by-hop fields are removed and our Via added on both legs; a request
 // that already carries our Via has looped (508). Failures answer with a short page: 403
 // (client or destination not allowed), 404 (no origin for that Host), 502 (origin
-// broken, lying or too big), 504 (origin too slow). Still to come in issue 7: CONNECT,
-// HTTPS origins, the URL API, streaming, dispatch to distillers, the cache, profiles.
+// broken, lying or too big), 504 (origin too slow). Still to come in issue 7: the URL
+// API, dispatch to distillers, the cache, profiles.
 #include <fmt/format.h>
 
 #include <boost/url/parse.hpp>
 #include <cctype>
+#include <charconv>
 #include <map>
 
 #include "http/destination_policy.h"
 #include "http/origin_client.h"
 #include "http/proxy_headers.h"
+#include "http/tunnel.h"
 #include "sns/service.h"
 
 namespace tacc::services {
@@ -33,22 +40,19 @@ http::Response Page(const http::Request& req, bhttp::status status, const std::s
   return http::MakeResponse(req, status, "tacc: " + text + "\n");
 }
 
-struct ReverseOrigin {
-  std::string host;  // the origin's host (name or address) and port
-  uint16_t port = 80;
-};
-
-// "host=http://origin[:port]" entries of proxy.reverse_origins, by lower-case Host.
-Result<std::map<std::string, ReverseOrigin>> ParseReverseOrigins(const std::vector<std::string>& entries) {
-  std::map<std::string, ReverseOrigin> out;
+// "host=http[s]://origin[:port]" entries of proxy.reverse_origins, by lower-case Host.
+Result<std::map<std::string, http::OriginEndpoint>> ParseReverseOrigins(const std::vector<std::string>& entries) {
+  std::map<std::string, http::OriginEndpoint> out;
   for (const auto& e : entries) {
     auto eq = e.find('=');
-    auto bad = [&](const std::string& why) { return Status::InvalidArgument(fmt::format("'{}': {} (expected host=http://origin[:port])", e, why)); };
+    auto bad = [&](const std::string& why) { return Status::InvalidArgument(fmt::format("'{}': {} (expected host=http[s]://origin[:port])", e, why)); };
     if (eq == std::string::npos || eq == 0) return bad("no host");
     auto url = boost::urls::parse_absolute_uri(std::string_view(e).substr(eq + 1));
-    if (!url || url->scheme() != "http" || url->host().empty()) return bad("the origin is not an http:// URL with a host");
+    if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty())
+      return bad("the origin is not an http:// or https:// URL with a host");
     if (!url->encoded_path().empty() && url->encoded_path() != "/") return bad("the origin must not have a path");
-    ReverseOrigin o{url->host_address(), static_cast<uint16_t>(url->has_port() ? url->port_number() : 80)};
+    const bool tls = url->scheme() == "https";
+    http::OriginEndpoint o{tls, url->host_address(), static_cast<uint16_t>(url->has_port() ? url->port_number() : (tls ? 443 : 80))};
     if (o.port == 0) return bad("bad port");
     std::string host = e.substr(0, eq);
     for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -57,47 +61,134 @@ Result<std::map<std::string, ReverseOrigin>> ParseReverseOrigins(const std::vect
   return out;
 }
 
+// proxy.connect_ports: "443", "8000-8100".
+Result<std::vector<std::pair<uint16_t, uint16_t>>> ParsePortRanges(const std::vector<std::string>& entries) {
+  std::vector<std::pair<uint16_t, uint16_t>> out;
+  for (const auto& e : entries) {
+    auto dash = e.find('-');
+    auto num = [](std::string_view t) -> int {
+      int v = 0;
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      return (ec == std::errc() && p == t.data() + t.size() && v >= 1 && v <= 65535) ? v : -1;
+    };
+    int lo = num(std::string_view(e).substr(0, dash));
+    int hi = dash == std::string::npos ? lo : num(std::string_view(e).substr(dash + 1));
+    if (lo < 0 || hi < lo) return Status::InvalidArgument(fmt::format("'{}' is not a port or a range of ports (a-b)", e));
+    out.emplace_back(static_cast<uint16_t>(lo), static_cast<uint16_t>(hi));
+  }
+  return out;
+}
+
+// A CONNECT tunnel: the origin connection is open; the client's comes with Run().
+class TunnelTakeover : public http::ConnectionTakeover {
+ public:
+  TunnelTakeover(std::unique_ptr<http::OriginConnection> origin, std::chrono::milliseconds idle) : origin_(std::move(origin)), idle_(idle) {}
+  boost::asio::awaitable<void> Run(boost::asio::ip::tcp::socket& client, boost::beast::flat_buffer& unread) override {
+    co_await http::RelayTunnel(client, unread, origin_->tcp().socket(), idle_);
+    origin_->Close();
+  }
+
+ private:
+  std::unique_ptr<http::OriginConnection> origin_;
+  std::chrono::milliseconds idle_;
+};
+
+struct ProxySetup {
+  http::NetworkList clients;
+  http::DestinationPolicy destinations;  // where clients may send us
+  http::DestinationPolicy anywhere;      // operator-chosen origins
+  std::map<std::string, http::OriginEndpoint> reverse;
+  std::vector<std::pair<uint16_t, uint16_t>> connect_ports;
+  std::shared_ptr<boost::asio::ssl::context> tls;
+};
+
 class TransendService : public sns::Service {
  public:
-  TransendService(const Config& c, http::NetworkList clients, http::DestinationPolicy destinations, std::map<std::string, ReverseOrigin> reverse,
-                  http::DestinationPolicy anywhere)
-      : clients_(std::move(clients)),
-        forward_(Limits(c), std::move(destinations)),
-        reverse_client_(Limits(c), std::move(anywhere)),
-        reverse_(std::move(reverse)),
+  TransendService(const Config& c, ProxySetup setup)
+      : clients_(std::move(setup.clients)),
+        destinations_(setup.destinations),
+        forward_(Limits(c), std::move(setup.destinations), setup.tls),
+        reverse_client_(Limits(c), std::move(setup.anywhere), setup.tls),
+        reverse_(std::move(setup.reverse)),
+        connect_ports_(std::move(setup.connect_ports)),
+        connect_timeout_ms_(c.proxy.connect_timeout_ms),
+        tunnel_idle_(c.proxy.tunnel_idle_timeout_ms),
         via_name_("tacc-" + c.cluster.name) {}
 
-  boost::asio::awaitable<http::Response> Handle(http::Request& req, sns::ServiceContext& ctx) override {
+  boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
-    if (req.method() == bhttp::verb::connect) co_return Page(req, bhttp::status::not_implemented, "CONNECT is not supported yet");
+    if (req.method() == bhttp::verb::connect) co_return co_await Connect(req, ctx);
     if (req.target().starts_with("/")) co_return co_await Reverse(req, ctx);
     co_return co_await Forward(req, ctx);
   }
 
  private:
   static http::OriginLimits Limits(const Config& c) {
-    return http::OriginLimits{c.proxy.connect_timeout_ms, c.proxy.read_timeout_ms, c.proxy.max_body_bytes, c.http.max_header_bytes};
+    http::OriginLimits l;
+    l.connect_timeout_ms = c.proxy.connect_timeout_ms;
+    l.read_timeout_ms = c.proxy.read_timeout_ms;
+    l.max_body_bytes = c.proxy.max_body_bytes;
+    l.max_header_bytes = c.http.max_header_bytes;
+    l.pool.max_per_origin = c.proxy.max_connections_per_origin;
+    l.pool.max_idle_per_origin = c.proxy.max_idle_per_origin;
+    l.pool.max_idle_total = c.proxy.max_idle_connections;
+    l.pool.idle_timeout_ms = c.proxy.idle_origin_timeout_ms;
+    return l;
   }
 
-  boost::asio::awaitable<http::Response> Forward(http::Request& req, sns::ServiceContext& ctx) {
+  static http::Reply Failure(const http::Request& req, const Status& s) {
+    switch (s.kind()) {
+      case ErrorKind::kForbidden: return Page(req, bhttp::status::forbidden, s.message());
+      case ErrorKind::kTimeout: return Page(req, bhttp::status::gateway_timeout, s.message());
+      default: return Page(req, bhttp::status::bad_gateway, s.message());
+    }
+  }
+
+  boost::asio::awaitable<http::Reply> Connect(http::Request& req, sns::ServiceContext& ctx) {
+    if (!clients_.Contains(ctx.request_info.remote.address()))
+      co_return Page(req, bhttp::status::forbidden, "tunnelling is not offered to this client's network (proxy.client_networks)");
+    // authority-form: host:port, the host maybe an [IPv6] literal.
+    auto authority = boost::urls::parse_authority(req.target());
+    if (!authority || authority->host().empty() || !authority->has_port() || authority->has_userinfo() || authority->port_number() == 0)
+      co_return Page(req, bhttp::status::bad_request, "CONNECT needs host:port");
+    uint16_t port = authority->port_number();
+    bool allowed = false;
+    for (auto [lo, hi] : connect_ports_) allowed = allowed || (port >= lo && port <= hi);
+    if (!allowed) co_return Page(req, bhttp::status::forbidden, fmt::format("tunnels to port {} are not allowed (proxy.connect_ports)", port));
+    http::OriginEndpoint where{false, authority->host_address(), port};
+    auto conn = co_await http::OriginConnection::Open(where, destinations_, nullptr, connect_timeout_ms_);
+    if (!conn.ok()) co_return Failure(req, conn.status());
+    http::Response ok{bhttp::status::ok, req.version()};
+    http::AppendVia(ok, http::ProtocolVersion(req.version()), via_name_);
+    http::Reply reply(std::move(ok));
+    reply.takeover = std::make_unique<TunnelTakeover>(std::move(*conn), tunnel_idle_);
+    co_return reply;
+  }
+
+  boost::asio::awaitable<http::Reply> Forward(http::Request& req, sns::ServiceContext& ctx) {
     if (!clients_.Contains(ctx.request_info.remote.address()))
       co_return Page(req, bhttp::status::forbidden, "forward proxying is not offered to this client's network (proxy.client_networks)");
     auto url = boost::urls::parse_absolute_uri(req.target());
     if (!url) co_return Page(req, bhttp::status::bad_request, "the request target is not an absolute URL");
-    if (url->scheme() != "http") co_return Page(req, bhttp::status::not_implemented, "only http:// URLs are proxied so far");
+    if (url->scheme() != "http" && url->scheme() != "https") co_return Page(req, bhttp::status::not_implemented, "only http:// and https:// URLs are proxied");
     if (!url->has_authority() || url->host().empty() || url->has_userinfo())
       co_return Page(req, bhttp::status::bad_request, "the URL must name a host (and no user information)");
-    uint16_t port = 80;
+    const bool tls = url->scheme() == "https";
+    uint16_t port = tls ? 443 : 80;
     if (url->has_port()) {
       if (url->port_number() == 0) co_return Page(req, bhttp::status::bad_request, "bad port in the URL");
       port = url->port_number();
     }
     std::string target = url->encoded_path().empty() ? "/" : std::string(url->encoded_path());
     if (url->has_query()) target += "?" + std::string(url->encoded_query());
-    co_return co_await Relay(req, forward_, url->host_address(), port, std::move(target), std::string(url->encoded_host_and_port()), nullptr);
+    // Named, not a temporary in the co_await: GCC 12 destroys aggregate temporaries of a
+    // co_await expression twice.
+    http::OriginEndpoint where{tls, url->host_address(), port};
+    std::string host_header(url->encoded_host_and_port());
+    co_return co_await Relay(req, forward_, std::move(where), std::move(target), std::move(host_header), nullptr);
   }
 
-  boost::asio::awaitable<http::Response> Reverse(http::Request& req, sns::ServiceContext& ctx) {
+  boost::asio::awaitable<http::Reply> Reverse(http::Request& req, sns::ServiceContext& ctx) {
     std::string host(req[bhttp::field::host]);
     for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto it = reverse_.find(host);
@@ -110,14 +201,15 @@ class TransendService : public sns::Service {
                      reverse_.empty() ? "use this front end as an HTTP proxy (absolute-form requests); no reverse origins are configured"
                                       : "no origin is configured for this Host (proxy.reverse_origins)");
     std::string client = ctx.request_info.remote.address().to_string();
-    co_return co_await Relay(req, reverse_client_, it->second.host, it->second.port, std::string(req.target()), std::string(req[bhttp::field::host]),
-                             &client);
+    std::string target(req.target());
+    std::string host_header(req[bhttp::field::host]);
+    co_return co_await Relay(req, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
   }
 
-  // Sends `req` on to host:port as `target` with Host `host_header`, and the answer back.
-  // `forwarded_for`: the client's address for X-Forwarded-For (reverse proxy), or null.
-  boost::asio::awaitable<http::Response> Relay(http::Request& req, const http::OriginClient& origin, const std::string& host, uint16_t port,
-                                               std::string target, std::string host_header, const std::string* forwarded_for) {
+  // Sends `req` on to `where` as `target` with Host `host_header`, and streams the
+  // answer back. `forwarded_for`: the client's address for X-Forwarded-For, or null.
+  boost::asio::awaitable<http::Reply> Relay(http::Request& req, http::OriginClient& origin, http::OriginEndpoint where, std::string target,
+                                            std::string host_header, const std::string* forwarded_for) {
     http::OriginClient::Request out{req.method(), target, 11};
     for (const auto& f : req) out.insert(f.name_string(), f.value());
     http::RemoveHopByHop(out);
@@ -129,44 +221,57 @@ class TransendService : public sns::Service {
     http::AppendVia(out, http::ProtocolVersion(req.version()), via_name_);
     out.body() = req.body();
 
-    auto res = co_await origin.Fetch(host, port, std::move(out));
-    if (!res.ok()) {
-      const Status& s = res.status();
-      switch (s.kind()) {
-        case ErrorKind::kForbidden: co_return Page(req, bhttp::status::forbidden, s.message());
-        case ErrorKind::kTimeout: co_return Page(req, bhttp::status::gateway_timeout, s.message());
-        default: co_return Page(req, bhttp::status::bad_gateway, s.message());
-      }
+    auto opened = co_await origin.Open(std::move(where), std::move(out));
+    if (!opened.ok()) co_return Failure(req, opened.status());
+    http::Response answer{(*opened)->head()};
+    // A body that fits in one streamed piece is read before the head goes out, so that a
+    // broken origin still gets a clean 502; a larger one streams, and a failure midway
+    // can only cut the connection (the client sees fewer bytes than announced).
+    auto length = (*opened)->content_length();
+    const bool small = length && *length <= origin.limits().stream_piece_bytes && req.method() != bhttp::verb::head;
+    if (small) {
+      auto body = co_await (*opened)->ReadAll();
+      if (!body.ok()) co_return Failure(req, body.status());
+      answer.body() = std::move(*body);
     }
-    http::Response answer = std::move(*res);
     http::RemoveHopByHop(answer);
     http::AppendVia(answer, http::ProtocolVersion(answer.version()), via_name_);
     answer.version(req.version());
     answer.keep_alive(req.keep_alive());
-    answer.prepare_payload();
-    co_return answer;
+    http::Reply reply(std::move(answer));
+    if (!small) reply.body = std::move(*opened);  // streamed: the body is never held whole
+    co_return reply;
   }
 
   http::NetworkList clients_;
+  http::DestinationPolicy destinations_;
   http::OriginClient forward_;         // client-chosen destinations: the SSRF policy applies
   http::OriginClient reverse_client_;  // operator-chosen origins: any address
-  std::map<std::string, ReverseOrigin> reverse_;
+  std::map<std::string, http::OriginEndpoint> reverse_;
+  std::vector<std::pair<uint16_t, uint16_t>> connect_ports_;
+  int connect_timeout_ms_;
+  std::chrono::milliseconds tunnel_idle_;
   std::string via_name_;
 };
+
+Result<std::unique_ptr<sns::Service>> MakeTransendService(const Config& c) {
+  auto clients = http::NetworkList::Make(c.proxy.client_networks);
+  if (!clients.ok()) return Status::InvalidArgument("setting 'proxy.client_networks': " + clients.status().message());
+  auto dest = http::DestinationPolicy::Make(c.proxy.allowed_destinations);
+  if (!dest.ok()) return Status::InvalidArgument("setting 'proxy.allowed_destinations': " + dest.status().message());
+  auto reverse = ParseReverseOrigins(c.proxy.reverse_origins);
+  if (!reverse.ok()) return Status::InvalidArgument("setting 'proxy.reverse_origins': " + reverse.status().message());
+  auto ports = ParsePortRanges(c.proxy.connect_ports);
+  if (!ports.ok()) return Status::InvalidArgument("setting 'proxy.connect_ports': " + ports.status().message());
+  auto tls = http::MakeOriginTlsContext(c.proxy.origin_ca_file);
+  if (!tls.ok()) return Status::InvalidArgument("setting 'proxy.origin_ca_file': " + tls.status().message());
+  auto anywhere = http::DestinationPolicy::Make({"0.0.0.0/0", "::/0"});
+  if (!anywhere.ok()) return anywhere.status();
+  ProxySetup setup{std::move(*clients), std::move(*dest), std::move(*anywhere), std::move(*reverse), std::move(*ports), std::move(*tls)};
+  return std::unique_ptr<sns::Service>(std::make_unique<TransendService>(c, std::move(setup)));
+}
 
 }  // namespace
 }  // namespace tacc::services
 
-TACC_REGISTER_SERVICE(transend, "transend", "TranSend: forward and reverse HTTP proxy (first slice of issue 7)",
-                      [](const tacc::Config& c) -> tacc::Result<std::unique_ptr<tacc::sns::Service>> {
-                        auto clients = tacc::http::NetworkList::Make(c.proxy.client_networks);
-                        if (!clients.ok()) return tacc::Status::InvalidArgument("setting 'proxy.client_networks': " + clients.status().message());
-                        auto dest = tacc::http::DestinationPolicy::Make(c.proxy.allowed_destinations);
-                        if (!dest.ok()) return tacc::Status::InvalidArgument("setting 'proxy.allowed_destinations': " + dest.status().message());
-                        auto reverse = tacc::services::ParseReverseOrigins(c.proxy.reverse_origins);
-                        if (!reverse.ok()) return tacc::Status::InvalidArgument("setting 'proxy.reverse_origins': " + reverse.status().message());
-                        auto anywhere = tacc::http::DestinationPolicy::Make({"0.0.0.0/0", "::/0"});
-                        if (!anywhere.ok()) return anywhere.status();
-                        return std::unique_ptr<tacc::sns::Service>(std::make_unique<tacc::services::TransendService>(
-                            c, std::move(*clients), std::move(*dest), std::move(*reverse), std::move(*anywhere)));
-                      });
+TACC_REGISTER_SERVICE(transend, "transend", "TranSend: forward, reverse and CONNECT proxy (issue 7, in progress)", tacc::services::MakeTransendService);

@@ -26,13 +26,17 @@ asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to, size_t buffer_byt
       last_activity = Clock::now();
       auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kUseTuple);
       counted += wn;
-      if (wec) {
-        from.shutdown(tcp::socket::shutdown_receive, ignored);
-        break;
-      }
+      if (wec) rec = wec;
       last_activity = Clock::now();
     }
-    if (rec) break;
+    if (rec == asio::error::eof) break;  // an orderly end of this direction: half-close
+    if (rec) {
+      // Reset, or closed under us (the server stopping): the whole tunnel ends, so the
+      // other direction does not wait on a peer that will never speak.
+      from.close(ignored);
+      to.close(ignored);
+      co_return;
+    }
   }
   to.shutdown(tcp::socket::shutdown_send, ignored);
 }

@@ -1,5 +1,7 @@
 #include "cluster_harness.h"
 
+#include <poll.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -37,6 +39,15 @@ void SetTimeouts(tcp::socket& s, std::chrono::milliseconds t) {
   timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
   setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+// Waits until `s` is readable or `until` passes (SO_RCVTIMEO alone does not bound
+// Asio's blocking reads: on EAGAIN they poll again without a limit).
+bool ReadableBefore(tcp::socket& s, Clock::time_point until) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+  if (left <= 0) return false;
+  pollfd p{s.native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(left)) > 0;
 }
 
 bool Connect(tcp::socket& s, const std::string& host, int port, std::string* err) {
@@ -99,7 +110,7 @@ std::string RawExchange(const std::string& host, int port, const std::string& by
   std::string out;
   char buf[4096];
   auto until = Clock::now() + timeout;
-  while (Clock::now() < until) {
+  while (ReadableBefore(s, until)) {
     size_t n = s.read_some(asio::buffer(buf), ec);
     if (ec) break;
     out.append(buf, n);
@@ -117,7 +128,7 @@ RawOutcome RawExchangeUntilClosed(const std::string& host, int port, const std::
   asio::write(s, asio::buffer(bytes), ec);
   char buf[4096];
   auto until = Clock::now() + timeout;
-  while (Clock::now() < until) {
+  while (ReadableBefore(s, until)) {
     size_t n = s.read_some(asio::buffer(buf), ec);
     if (ec) {
       r.closed_by_peer = ec == asio::error::eof || ec == asio::error::connection_reset;

@@ -13,7 +13,18 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <fstream>
+
 #include "cluster_harness.h"
+#include "test_ca.h"
+#include "test_origin.h"
 
 namespace tacc::testing {
 namespace {
@@ -161,6 +172,199 @@ TEST(TransendTest, ReverseProxyByHostName) {
   std::string other = RawExchange("127.0.0.1", c.FrontendPort(), "GET / HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(other.rfind("HTTP/1.1 404", 0), 0u) << other;
   EXPECT_EQ(site.heads().size(), 1u) << "a request for another Host reached the origin";
+}
+
+// ---------------------------------------------------------------- streaming, CONNECT, HTTPS
+
+namespace bhttp = boost::beast::http;
+
+// Peak resident memory of a process (VmHWM), in bytes; 0 if unknown.
+int64_t PeakRss(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return 0;
+}
+
+pid_t FrontendPidOf(const ClusterHarness& c) {
+  auto b = c.Latest();
+  if (b)
+    for (auto& f : b->frontends())
+      if (f.index() == 0) return static_cast<pid_t>(f.pid());
+  return 0;
+}
+
+// What a client got when it read an answer through the proxy piece by piece.
+struct Streamed {
+  int status = 0;
+  std::string transfer_encoding;
+  uint64_t body_bytes = 0;
+  bool complete = false;  // the framing said the body ended (not a cut connection)
+  std::string error;
+};
+
+Streamed GetStreamed(int port, const std::string& request) {
+  Streamed out;
+  asio::io_context io;
+  tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)), ec);
+  if (ec) return out;
+  timeval tv{20, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  asio::write(s, asio::buffer(request), ec);
+  boost::beast::flat_buffer buf;
+  bhttp::response_parser<bhttp::buffer_body> p;
+  p.body_limit(boost::none);
+  bhttp::read_header(s, buf, p, ec);
+  if (ec) {
+    out.error = ec.message();
+    return out;
+  }
+  out.status = p.get().result_int();
+  out.transfer_encoding = std::string(p.get()[bhttp::field::transfer_encoding]);
+  std::vector<char> piece(64 * 1024);
+  while (!p.is_done()) {
+    p.get().body().data = piece.data();
+    p.get().body().size = piece.size();
+    bhttp::read(s, buf, p, ec);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    out.body_bytes += piece.size() - p.get().body().size;
+    if (ec) {
+      out.error = ec.message();
+      return out;
+    }
+  }
+  out.complete = true;
+  return out;
+}
+
+// A body far larger than the front end's memory passes through whole, in both framings
+// (the origin's length; no length at all, re-framed as chunked), and the front end's
+// peak memory grows by a small fraction of it.
+TEST(TransendTest, LargeBodiesStreamThroughWithBoundedFrontEndMemory) {
+  constexpr uint64_t kSize = uint64_t{256} << 20;
+  TestOrigin origin([&](const TestOrigin::Request& r) {
+    OriginAnswer a;
+    if (r.target() == "/sized") {
+      a.raw = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n";
+    } else {  // an HTTP/1.0-style body that ends with the connection
+      a.raw = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n";
+      a.close = true;
+    }
+    a.then_bytes = kSize;
+    return a;
+  });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]",
+                                 "proxy.max_body_bytes=1048576"}});
+  c.Start();
+  pid_t fe = FrontendPidOf(c);
+  ASSERT_GT(fe, 0);
+  std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+  // Warm up (one small request), then take the baseline.
+  auto warm = GetStreamed(c.FrontendPort(), "GET " + base + "/none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  int64_t before = PeakRss(fe);
+  (void)warm;
+
+  auto sized = GetStreamed(c.FrontendPort(), "GET " + base + "/sized HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(sized.status, 200) << sized.error;
+  EXPECT_TRUE(sized.complete) << sized.error;
+  EXPECT_EQ(sized.body_bytes, kSize);
+
+  auto unsized = GetStreamed(c.FrontendPort(), "GET " + base + "/unsized HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(unsized.status, 200) << unsized.error;
+  EXPECT_EQ(Lower(unsized.transfer_encoding), "chunked");
+  EXPECT_TRUE(unsized.complete) << unsized.error;
+  EXPECT_EQ(unsized.body_bytes, kSize);
+
+  int64_t after = PeakRss(fe);
+  EXPECT_LT(after - before, int64_t{32} << 20) << "front-end peak RSS grew from " << before << " to " << after << " for 2 x 256 MiB bodies";
+}
+
+// An origin that announces more than it sends: a streamed answer can't become a 502
+// once its head is out, so the client must see the cut (fewer bytes, no clean end).
+TEST(TransendTest, AStreamedBodyTheOriginCutsShortReachesTheClientCut) {
+  TestOrigin origin([](const TestOrigin::Request&) {
+    OriginAnswer a;
+    a.raw = "HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n";
+    a.then_bytes = 1000000;
+    a.close = true;
+    return a;
+  });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]"}});
+  c.Start();
+  auto r = GetStreamed(c.FrontendPort(), "GET http://127.0.0.1:" + std::to_string(origin.port()) + "/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_FALSE(r.complete) << "a cut body was passed off as whole";
+  EXPECT_LT(r.body_bytes, 10000000u);
+}
+
+// CONNECT to an allowed port opens a tunnel that carries a real TLS session end to end;
+// other ports and refused destinations get 403 and no connection.
+TEST(TransendTest, ConnectTunnelsTlsToAllowedPortsOnly) {
+  auto certs = MakeTestCertificates({"localhost", "127.0.0.1"});
+  TestOrigin origin([](const TestOrigin::Request&) { return OkAnswer("through the tunnel", "text/plain", ""); }, &certs);
+  const std::string port = std::to_string(origin.port());
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]",
+                                 "proxy.connect_ports=[\"" + port + "\"]"}});
+  c.Start();
+
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(c.FrontendPort())));
+  timeval tv{10, 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  asio::write(s, asio::buffer("CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n\r\n"));
+  std::string head;
+  boost::system::error_code ec;
+  asio::read_until(s, asio::dynamic_buffer(head), "\r\n\r\n", ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+  EXPECT_EQ(Lower(head).find("content-length"), std::string::npos) << "a 2xx to CONNECT must not be framed: " << head;
+
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  ctx.add_certificate_authority(asio::buffer(certs.ca_pem));
+  asio::ssl::stream<tcp::socket&> tls(s, ctx);
+  tls.set_verify_mode(asio::ssl::verify_peer);
+  tls.set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+  tls.handshake(asio::ssl::stream_base::client, ec);
+  ASSERT_FALSE(ec) << "TLS through the tunnel: " << ec.message();
+  bhttp::request<bhttp::empty_body> req{bhttp::verb::get, "/secret", 11};
+  req.set(bhttp::field::host, "127.0.0.1");
+  bhttp::write(tls, req, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  boost::beast::flat_buffer buf;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(tls, buf, res, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(res.body(), "through the tunnel");
+  EXPECT_EQ(origin.targets(), std::vector<std::string>{"/secret"});
+
+  std::string other = RawExchange("127.0.0.1", c.FrontendPort(), "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(other.rfind("HTTP/1.1 403", 0), 0u) << other;
+  EXPECT_NE(other.find("proxy.connect_ports"), std::string::npos) << other;
+  ClusterHarness strict({.settings = {"frontend.service=transend", "proxy.connect_ports=[\"" + port + "\"]"}});
+  strict.Start();
+  std::string ssrf = RawExchange("127.0.0.1", strict.FrontendPort(), "CONNECT 127.0.0.1:" + port + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(ssrf.rfind("HTTP/1.1 403", 0), 0u) << ssrf;
+  EXPECT_EQ(origin.connections(), 1) << "a refused tunnel reached the origin";
+}
+
+// A reverse-proxied HTTPS origin whose certificate comes from the operator's CA
+// (proxy.origin_ca_file).
+TEST(TransendTest, ReverseProxyToAnHttpsOrigin) {
+  auto certs = MakeTestCertificates({"localhost"});
+  TestOrigin origin([](const TestOrigin::Request&) { return OkAnswer("tls site", "text/html", ""); }, &certs);
+  std::string ca = "/tmp/tacc-it-ca-" + std::to_string(::getpid()) + ".pem";
+  std::ofstream(ca) << certs.ca_pem;
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.origin_ca_file=" + ca,
+                                 "proxy.reverse_origins=[\"site.test=https://localhost:" + std::to_string(origin.port()) + "\"]"}});
+  c.Start();
+  std::string raw = RawExchange("127.0.0.1", c.FrontendPort(), "GET /x HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw << c.Log();
+  EXPECT_NE(raw.find("\r\n\r\ntls site"), std::string::npos) << raw;
+  std::filesystem::remove(ca);
 }
 
 }  // namespace

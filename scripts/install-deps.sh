@@ -10,6 +10,7 @@ PKGS=(
   libcli11-dev                # command line
   libtomlplusplus-dev         # configuration file
   libssl-dev                  # cluster key: HMAC-SHA256, CSPRNG
+  libsqlite3-dev              # embedded profile store (customization database)
   libjemalloc-dev             # allocator that gives memory back (TACC_ALLOCATOR)
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks

@@ -31,11 +31,19 @@ int RunFrontend(FrontendFlags& f) {
   // stop (hand-over to a successor, requests in flight finish); SIGINT or a second
   // SIGTERM: at once.
   boost::asio::io_context control{1};
-  boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+  boost::asio::signal_set signals(control, SIGINT, SIGTERM, SIGHUP);
   bool terminating = false;
+  const ConfigArgs config_args = ToConfigArgs(f.common);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
+      if (sig == SIGHUP) {  // re-read the configuration; services take what they can live
+        auto fresh = Config::Load(config_args.path, config_args.overrides);
+        if (!fresh.ok()) spdlog::error("reload: {}; old settings kept", fresh.status().ToString());
+        else fe.Reload(*fresh);
+        wait_signal();
+        return;
+      }
       if (sig == SIGTERM && !terminating) {
         terminating = true;
         fe.BeginOrderlyStop();

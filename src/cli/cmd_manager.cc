@@ -21,13 +21,21 @@ int RunManager(CommonFlags& flags, bool fresh) {
     spdlog::error("{}", s.ToString());
     return s.kind() == ErrorKind::kInvalidArgument ? kExitUsage : kExitUnavailable;
   }
-  boost::asio::signal_set signals(ctx, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-    if (ec) return;
-    spdlog::info("manager stopping on signal {}", sig);
-    manager.Stop(false);
-    ctx.stop();
-  });
+  boost::asio::signal_set signals(ctx, SIGINT, SIGTERM, SIGHUP);
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        manager.ReloadFrontends();
+        wait_signal();
+        return;
+      }
+      spdlog::info("manager stopping on signal {}", sig);
+      manager.Stop(false);
+      ctx.stop();
+    });
+  };
+  wait_signal();
   WatchLifeline(ctx, [&] {
     manager.Stop(false);
     ctx.stop();

@@ -124,10 +124,14 @@ int RunUp(UpFlags& f) {
   }
 
   asio::signal_set signals(ctx, SIGINT, SIGTERM, SIGCHLD);
+  signals.add(SIGHUP);
   asio::steady_timer deadline(ctx);
   std::function<void()> wait_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
+      if (sig == SIGHUP) {  // reload: the manager passes it on to the front ends
+        for (pid_t p : ChildrenOf(getpid())) kill(p, SIGHUP);
+      }
       if (sig == SIGINT || sig == SIGTERM) {
         stop(sig == SIGINT ? "interrupt" : "terminate");
         deadline.expires_after(std::chrono::seconds(10));

@@ -3,6 +3,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "cli/common_flags.h"
@@ -22,6 +23,9 @@ struct WorkerFlags {
 };
 
 int RunWorker(WorkerFlags& f) {
+  // A worker has nothing to reload; SIGHUP (sent to a cluster to reload its front ends)
+  // must not end it.
+  ::signal(SIGHUP, SIG_IGN);
   if (f.list) {
     for (auto* w : sns::ListWorkerImpls()) std::cout << fmt::format("{:<12} {}\n", w->name, w->description);
     return kExitOk;

@@ -206,6 +206,10 @@ const std::vector<SettingDef>& Settings() {
       NumberAt<int>("proxy.max_idle_per_origin", "Idle keep-alive connections kept per origin and front-end thread for reuse (0: none).", AT(proxy.max_idle_per_origin), 0, 100000),
       NumberAt<int>("proxy.max_idle_connections", "Idle origin connections kept per front-end thread over all origins; the oldest are closed first.", AT(proxy.max_idle_connections), 0, 1000000),
       NumberAt<int>("proxy.idle_origin_timeout_ms", "An idle origin connection older than this is closed instead of reused (keep it under the origins' own keep-alive timeout).", AT(proxy.idle_origin_timeout_ms), 10, 3600000),
+      StringListAt("dispatch.rules", "Dispatch rules, first match wins: \"<mime pattern> [size>=N] [size<=N] [profile.<key>=<value>] -> <class> | <class>{arg=value,...}\". A response that matches goes through that chain of worker classes; none: it passes through untouched. Reloaded on SIGHUP.", AT(dispatch.rules)),
+      NumberAt<int64_t>("dispatch.min_transform_bytes", "Objects smaller than this pass through whatever the rules say (paper 4.1: under 1 KB distillation is not worth it). Reloaded on SIGHUP.", AT(dispatch.min_transform_bytes), int64_t{0}, int64_t{1} << 40),
+      NumberAt<int>("dispatch.chain_deadline_ms", "A whole chain must finish within this; else the original is answered (marked approximate).", AT(dispatch.chain_deadline_ms), 10, 600000),
+      NumberAt<double>("dispatch.overload_queue", "When the first class of a chain has a mean queue above this many tasks per worker, the original is answered at once (marked approximate) unless the client asked for no-cache; 0: never.", AT(dispatch.overload_queue), 0.0, 1e9),
 
       StringAt("stub.balance_policy", "How the manager stub picks a worker: 'lottery' (tickets inversely related to the estimated queue), 'random', 'least_loaded'.", AT(stub.balance_policy), {"lottery", "random", "least_loaded"}),
       BoolAt("stub.delta_estimator", "Keep a running estimate of each worker's queue change between beacons (paper §4.5).", AT(stub.delta_estimator)),

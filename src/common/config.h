@@ -101,6 +101,12 @@ struct Config {
     int max_idle_connections = 512;
     int idle_origin_timeout_ms = 15000;
   } proxy;
+  struct Dispatch {  // TACC layer: which worker chain a response goes through (src/tacc/dispatch_rules.h)
+    std::vector<std::string> rules;   // "<mime> [size>=N] [size<=N] [profile.k=v] -> class | class{arg=v}"
+    int64_t min_transform_bytes = 1024;
+    int chain_deadline_ms = 5000;
+    double overload_queue = 16;  // a class whose workers' mean queue is above this gets approximate answers; 0: never
+  } dispatch;
   struct Stub {
     std::string balance_policy = "lottery";
     bool delta_estimator = true;

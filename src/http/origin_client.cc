@@ -54,9 +54,12 @@ void OriginResponse::Finish() {
   lease_.Release();
 }
 
-asio::awaitable<Result<std::string_view>> OriginResponse::Next() {
+asio::awaitable<Result<std::string_view>> OriginResponse::Next() { return NextPiece(limits_.stream_piece_bytes); }
+
+asio::awaitable<Result<std::string_view>> OriginResponse::NextPiece(size_t max) {
   if (done_) co_return std::string_view{};
   if (piece_.size() != limits_.stream_piece_bytes) piece_.resize(limits_.stream_piece_bytes);
+  max = std::min(max, piece_.size());
   OriginConnection& conn = *lease_.connection();
   for (;;) {
     if (parser_->is_done()) {
@@ -65,7 +68,7 @@ asio::awaitable<Result<std::string_view>> OriginResponse::Next() {
     }
     auto& body = parser_->get().body();
     body.data = piece_.data();
-    body.size = piece_.size();
+    body.size = max;
     conn.tcp().expires_after(std::chrono::milliseconds(limits_.read_timeout_ms));
     auto [ec, n] = co_await conn.WithStream([&](auto& s) { return bhttp::async_read_some(s, conn.buffer(), *parser_, kUseTuple); });
     if (ec == bhttp::error::need_buffer) ec = {};
@@ -74,9 +77,43 @@ asio::awaitable<Result<std::string_view>> OriginResponse::Next() {
       done_ = true;
       co_return ReadError(ec, true);
     }
-    size_t got = piece_.size() - parser_->get().body().size;
+    size_t got = max - parser_->get().body().size;
     if (got > 0) co_return std::string_view(piece_.data(), got);
   }
+}
+
+asio::awaitable<Result<std::string>> OriginResponse::ReadUpTo(size_t limit, bool* complete) {
+  std::string got;
+  *complete = false;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(limits_.read_timeout_ms);
+  while (got.size() < limit) {
+    // Never take more than `limit`: the rest stays in the parser for Next().
+    auto piece = co_await NextPiece(limit - got.size());
+    if (!piece.ok()) co_return piece.status();
+    if (piece->empty()) {
+      *complete = true;
+      co_return got;
+    }
+    got.append(*piece);
+    if (Clock::now() > deadline) {
+      lease_ = OriginPool::Lease();
+      done_ = true;
+      co_return Status::Timeout(fmt::format("{} did not send {} bytes of its body within {} ms", where_, limit, limits_.read_timeout_ms));
+    }
+  }
+  if (parser_->is_done()) {
+    Finish();
+    *complete = true;
+  }
+  co_return got;
+}
+
+asio::awaitable<Result<std::string_view>> PrefixedBody::Next() {
+  if (!prefix_sent_) {
+    prefix_sent_ = true;
+    if (!prefix_.empty()) co_return std::string_view(prefix_);
+  }
+  co_return co_await rest_->Next();
 }
 
 asio::awaitable<Result<std::string>> OriginResponse::ReadAll() {

@@ -56,6 +56,9 @@ class OriginResponse : public BodySource {
   boost::beast::http::response_header<>& head() { return parser_->get().base(); }
   // The whole body (at most the client's max_body_bytes, else InvalidArgument).
   boost::asio::awaitable<Result<std::string>> ReadAll();
+  // At most `limit` bytes of the body; *complete tells whether that was all of it (if
+  // not, the rest can still be streamed with Next(), e.g. behind a PrefixedBody).
+  boost::asio::awaitable<Result<std::string>> ReadUpTo(size_t limit, bool* complete);
   // BodySource: the next piece of the body, empty at its end.
   boost::asio::awaitable<Result<std::string_view>> Next() override;
   bool connection_reused() const { return lease_.reused(); }
@@ -69,6 +72,7 @@ class OriginResponse : public BodySource {
   friend class OriginClient;
   OriginResponse(OriginLimits limits, std::string where, bool head_request) : limits_(limits), where_(std::move(where)), head_request_(head_request) {}
   void Finish();  // body read whole: the connection may go back to the pool
+  boost::asio::awaitable<Result<std::string_view>> NextPiece(size_t max);
   Status ReadError(const boost::system::error_code& ec, bool in_body) const;
 
   OriginLimits limits_;
@@ -79,6 +83,18 @@ class OriginResponse : public BodySource {
   std::vector<char> piece_;
   bool done_ = false;
   bool client_keep_alive_ = true;
+};
+
+// A body that starts with bytes already read and goes on with the rest of a source.
+class PrefixedBody : public BodySource {
+ public:
+  PrefixedBody(std::string prefix, std::unique_ptr<BodySource> rest) : prefix_(std::move(prefix)), rest_(std::move(rest)) {}
+  boost::asio::awaitable<Result<std::string_view>> Next() override;
+
+ private:
+  std::string prefix_;
+  bool prefix_sent_ = false;
+  std::unique_ptr<BodySource> rest_;
 };
 
 class OriginClient {

@@ -258,6 +258,16 @@ void Frontend::BeginOrderlyStop() {
   stop_thread_ = std::thread([this] { OrderlyStop(); });
 }
 
+void Frontend::Reload(const Config& config) {
+  auto fresh = std::make_shared<const Config>(config);  // outlives the posted calls
+  std::atomic<int> failed{0};
+  OnEveryShard([fresh, &failed, this](Shard& s) {
+    Status st = s.service_->Reload(*fresh);
+    if (!st.ok() && failed.fetch_add(1) == 0) spdlog::error("front end {}: reload refused, old settings kept: {}", index_, st.ToString());
+  });
+  if (failed == 0) spdlog::info("front end {}: configuration reloaded", index_);
+}
+
 void Frontend::OnEveryShard(const std::function<void(Shard&)>& fn) {
   std::vector<std::future<void>> done;
   for (auto& s : shards_) {

@@ -51,6 +51,10 @@ class Frontend {
   // Orderly stop (see above). Thread-safe, returns at once; a second call does nothing.
   void BeginOrderlyStop();
   void Stop();  // at once; thread-safe
+  // Hands a re-read configuration to every thread's service (SIGHUP): what a service
+  // can change live (dispatch rules...) changes; connections stay. Thread-safe; waits
+  // until every thread has taken it.
+  void Reload(const Config& config);
   uint16_t port() const { return port_; }
   uint16_t admin_port() const { return admin_port_; }
 

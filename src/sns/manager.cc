@@ -477,4 +477,9 @@ void Manager::SendBeacon() {
   if (running_ && beacons_) beacons_->SendSoon();
 }
 
+void Manager::ReloadFrontends() {
+  spdlog::info("manager: asking the front ends to reload their configuration");
+  frontends_.SignalAll(SIGHUP);
+}
+
 }  // namespace tacc::sns

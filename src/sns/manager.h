@@ -58,6 +58,8 @@ class Manager {
   // Stops accepting, closes connections; with `stop_children`, asks the processes it
   // launched to exit.
   void Stop(bool stop_children);
+  // Passes SIGHUP on to the front ends it runs (they re-read the configuration).
+  void ReloadFrontends();
 
   uint64_t epoch() const { return epoch_; }
   uint16_t port() const;

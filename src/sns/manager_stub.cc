@@ -276,4 +276,12 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
   co_return last;
 }
 
+std::optional<double> ManagerStub::ClassLoad(const std::string& worker_class) const {
+  auto snap = directory_.Get();
+  if (!snap) return std::nullopt;
+  for (const auto& c : snap->beacon.classes())
+    if (c.name() == worker_class && c.workers() > 0) return c.mean_load();
+  return std::nullopt;
+}
+
 }  // namespace tacc::sns

@@ -87,6 +87,7 @@ class ManagerStub : public TaskDispatcher {
 
   boost::asio::awaitable<Result<TaskOutput>> Dispatch(const std::string& worker_class, TaskInput input,
                                                       std::chrono::steady_clock::time_point deadline, DispatchInfo* info) override;
+  std::optional<double> ClassLoad(const std::string& worker_class) const override;
   void Stop();
 
   const WorkerChooser& chooser() const { return chooser_; }

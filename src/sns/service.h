@@ -13,6 +13,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
@@ -36,6 +37,10 @@ class TaskDispatcher {
   virtual boost::asio::awaitable<Result<TaskOutput>> Dispatch(const std::string& worker_class, TaskInput input,
                                                               std::chrono::steady_clock::time_point deadline,
                                                               DispatchInfo* info) = 0;
+  // Mean queue length of the class's workers as the newest beacon tells it (§3.1.8:
+  // a service may answer approximately rather than queue behind an overloaded class);
+  // none if the class has no workers or nothing is known.
+  virtual std::optional<double> ClassLoad(const std::string& worker_class) const = 0;
 };
 
 struct ServiceContext {
@@ -48,6 +53,13 @@ class Service {
  public:
   virtual ~Service() = default;
   virtual boost::asio::awaitable<http::Reply> Handle(http::Request& request, ServiceContext& ctx) = 0;
+  // The configuration was re-read (SIGHUP): take what may change without a restart
+  // (e.g. dispatch rules). On error the service keeps its old settings. Called on the
+  // service's own thread, between requests' steps like any handler code.
+  virtual Status Reload(const Config& config) {
+    (void)config;
+    return Status::Ok();
+  }
 };
 
 using ServiceFactory = std::function<Result<std::unique_ptr<Service>>(const Config&)>;

@@ -81,7 +81,11 @@ HttpReply Exchange(tcp::socket& s, beast::flat_buffer& buf, const std::string& m
   auto res = parser.release();
   r.status = static_cast<int>(res.result_int());
   r.body = res.body();
-  for (auto& f : res) r.headers[std::string(f.name_string())] = std::string(f.value());
+  for (auto& f : res) {  // by lower-case name: field names are case-insensitive
+    std::string name(f.name_string());
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    r.headers[name] = std::string(f.value());
+  }
   return r;
 }
 
@@ -213,6 +217,10 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "manager.adopt_grace_ms=600",
                                    "log.level=info"};
   sets.insert(sets.end(), options_.settings.begin(), options_.settings.end());
+  if (!options_.config_file.empty()) {
+    config_args_.push_back("--config");
+    config_args_.push_back(options_.config_file);
+  }
   for (auto& s : sets) {
     config_args_.push_back("--set");
     config_args_.push_back(s);
@@ -229,8 +237,9 @@ void ClusterHarness::Start(std::chrono::milliseconds timeout) {
   static bool lifeline = [] { return CreateLifeline().ok(); }();
   (void)lifeline;
   std::vector<std::string> sets;
-  for (size_t i = 1; i < config_args_.size(); i += 2) sets.push_back(config_args_[i]);
-  auto config = Config::Load("", sets);
+  for (size_t i = 0; i + 1 < config_args_.size(); i += 2)
+    if (config_args_[i] == "--set") sets.push_back(config_args_[i + 1]);
+  auto config = Config::Load(options_.config_file, sets);
   if (!config.ok()) throw std::runtime_error("bad test config: " + config.status().ToString());
 
   auto cfg = std::make_shared<Config>(*config);

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <functional>
+#include <cctype>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,9 +34,10 @@ using Clock = std::chrono::steady_clock;
 struct HttpReply {
   int status = 0;  // 0: no answer (connect failed, timeout, reset)
   std::string body;
-  std::map<std::string, std::string> headers;
+  std::map<std::string, std::string> headers;  // by lower-case name
   std::string error;
-  std::string Header(const std::string& name) const {
+  std::string Header(std::string name) const {  // any case
+    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     auto it = headers.find(name);
     return it == headers.end() ? "" : it->second;
   }
@@ -69,6 +71,7 @@ class ClusterHarness {
   struct Options {
     int frontends = 1;
     std::vector<std::string> settings;  // extra --set key=value
+    std::string config_file{};          // --config FILE (the settings above still win)
   };
   explicit ClusterHarness(Options options);
   ~ClusterHarness();

@@ -367,5 +367,102 @@ TEST(TransendTest, ReverseProxyToAnHttpsOrigin) {
   std::filesystem::remove(ca);
 }
 
+// ---------------------------------------------------------------- dispatch rules, approximate answers
+
+// The origin of the dispatch tests: a text, a page, and a binary, each a few bytes.
+OriginAnswer TypedAnswer(const TestOrigin::Request& r) {
+  std::string t(r.target());
+  if (t == "/t.txt") return OkAnswer("abc", "text/plain", "ETag: \"v1\"\r\n");
+  if (t == "/h.html") return OkAnswer("<p>page</p>", "text/html", "");
+  if (t == "/keep.txt") return OkAnswer("untouched", "text/plain", "Cache-Control: no-transform\r\n");
+  return OkAnswer("\x01\x02", "application/octet-stream", "");
+}
+
+bool WorkersUp(ClusterHarness& c, const std::vector<std::string>& classes) {
+  return c
+      .WaitFor(
+          [&](const wire::Beacon& b) {
+            for (auto& cls : classes)
+              if (ClusterHarness::CountWorkers(b, cls) < 1) return false;
+            return true;
+          },
+          20s)
+      .has_value();
+}
+
+// A response whose type a rule names goes through that rule's chain, step after step;
+// a failing step, or no-transform, or a type no rule names, gets the original (the
+// failure marked approximate, §3.1.8).
+TEST(TransendTest, DispatchRulesRunChainsAndAFailedChainAnswersTheOriginal) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "classes.test.min_workers=1", "classes.faulty.worker=test", "classes.faulty.min_workers=1",
+                                 "classes.faulty.args.allow_faults=true", "stub.max_retries=0", "dispatch.min_transform_bytes=0",
+                                 "dispatch.rules=[\"text/plain -> test{echo=1,append=[1]} | test{echo=1,append=[2]}\", "
+                                 "\"text/html -> faulty{fail=1}\"]"}});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test", "faulty"})) << c.Log();
+  std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+
+  auto t = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/t.txt");
+  EXPECT_EQ(t.status, 200) << t.body;
+  EXPECT_EQ(t.body, "abc[1][2]");
+  EXPECT_EQ(t.Header("x-tacc-chain"), "test|test");
+  EXPECT_EQ(t.Header("etag"), "") << "a transformed answer kept the original's validator";
+
+  auto h = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/h.html");
+  EXPECT_EQ(h.status, 200) << h.body;
+  EXPECT_EQ(h.body, "<p>page</p>");
+  EXPECT_EQ(h.Header("x-tacc-approximate"), "original");
+  EXPECT_NE(h.Header("x-tacc-approximate-reason").find("step 1 (faulty)"), std::string::npos) << h.Header("x-tacc-approximate-reason");
+
+  auto keep = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/keep.txt");
+  EXPECT_EQ(keep.body, "untouched");
+  EXPECT_EQ(keep.Header("x-tacc-chain"), "");
+  auto bin = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/b.bin");
+  EXPECT_EQ(bin.body, "\x01\x02");
+  EXPECT_EQ(bin.Header("x-tacc-chain"), "");
+}
+
+// Rules come from the configuration file and change on SIGHUP, without a restart: the
+// front end's pid and an open keep-alive connection both survive the reload.
+TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
+  TestOrigin origin(TypedAnswer);
+  std::string file = "/tmp/tacc-it-rules-" + std::to_string(::getpid()) + ".toml";
+  auto write_rules = [&](const std::string& mark) {
+    std::ofstream(file) << "[dispatch]\nmin_transform_bytes = 0\nrules = [\"text/plain -> test{echo=1,append=" + mark + "}\"]\n";
+  };
+  write_rules("[old]");
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "classes.test.min_workers=1"},
+                    .config_file = file});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  pid_t fe = FrontendPidOf(c);
+  std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
+  EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[old]");
+
+  write_rules("[new]");
+  ASSERT_EQ(::kill(c.up_pid(), SIGHUP), 0);
+  std::string body;
+  for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until && body != "abc[new]";) {
+    body = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body;
+    if (body != "abc[new]") std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(body, "abc[new]") << c.Log();
+  EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted to reload";
+  EXPECT_TRUE(ProcessAlive(fe));
+  EXPECT_NE(c.Log().find("configuration reloaded"), std::string::npos);
+
+  // A broken file is refused and the rules in force stay.
+  std::ofstream(file) << "[dispatch]\nrules = [\"text/plain test\"]\n";
+  ASSERT_EQ(::kill(c.up_pid(), SIGHUP), 0);
+  for (auto until = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < until && c.Log().find("old settings kept") == std::string::npos;)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(c.Log().find("old settings kept"), std::string::npos) << c.Log();
+  EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[new]");
+  std::filesystem::remove(file);
+}
+
 }  // namespace
 }  // namespace tacc::testing

@@ -23,6 +23,7 @@
 #include <boost/url/parse.hpp>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <map>
 
 #include "http/destination_policy.h"
@@ -30,6 +31,8 @@
 #include "http/proxy_headers.h"
 #include "http/tunnel.h"
 #include "sns/service.h"
+#include "tacc/dispatch_rules.h"
+#include "tacc/pipeline.h"
 
 namespace tacc::services {
 namespace {
@@ -93,6 +96,37 @@ class TunnelTakeover : public http::ConnectionTakeover {
   std::chrono::milliseconds idle_;
 };
 
+// Cache-Control of `fields` has the no-transform directive (RFC 9111 §5.2.1.6, §5.2.2.6).
+bool NoTransform(const boost::beast::http::fields& fields) {
+  for (auto it = fields.find(bhttp::field::cache_control); it != fields.end() && it->name() == bhttp::field::cache_control; ++it) {
+    std::string v(it->value());
+    for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (v.find("no-transform") != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The client asks for a fresh, exact answer (a reload): Cache-Control: no-cache or
+// Pragma: no-cache. §3.1.8: "a reload gets the exact variant when capacity allows".
+bool WantsExact(const http::Request& req) {
+  std::string cc(req[bhttp::field::cache_control]), pragma(req[bhttp::field::pragma]);
+  return cc.find("no-cache") != std::string::npos || pragma.find("no-cache") != std::string::npos;
+}
+
+// Header values we write from our own messages: one line, printable.
+std::string HeaderSafe(std::string_view text) {
+  std::string out;
+  for (char c : text) out += (c == '\r' || c == '\n' || static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+  if (out.size() > 300) out.resize(300);
+  return out;
+}
+
+Result<std::shared_ptr<const tacc_layer::DispatchRules>> MakeRules(const Config& c) {
+  auto rules = tacc_layer::DispatchRules::Parse(c.dispatch.rules, c.dispatch.min_transform_bytes);
+  if (!rules.ok()) return Status::InvalidArgument("setting 'dispatch.rules': " + rules.status().message());
+  return std::make_shared<const tacc_layer::DispatchRules>(std::move(*rules));
+}
+
 struct ProxySetup {
   http::NetworkList clients;
   http::DestinationPolicy destinations;  // where clients may send us
@@ -100,6 +134,7 @@ struct ProxySetup {
   std::map<std::string, http::OriginEndpoint> reverse;
   std::vector<std::pair<uint16_t, uint16_t>> connect_ports;
   std::shared_ptr<boost::asio::ssl::context> tls;
+  std::shared_ptr<const tacc_layer::DispatchRules> rules;
 };
 
 class TransendService : public sns::Service {
@@ -113,7 +148,19 @@ class TransendService : public sns::Service {
         connect_ports_(std::move(setup.connect_ports)),
         connect_timeout_ms_(c.proxy.connect_timeout_ms),
         tunnel_idle_(c.proxy.tunnel_idle_timeout_ms),
+        rules_(std::move(setup.rules)),
+        chain_deadline_(c.dispatch.chain_deadline_ms),
+        overload_queue_(c.dispatch.overload_queue),
         via_name_("tacc-" + c.cluster.name) {}
+
+  Status Reload(const Config& c) override {
+    auto rules = MakeRules(c);
+    if (!rules.ok()) return rules.status();
+    rules_ = std::move(*rules);
+    chain_deadline_ = std::chrono::milliseconds(c.dispatch.chain_deadline_ms);
+    overload_queue_ = c.dispatch.overload_queue;
+    return Status::Ok();
+  }
 
   boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
@@ -185,7 +232,7 @@ class TransendService : public sns::Service {
     // co_await expression twice.
     http::OriginEndpoint where{tls, url->host_address(), port};
     std::string host_header(url->encoded_host_and_port());
-    co_return co_await Relay(req, forward_, std::move(where), std::move(target), std::move(host_header), nullptr);
+    co_return co_await Relay(req, ctx, forward_, std::move(where), std::move(target), std::move(host_header), nullptr);
   }
 
   boost::asio::awaitable<http::Reply> Reverse(http::Request& req, sns::ServiceContext& ctx) {
@@ -203,13 +250,13 @@ class TransendService : public sns::Service {
     std::string client = ctx.request_info.remote.address().to_string();
     std::string target(req.target());
     std::string host_header(req[bhttp::field::host]);
-    co_return co_await Relay(req, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
+    co_return co_await Relay(req, ctx, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
   }
 
   // Sends `req` on to `where` as `target` with Host `host_header`, and streams the
   // answer back. `forwarded_for`: the client's address for X-Forwarded-For, or null.
-  boost::asio::awaitable<http::Reply> Relay(http::Request& req, http::OriginClient& origin, http::OriginEndpoint where, std::string target,
-                                            std::string host_header, const std::string* forwarded_for) {
+  boost::asio::awaitable<http::Reply> Relay(http::Request& req, sns::ServiceContext& ctx, http::OriginClient& origin, http::OriginEndpoint where,
+                                            std::string target, std::string host_header, const std::string* forwarded_for) {
     http::OriginClient::Request out{req.method(), target, 11};
     for (const auto& f : req) out.insert(f.name_string(), f.value());
     http::RemoveHopByHop(out);
@@ -223,24 +270,82 @@ class TransendService : public sns::Service {
 
     auto opened = co_await origin.Open(std::move(where), std::move(out));
     if (!opened.ok()) co_return Failure(req, opened.status());
-    http::Response answer{(*opened)->head()};
-    // A body that fits in one streamed piece is read before the head goes out, so that a
-    // broken origin still gets a clean 502; a larger one streams, and a failure midway
-    // can only cut the connection (the client sees fewer bytes than announced).
-    auto length = (*opened)->content_length();
-    const bool small = length && *length <= origin.limits().stream_piece_bytes && req.method() != bhttp::verb::head;
-    if (small) {
-      auto body = co_await (*opened)->ReadAll();
-      if (!body.ok()) co_return Failure(req, body.status());
-      answer.body() = std::move(*body);
-    }
+    http::OriginResponse& res = **opened;
+    http::Response answer{res.head()};
     http::RemoveHopByHop(answer);
     http::AppendVia(answer, http::ProtocolVersion(answer.version()), via_name_);
     answer.version(req.version());
     answer.keep_alive(req.keep_alive());
+
+    // Does a chain of workers want this object? Only a whole 200 answer to a GET whose
+    // client and origin allow transformation, of a type and size a rule names.
+    const std::map<std::string, std::string> profile;  // TODO(issue 7): the user's profile
+    const auto length = res.content_length();
+    const std::string mime(answer[bhttp::field::content_type]);
+    const tacc_layer::DispatchRule* rule = nullptr;
+    if (req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
+      rule = rules_->Match(mime, length ? static_cast<int64_t>(*length) : std::numeric_limits<int64_t>::max(), profile);
+    if (rule && length && *length > static_cast<uint64_t>(origin.limits().max_body_bytes)) rule = nullptr;  // too big to hold: pass
+
+    // A body a chain will read, or one small enough to fit in one piece, is read before
+    // the head goes out, so that a broken origin still gets a clean 502; anything else
+    // streams, and a failure midway can only cut the connection (the client sees fewer
+    // bytes than announced).
+    const size_t piece = origin.limits().stream_piece_bytes;
+    const bool small = length && *length <= piece && req.method() != bhttp::verb::head;
+    if (rule || small) {
+      bool complete = false;
+      auto body = co_await res.ReadUpTo(rule ? static_cast<size_t>(origin.limits().max_body_bytes) : piece, &complete);
+      if (!body.ok()) co_return Failure(req, body.status());
+      if (!complete) {  // no length, and more than a chain may hold: it passes, streamed
+        http::Reply reply(std::move(answer));
+        reply.body = std::make_unique<http::PrefixedBody>(std::move(*body), std::move(*opened));
+        co_return reply;
+      }
+      if (rule && !length) rule = rules_->Match(mime, static_cast<int64_t>(body->size()), profile);  // now the size is known
+      if (rule) co_return co_await Transform(req, ctx, std::move(answer), std::move(*body), *rule, profile);
+      answer.body() = std::move(*body);
+      co_return answer;
+    }
     http::Reply reply(std::move(answer));
-    if (!small) reply.body = std::move(*opened);  // streamed: the body is never held whole
+    reply.body = std::move(*opened);  // streamed: the body is never held whole
     co_return reply;
+  }
+
+  // Runs `rule`'s chain over `original`; on failure, overload or a passed deadline the
+  // original goes out instead, marked approximate (paper §3.1.8).
+  boost::asio::awaitable<http::Reply> Transform(const http::Request& req, sns::ServiceContext& ctx, http::Response answer, std::string original,
+                                                const tacc_layer::DispatchRule& rule, const std::map<std::string, std::string>& profile) {
+    const std::string& first = rule.chain.front().worker_class;
+    if (overload_queue_ > 0 && !WantsExact(req)) {
+      auto load = ctx.tasks.ClassLoad(first);
+      if (load && *load > overload_queue_)
+        co_return Approximate(std::move(answer), std::move(original), fmt::format("class {} is overloaded (mean queue {:.1f})", first, *load));
+    }
+    sns::TaskInput in;
+    in.data = original;  // the original stays, for the fallback
+    in.mime_type = std::string(answer[bhttp::field::content_type]);
+    in.profile = profile;
+    auto done = co_await tacc_layer::RunChain(ctx.tasks, rule.chain, std::move(in), std::chrono::steady_clock::now() + chain_deadline_);
+    if (!done.ok()) co_return Approximate(std::move(answer), std::move(original), done.status().message());
+    // A new representation: the original's validators and length no longer describe it.
+    answer.body() = std::move(done->output.data);
+    if (!done->output.mime_type.empty()) answer.set(bhttp::field::content_type, done->output.mime_type);
+    answer.erase(bhttp::field::etag);
+    answer.erase(bhttp::field::content_md5);
+    answer.erase(bhttp::field::accept_ranges);
+    answer.erase(bhttp::field::content_encoding);
+    std::string chain;
+    for (const auto& s : rule.chain) chain += (chain.empty() ? "" : "|") + s.worker_class;
+    answer.set("X-Tacc-Chain", chain);
+    co_return answer;
+  }
+
+  static http::Reply Approximate(http::Response answer, std::string original, std::string_view reason) {
+    answer.body() = std::move(original);
+    answer.set("X-Tacc-Approximate", "original");
+    answer.set("X-Tacc-Approximate-Reason", HeaderSafe(reason));
+    return answer;
   }
 
   http::NetworkList clients_;
@@ -251,6 +356,9 @@ class TransendService : public sns::Service {
   std::vector<std::pair<uint16_t, uint16_t>> connect_ports_;
   int connect_timeout_ms_;
   std::chrono::milliseconds tunnel_idle_;
+  std::shared_ptr<const tacc_layer::DispatchRules> rules_;
+  std::chrono::milliseconds chain_deadline_;
+  double overload_queue_;
   std::string via_name_;
 };
 
@@ -267,7 +375,9 @@ Result<std::unique_ptr<sns::Service>> MakeTransendService(const Config& c) {
   if (!tls.ok()) return Status::InvalidArgument("setting 'proxy.origin_ca_file': " + tls.status().message());
   auto anywhere = http::DestinationPolicy::Make({"0.0.0.0/0", "::/0"});
   if (!anywhere.ok()) return anywhere.status();
-  ProxySetup setup{std::move(*clients), std::move(*dest), std::move(*anywhere), std::move(*reverse), std::move(*ports), std::move(*tls)};
+  auto rules = MakeRules(c);
+  if (!rules.ok()) return rules.status();
+  ProxySetup setup{std::move(*clients), std::move(*dest), std::move(*anywhere), std::move(*reverse), std::move(*ports), std::move(*tls), std::move(*rules)};
   return std::unique_ptr<sns::Service>(std::make_unique<TransendService>(c, std::move(setup)));
 }
 

@@ -2,7 +2,8 @@
 //
 // Start-up args (classes.<name>.args): mode = "sleep" | "cpu", cost_ms = milliseconds,
 // allow_faults = true | false (default false).
-// Per-task args override mode and cost_ms; echo=1 returns the input. Fault injection,
+// Per-task args override mode and cost_ms; echo=1 returns the input (and its type),
+// append=TEXT adds TEXT to the output (chains of test steps show each step). Fault injection,
 // for tests of the cluster's fault handling: crash=1 aborts the process (a worker may
 // crash), fail=1 reports a worker error. Any user can put these in a URL, so they work
 // only in a class started with allow_faults = true (on purpose, by whoever wrote the
@@ -55,8 +56,13 @@ class TestWorker : public sns::WorkerFunction {
     }
     TaskOutput out;
     out.mime_type = "text/plain";
-    if (Arg(in.args, "echo", "0") == "1") out.data = in.data;
-    else out.data = fmt::format("done by pid {} ({} {} ms)\n", getpid(), mode, cost);
+    if (Arg(in.args, "echo", "0") == "1") {
+      out.data = in.data;
+      if (!in.mime_type.empty()) out.mime_type = in.mime_type;
+    } else {
+      out.data = fmt::format("done by pid {} ({} {} ms)\n", getpid(), mode, cost);
+    }
+    out.data += Arg(in.args, "append", "");  // visible in chains: each step adds its mark
     out.meta["cost_ms"] = fmt::format("{}", cost);
     return out;
   }

@@ -41,5 +41,6 @@ void AddWorkerCommand(CLI::App& app);
 void AddStatusCommand(CLI::App& app);
 void AddConfigCommand(CLI::App& app);
 void AddKeyCommand(CLI::App& app);
+void AddUrlCommand(CLI::App& app);
 
 }  // namespace tacc::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   tacc::cli::AddStatusCommand(app);
   tacc::cli::AddConfigCommand(app);
   tacc::cli::AddKeyCommand(app);
+  tacc::cli::AddUrlCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

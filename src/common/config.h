@@ -107,6 +107,13 @@ struct Config {
     int chain_deadline_ms = 5000;
     double overload_queue = 16;  // a class whose workers' mean queue is above this gets approximate answers; 0: never
   } dispatch;
+  struct UrlApi {  // /_tacc/t/<signature>/<options>/<base64url source> (src/tacc/url_api.h)
+    bool enabled = true;
+    std::vector<std::string> keys;  // "<hex key>:<hex salt>", several for rotation
+    bool allow_unsigned = false;    // accept "unsafe" as a signature
+    std::vector<std::string> sizes;  // allowed "WxH" ("320x240", "640x": any height); empty: any
+    int max_redirects = 5;
+  } url_api;
   struct Stub {
     std::string balance_policy = "lottery";
     bool delta_estimator = true;

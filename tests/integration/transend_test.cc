@@ -464,5 +464,64 @@ TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
   std::filesystem::remove(file);
 }
 
+// ---------------------------------------------------------------- URL API
+
+// A path made by `tacc url sign` fetches its source (through a redirect), runs the
+// chain for its type and answers; a tampered, unsigned or ill-optioned path is refused,
+// and a redirect to an address the policy refuses is refused at that hop.
+TEST(TransendTest, UrlApiServesSignedPathsOnlyAndChecksEveryRedirectHop) {
+  const std::string key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff:0a0b0c";
+  TestOrigin origin([](const TestOrigin::Request& r) {
+    std::string t(r.target());
+    OriginAnswer a;
+    if (t == "/r") a.raw = "HTTP/1.1 302 Found\r\nLocation: /t.txt\r\nContent-Length: 0\r\n\r\n";
+    else if (t == "/away") a.raw = "HTTP/1.1 301 Moved\r\nLocation: http://127.0.0.2:9/x\r\nContent-Length: 0\r\n\r\n";
+    else a = OkAnswer("abc", "text/plain", "");
+    return a;
+  });
+  std::vector<std::string> sets = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                   "classes.test.min_workers=1", "dispatch.min_transform_bytes=0",
+                                   "dispatch.rules=[\"text/plain -> test{echo=1,append=!}\"]", "url_api.keys=[\"" + key + "\"]"};
+  ClusterHarness c({.settings = sets});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+  auto sign = [&](const std::string& src, const std::vector<std::string>& opts) {
+    std::vector<std::string> args = {"url", "sign", src, "--set", "url_api.keys=[\"" + key + "\"]"};
+    for (auto& o : opts) {
+      args.push_back("-o");
+      args.push_back(o);
+    }
+    auto r = RunTacc(args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::string path = r.output;
+    while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+    return path;
+  };
+
+  std::string path = sign(base + "/r", {"w:320", "q:60"});
+  ASSERT_EQ(path.rfind("/_tacc/t/", 0), 0u) << path;
+  auto ok = c.Get(path);
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, "abc!");
+  EXPECT_EQ(ok.Header("X-Tacc-Chain"), "test");
+  EXPECT_EQ(origin.targets(), (std::vector<std::string>{"/r", "/t.txt"}));
+
+  std::string tampered = path;
+  tampered.replace(tampered.find("w:320"), 5, "w:321");
+  EXPECT_EQ(c.Get(tampered).status, 403);
+  std::string unsigned_path = "/_tacc/t/unsafe" + path.substr(path.find('/', 9));
+  EXPECT_EQ(c.Get(unsigned_path).status, 403);
+  auto bad_option = c.Get(sign(base + "/t.txt", {"zoom:2"}));
+  EXPECT_EQ(bad_option.status, 400);
+  EXPECT_NE(bad_option.body.find("unknown option 'zoom'"), std::string::npos) << bad_option.body;
+  EXPECT_EQ(c.Get("/_tacc/t/garbage").status, 400);
+
+  auto away = c.Get(sign(base + "/away", {}));
+  EXPECT_EQ(away.status, 403) << away.body;
+  EXPECT_NE(away.body.find("127.0.0.2"), std::string::npos) << away.body;
+  EXPECT_EQ(origin.targets().size(), 3u) << "a refused request reached the origin";
+}
+
 }  // namespace
 }  // namespace tacc::testing

@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 
 #include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
@@ -33,6 +35,7 @@
 #include "sns/service.h"
 #include "tacc/dispatch_rules.h"
 #include "tacc/pipeline.h"
+#include "tacc/url_api.h"
 
 namespace tacc::services {
 namespace {
@@ -135,6 +138,7 @@ struct ProxySetup {
   std::vector<std::pair<uint16_t, uint16_t>> connect_ports;
   std::shared_ptr<boost::asio::ssl::context> tls;
   std::shared_ptr<const tacc_layer::DispatchRules> rules;
+  std::vector<tacc_layer::UrlSigningKey> url_keys;
 };
 
 class TransendService : public sns::Service {
@@ -149,6 +153,11 @@ class TransendService : public sns::Service {
         connect_timeout_ms_(c.proxy.connect_timeout_ms),
         tunnel_idle_(c.proxy.tunnel_idle_timeout_ms),
         rules_(std::move(setup.rules)),
+        url_api_enabled_(c.url_api.enabled),
+        url_keys_(std::move(setup.url_keys)),
+        allow_unsigned_(c.url_api.allow_unsigned),
+        sizes_(c.url_api.sizes),
+        max_redirects_(c.url_api.max_redirects),
         chain_deadline_(c.dispatch.chain_deadline_ms),
         overload_queue_(c.dispatch.overload_queue),
         via_name_("tacc-" + c.cluster.name) {}
@@ -165,6 +174,7 @@ class TransendService : public sns::Service {
   boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
     if (req.method() == bhttp::verb::connect) co_return co_await Connect(req, ctx);
+    if (url_api_enabled_ && req.target().starts_with(tacc_layer::kUrlApiPrefix)) co_return co_await UrlApi(req, ctx);
     if (req.target().starts_with("/")) co_return co_await Reverse(req, ctx);
     co_return co_await Forward(req, ctx);
   }
@@ -253,6 +263,75 @@ class TransendService : public sns::Service {
     co_return co_await Relay(req, ctx, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
   }
 
+  // Checks the URL API's options: known names, values in range, an allowed size.
+  Status CheckTransformOptions(const std::map<std::string, std::string>& options) const {
+    static const std::map<std::string, std::pair<int, int>> kRanges = {{"w", {1, 16384}}, {"h", {1, 16384}}, {"q", {1, 100}},
+                                                                       {"dpr", {1, 4}},   {"gray", {0, 1}}};
+    for (const auto& [k, v] : options) {
+      if (k == "f") {
+        if (v != "auto" && v != "jpeg" && v != "webp" && v != "avif" && v != "png" && v != "gif")
+          return Status::InvalidArgument(fmt::format("f:{} is not a format (auto, jpeg, webp, avif, png, gif)", v));
+        continue;
+      }
+      auto r = kRanges.find(k);
+      if (r == kRanges.end()) return Status::InvalidArgument(fmt::format("unknown option '{}' (w, h, q, f, dpr, gray)", k));
+      int n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (ec != std::errc() || p != v.data() + v.size() || n < r->second.first || n > r->second.second)
+        return Status::InvalidArgument(fmt::format("{}:{} is out of range {}..{}", k, v, r->second.first, r->second.second));
+    }
+    if (!sizes_.empty() && (options.count("w") || options.count("h"))) {
+      std::string size = (options.count("w") ? options.at("w") : "") + "x" + (options.count("h") ? options.at("h") : "");
+      if (std::find(sizes_.begin(), sizes_.end(), size) == sizes_.end())
+        return Status::InvalidArgument(fmt::format("size {} is not one of url_api.sizes", size));
+    }
+    return Status::Ok();
+  }
+
+  // GET /_tacc/t/<signature>/<options>/<base64url source>: fetches the source (following
+  // redirects, each hop checked like the first) and transforms it with the options.
+  boost::asio::awaitable<http::Reply> UrlApi(http::Request& req, sns::ServiceContext& ctx) {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+      co_return Page(req, bhttp::status::method_not_allowed, "the URL API answers GET and HEAD");
+    auto parsed = tacc_layer::ParseTransformPath(std::string_view(req.target()).substr(tacc_layer::kUrlApiPrefix.size()));
+    if (!parsed.ok()) co_return Page(req, bhttp::status::bad_request, parsed.status().message());
+    Status signed_ok = tacc_layer::VerifySignature(*parsed, url_keys_, allow_unsigned_);
+    if (!signed_ok.ok()) co_return Page(req, bhttp::status::forbidden, signed_ok.message());
+    Status options_ok = CheckTransformOptions(parsed->options);
+    if (!options_ok.ok()) co_return Page(req, bhttp::status::bad_request, options_ok.message());
+
+    std::string url = parsed->source_url;
+    for (int hop = 0;; ++hop) {
+      auto u = boost::urls::parse_absolute_uri(url);
+      if (!u || (u->scheme() != "http" && u->scheme() != "https") || u->host().empty() || u->has_userinfo())
+        co_return Page(req, bhttp::status::bad_request, "the source must be an http:// or https:// URL with a host");
+      const bool tls = u->scheme() == "https";
+      http::OriginEndpoint where{tls, u->host_address(), static_cast<uint16_t>(u->has_port() ? u->port_number() : (tls ? 443 : 80))};
+      std::string target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
+      if (u->has_query()) target += "?" + std::string(u->encoded_query());
+      http::OriginClient::Request out{req.method(), target, 11};
+      out.set(bhttp::field::host, u->encoded_host_and_port());
+      out.set(bhttp::field::user_agent, "tacc");
+      out.set(bhttp::field::accept_encoding, "identity");
+      http::AppendVia(out, "1.1", via_name_);
+      auto opened = co_await forward_.Open(std::move(where), std::move(out));
+      if (!opened.ok()) co_return Failure(req, opened.status());
+      int status = (*opened)->head().result_int();
+      auto location = (*opened)->head().find(bhttp::field::location);
+      if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) && location != (*opened)->head().end()) {
+        if (hop >= max_redirects_) co_return Page(req, bhttp::status::bad_gateway, fmt::format("more than {} redirects (url_api.max_redirects)", max_redirects_));
+        boost::urls::url next;
+        auto ref = boost::urls::parse_uri_reference(location->value());
+        if (!ref || !boost::urls::resolve(*u, *ref, next)) co_return Page(req, bhttp::status::bad_gateway, "the source redirects to a malformed Location");
+        url = std::string(next.buffer());
+        continue;  // the next hop is checked by the policy like the first
+      }
+      if (status != 200) co_return Page(req, bhttp::status::bad_gateway, fmt::format("the source answered {}", status));
+      const std::map<std::string, std::string> profile;
+      co_return co_await Deliver(req, ctx, forward_.limits(), std::move(*opened), profile, parsed->options);
+    }
+  }
+
   // Sends `req` on to `where` as `target` with Host `host_header`, and streams the
   // answer back. `forwarded_for`: the client's address for X-Forwarded-For, or null.
   boost::asio::awaitable<http::Reply> Relay(http::Request& req, sns::ServiceContext& ctx, http::OriginClient& origin, http::OriginEndpoint where,
@@ -270,7 +349,17 @@ class TransendService : public sns::Service {
 
     auto opened = co_await origin.Open(std::move(where), std::move(out));
     if (!opened.ok()) co_return Failure(req, opened.status());
-    http::OriginResponse& res = **opened;
+    const std::map<std::string, std::string> profile;  // TODO(issue 7): the user's profile
+    std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
+    co_return co_await Deliver(req, ctx, origin.limits(), std::move(*opened), profile, std::move(no_args));
+  }
+
+  // Answers `req` with what an origin sent: through a chain of workers if a rule wants
+  // it (with `args` for every step), else as it came, streamed if large.
+  boost::asio::awaitable<http::Reply> Deliver(http::Request& req, sns::ServiceContext& ctx, const http::OriginLimits& limits,
+                                              std::unique_ptr<http::OriginResponse> opened, const std::map<std::string, std::string>& profile,
+                                              std::map<std::string, std::string> args) {
+    http::OriginResponse& res = *opened;
     http::Response answer{res.head()};
     http::RemoveHopByHop(answer);
     http::AppendVia(answer, http::ProtocolVersion(answer.version()), via_name_);
@@ -279,43 +368,43 @@ class TransendService : public sns::Service {
 
     // Does a chain of workers want this object? Only a whole 200 answer to a GET whose
     // client and origin allow transformation, of a type and size a rule names.
-    const std::map<std::string, std::string> profile;  // TODO(issue 7): the user's profile
     const auto length = res.content_length();
     const std::string mime(answer[bhttp::field::content_type]);
     const tacc_layer::DispatchRule* rule = nullptr;
     if (req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
       rule = rules_->Match(mime, length ? static_cast<int64_t>(*length) : std::numeric_limits<int64_t>::max(), profile);
-    if (rule && length && *length > static_cast<uint64_t>(origin.limits().max_body_bytes)) rule = nullptr;  // too big to hold: pass
+    if (rule && length && *length > static_cast<uint64_t>(limits.max_body_bytes)) rule = nullptr;  // too big to hold: pass
 
     // A body a chain will read, or one small enough to fit in one piece, is read before
     // the head goes out, so that a broken origin still gets a clean 502; anything else
     // streams, and a failure midway can only cut the connection (the client sees fewer
     // bytes than announced).
-    const size_t piece = origin.limits().stream_piece_bytes;
+    const size_t piece = limits.stream_piece_bytes;
     const bool small = length && *length <= piece && req.method() != bhttp::verb::head;
     if (rule || small) {
       bool complete = false;
-      auto body = co_await res.ReadUpTo(rule ? static_cast<size_t>(origin.limits().max_body_bytes) : piece, &complete);
+      auto body = co_await res.ReadUpTo(rule ? static_cast<size_t>(limits.max_body_bytes) : piece, &complete);
       if (!body.ok()) co_return Failure(req, body.status());
       if (!complete) {  // no length, and more than a chain may hold: it passes, streamed
         http::Reply reply(std::move(answer));
-        reply.body = std::make_unique<http::PrefixedBody>(std::move(*body), std::move(*opened));
+        reply.body = std::make_unique<http::PrefixedBody>(std::move(*body), std::move(opened));
         co_return reply;
       }
       if (rule && !length) rule = rules_->Match(mime, static_cast<int64_t>(body->size()), profile);  // now the size is known
-      if (rule) co_return co_await Transform(req, ctx, std::move(answer), std::move(*body), *rule, profile);
+      if (rule) co_return co_await Transform(req, ctx, std::move(answer), std::move(*body), *rule, profile, std::move(args));
       answer.body() = std::move(*body);
       co_return answer;
     }
     http::Reply reply(std::move(answer));
-    reply.body = std::move(*opened);  // streamed: the body is never held whole
+    reply.body = std::move(opened);  // streamed: the body is never held whole
     co_return reply;
   }
 
   // Runs `rule`'s chain over `original`; on failure, overload or a passed deadline the
   // original goes out instead, marked approximate (paper §3.1.8).
   boost::asio::awaitable<http::Reply> Transform(const http::Request& req, sns::ServiceContext& ctx, http::Response answer, std::string original,
-                                                const tacc_layer::DispatchRule& rule, const std::map<std::string, std::string>& profile) {
+                                                const tacc_layer::DispatchRule& rule, const std::map<std::string, std::string>& profile,
+                                                std::map<std::string, std::string> args) {
     const std::string& first = rule.chain.front().worker_class;
     if (overload_queue_ > 0 && !WantsExact(req)) {
       auto load = ctx.tasks.ClassLoad(first);
@@ -326,6 +415,7 @@ class TransendService : public sns::Service {
     in.data = original;  // the original stays, for the fallback
     in.mime_type = std::string(answer[bhttp::field::content_type]);
     in.profile = profile;
+    in.args = std::move(args);
     auto done = co_await tacc_layer::RunChain(ctx.tasks, rule.chain, std::move(in), std::chrono::steady_clock::now() + chain_deadline_);
     if (!done.ok()) co_return Approximate(std::move(answer), std::move(original), done.status().message());
     // A new representation: the original's validators and length no longer describe it.
@@ -357,6 +447,11 @@ class TransendService : public sns::Service {
   int connect_timeout_ms_;
   std::chrono::milliseconds tunnel_idle_;
   std::shared_ptr<const tacc_layer::DispatchRules> rules_;
+  bool url_api_enabled_;
+  std::vector<tacc_layer::UrlSigningKey> url_keys_;
+  bool allow_unsigned_;
+  std::vector<std::string> sizes_;
+  int max_redirects_;
   std::chrono::milliseconds chain_deadline_;
   double overload_queue_;
   std::string via_name_;
@@ -377,7 +472,15 @@ Result<std::unique_ptr<sns::Service>> MakeTransendService(const Config& c) {
   if (!anywhere.ok()) return anywhere.status();
   auto rules = MakeRules(c);
   if (!rules.ok()) return rules.status();
-  ProxySetup setup{std::move(*clients), std::move(*dest), std::move(*anywhere), std::move(*reverse), std::move(*ports), std::move(*tls), std::move(*rules)};
+  auto keys = tacc_layer::ParseSigningKeys(c.url_api.keys);
+  if (!keys.ok()) return Status::InvalidArgument("setting 'url_api.keys': " + keys.status().message());
+  for (const auto& s : c.url_api.sizes) {
+    auto x = s.find('x');
+    if (x == std::string::npos || s.size() == 1 || s.find_first_not_of("0123456789x") != std::string::npos || s.find('x', x + 1) != std::string::npos)
+      return Status::InvalidArgument("setting 'url_api.sizes': '" + s + "' is not WxH, Wx or xH");
+  }
+  ProxySetup setup{std::move(*clients), std::move(*dest),  std::move(*anywhere), std::move(*reverse),
+                   std::move(*ports),   std::move(*tls),   std::move(*rules),    std::move(*keys)};
   return std::unique_ptr<sns::Service>(std::make_unique<TransendService>(c, std::move(setup)));
 }
 

@@ -114,6 +114,12 @@ struct Config {
     std::vector<std::string> sizes;  // allowed "WxH" ("320x240", "640x": any height); empty: any
     int max_redirects = 5;
   } url_api;
+  struct Profiles {  // the customization database (src/tacc/profile_store.h)
+    std::string path;              // SQLite file; empty: <run_dir>/profiles.db
+    std::string cookie = "tacc_user";
+    int cache_entries = 10000;     // per front-end thread
+    int cache_ttl_ms = 30000;
+  } profiles;
   struct Stub {
     std::string balance_policy = "lottery";
     bool delta_estimator = true;

@@ -523,5 +523,57 @@ TEST(TransendTest, UrlApiServesSignedPathsOnlyAndChecksEveryRedirectHop) {
   EXPECT_EQ(origin.targets().size(), 3u) << "a refused request reached the origin";
 }
 
+// ---------------------------------------------------------------- profiles and client hints
+
+// The preferences page saves a profile (by address, or by a cookie when asked); the next
+// request goes through the chain the profile selects; distill=off passes everything;
+// answers shaped by hints say so in Vary, and pages ask for hints with Accept-CH.
+TEST(TransendTest, PreferencesChangeTheNextAnswerAndHintsAreDeclared) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "classes.test.min_workers=1", "dispatch.min_transform_bytes=0",
+                                 "dispatch.rules=[\"text/plain profile.gray=1 -> test{echo=1,append=[gray]}\", \"text/plain -> test{echo=1,append=[color]}\"]"}});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
+
+  auto form = c.Get("/_tacc/prefs");
+  EXPECT_EQ(form.status, 200);
+  EXPECT_NE(form.body.find("<form method=\"post\""), std::string::npos) << form.body;
+  EXPECT_NE(form.body.find("network address (127.0.0.1)"), std::string::npos) << form.body;
+
+  auto before = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url);
+  EXPECT_EQ(before.body, "abc[color]");
+  EXPECT_NE(before.Header("Vary").find("Save-Data"), std::string::npos) << before.Header("Vary");
+
+  auto saved = HttpRequest("127.0.0.1", c.FrontendPort(), "POST", "/_tacc/prefs", "quality=40&gray=1&format=&keyword=tacc");
+  EXPECT_EQ(saved.status, 200) << saved.body;
+  EXPECT_NE(saved.body.find("Saved."), std::string::npos);
+  EXPECT_EQ(saved.Header("Set-Cookie"), "") << "a cookie was set though the user did not ask";
+  EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[gray]");
+  EXPECT_NE(c.Get("/_tacc/prefs").body.find("value=\"40\""), std::string::npos);
+
+  auto remembered = HttpRequest("127.0.0.1", c.FrontendPort(), "POST", "/_tacc/prefs", "distill=off&remember=1");
+  EXPECT_EQ(remembered.status, 200) << remembered.body;
+  std::string cookie = remembered.Header("Set-Cookie");
+  ASSERT_EQ(cookie.rfind("tacc_user=", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos);
+  std::string token = cookie.substr(10, 32);
+  std::string raw = RawExchange("127.0.0.1", c.FrontendPort(),
+                                "GET " + url + " HTTP/1.1\r\nHost: x\r\nCookie: a=b; tacc_user=" + token + "\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(raw.find("\r\n\r\nabc"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("[gray]"), std::string::npos) << "distill=off did not pass the object untouched:\n" << raw;
+  EXPECT_EQ(Lower(raw).find("x-tacc-chain"), std::string::npos) << raw;
+  // The address's profile is still its own.
+  EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[gray]");
+
+  auto bad = HttpRequest("127.0.0.1", c.FrontendPort(), "POST", "/_tacc/prefs", "quality=500");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("quality must be 1-100"), std::string::npos) << bad.body;
+
+  auto page = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", "http://127.0.0.1:" + std::to_string(origin.port()) + "/h.html");
+  EXPECT_NE(page.Header("Accept-CH").find("Sec-CH-Viewport-Width"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tacc::testing

@@ -35,7 +35,12 @@
 #include "sns/service.h"
 #include "tacc/dispatch_rules.h"
 #include "tacc/pipeline.h"
+#include "services/transend/client_hints.h"
+#include "services/transend/preferences_page.h"
+#include "tacc/cached_profile_store.h"
+#include "tacc/sqlite_profile_store.h"
 #include "tacc/url_api.h"
+#include "tacc/user_token.h"
 
 namespace tacc::services {
 namespace {
@@ -130,6 +135,14 @@ Result<std::shared_ptr<const tacc_layer::DispatchRules>> MakeRules(const Config&
   return std::make_shared<const tacc_layer::DispatchRules>(std::move(*rules));
 }
 
+// Who a request is for: the user token (a cookie, else the client's address) and that
+// user's preferences from the customization database.
+struct User {
+  std::string token;
+  bool from_cookie = false;
+  std::map<std::string, std::string> profile;
+};
+
 struct ProxySetup {
   http::NetworkList clients;
   http::DestinationPolicy destinations;  // where clients may send us
@@ -139,6 +152,7 @@ struct ProxySetup {
   std::shared_ptr<boost::asio::ssl::context> tls;
   std::shared_ptr<const tacc_layer::DispatchRules> rules;
   std::vector<tacc_layer::UrlSigningKey> url_keys;
+  std::unique_ptr<tacc_layer::SqliteProfileStore> profile_db;
 };
 
 class TransendService : public sns::Service {
@@ -160,6 +174,10 @@ class TransendService : public sns::Service {
         max_redirects_(c.url_api.max_redirects),
         chain_deadline_(c.dispatch.chain_deadline_ms),
         overload_queue_(c.dispatch.overload_queue),
+        cookie_(c.profiles.cookie),
+        profile_db_(std::move(setup.profile_db)),
+        profiles_(std::make_unique<tacc_layer::CachedProfileStore>(
+            *profile_db_, tacc_layer::ProfileCacheOptions{static_cast<size_t>(c.profiles.cache_entries), std::chrono::milliseconds(c.profiles.cache_ttl_ms)})),
         via_name_("tacc-" + c.cluster.name) {}
 
   Status Reload(const Config& c) override {
@@ -174,12 +192,59 @@ class TransendService : public sns::Service {
   boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
     if (req.method() == bhttp::verb::connect) co_return co_await Connect(req, ctx);
-    if (url_api_enabled_ && req.target().starts_with(tacc_layer::kUrlApiPrefix)) co_return co_await UrlApi(req, ctx);
-    if (req.target().starts_with("/")) co_return co_await Reverse(req, ctx);
-    co_return co_await Forward(req, ctx);
+    if (req.target() == kPreferencesPath) co_return co_await Preferences(req, ctx);
+    auto user = co_await LoadUser(req, ctx);
+    if (!user.ok()) co_return Page(req, bhttp::status::service_unavailable, "the customization database is unavailable: " + user.status().message());
+    if (url_api_enabled_ && req.target().starts_with(tacc_layer::kUrlApiPrefix)) co_return co_await UrlApi(req, ctx, *user);
+    if (req.target().starts_with("/")) co_return co_await Reverse(req, ctx, *user);
+    co_return co_await Forward(req, ctx, *user);
   }
 
  private:
+  // The request's user and profile (through the front end's write-through cache).
+  boost::asio::awaitable<Result<User>> LoadUser(const http::Request& req, sns::ServiceContext& ctx) {
+    User u;
+    auto cookie = tacc_layer::UserTokenFromCookies(req, cookie_);
+    u.from_cookie = cookie.has_value();
+    u.token = cookie ? *cookie : tacc_layer::AddressUserToken(ctx.request_info.remote.address());
+    auto profile = co_await profiles_->Get(u.token);
+    if (!profile.ok()) co_return profile.status();
+    if (*profile)
+      for (const auto& [k, v] : (*profile)->entries()) u.profile[k] = v;
+    co_return u;
+  }
+
+  // GET: the form with the user's preferences; POST: saves them (a new cookie if asked).
+  boost::asio::awaitable<http::Reply> Preferences(http::Request& req, sns::ServiceContext& ctx) {
+    auto user = co_await LoadUser(req, ctx);
+    if (!user.ok()) co_return Page(req, bhttp::status::service_unavailable, "the customization database is unavailable: " + user.status().message());
+    auto who = [](const User& u) { return u.from_cookie ? std::string("this browser (cookie)") : "your network address (" + u.token.substr(5) + ")"; };
+    if (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head) {
+      tacc_layer::Profile p(tacc_layer::Profile::Map(user->profile.begin(), user->profile.end()));
+      auto res = http::MakeResponse(req, bhttp::status::ok, RenderPreferencesPage(p, who(*user), ""), "text/html; charset=utf-8");
+      res.set(bhttp::field::cache_control, "no-store");
+      co_return res;
+    }
+    if (req.method() != bhttp::verb::post) co_return Page(req, bhttp::status::method_not_allowed, "the preferences page takes GET and POST");
+    bool remember = false;
+    auto form = ParsePreferencesForm(req.body(), &remember);
+    if (!form.ok()) co_return Page(req, bhttp::status::bad_request, form.status().message());
+    std::string set_cookie;
+    if (remember && !user->from_cookie) {
+      auto token = tacc_layer::NewUserToken();
+      if (!token.ok()) co_return Page(req, bhttp::status::internal_server_error, token.status().message());
+      user->token = *token;
+      user->from_cookie = true;
+      set_cookie = tacc_layer::UserTokenSetCookie(*token, cookie_);
+    }
+    Status saved = co_await profiles_->Put(user->token, *form);
+    if (!saved.ok()) co_return Page(req, bhttp::status::service_unavailable, "could not save: " + saved.message());
+    auto res = http::MakeResponse(req, bhttp::status::ok, RenderPreferencesPage(*form, who(*user), "Saved."), "text/html; charset=utf-8");
+    res.set(bhttp::field::cache_control, "no-store");
+    if (!set_cookie.empty()) res.set(bhttp::field::set_cookie, set_cookie);
+    co_return res;
+  }
+
   static http::OriginLimits Limits(const Config& c) {
     http::OriginLimits l;
     l.connect_timeout_ms = c.proxy.connect_timeout_ms;
@@ -222,7 +287,7 @@ class TransendService : public sns::Service {
     co_return reply;
   }
 
-  boost::asio::awaitable<http::Reply> Forward(http::Request& req, sns::ServiceContext& ctx) {
+  boost::asio::awaitable<http::Reply> Forward(http::Request& req, sns::ServiceContext& ctx, const User& user) {
     if (!clients_.Contains(ctx.request_info.remote.address()))
       co_return Page(req, bhttp::status::forbidden, "forward proxying is not offered to this client's network (proxy.client_networks)");
     auto url = boost::urls::parse_absolute_uri(req.target());
@@ -242,10 +307,10 @@ class TransendService : public sns::Service {
     // co_await expression twice.
     http::OriginEndpoint where{tls, url->host_address(), port};
     std::string host_header(url->encoded_host_and_port());
-    co_return co_await Relay(req, ctx, forward_, std::move(where), std::move(target), std::move(host_header), nullptr);
+    co_return co_await Relay(req, ctx, user, forward_, std::move(where), std::move(target), std::move(host_header), nullptr);
   }
 
-  boost::asio::awaitable<http::Reply> Reverse(http::Request& req, sns::ServiceContext& ctx) {
+  boost::asio::awaitable<http::Reply> Reverse(http::Request& req, sns::ServiceContext& ctx, const User& user) {
     std::string host(req[bhttp::field::host]);
     for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto it = reverse_.find(host);
@@ -260,7 +325,7 @@ class TransendService : public sns::Service {
     std::string client = ctx.request_info.remote.address().to_string();
     std::string target(req.target());
     std::string host_header(req[bhttp::field::host]);
-    co_return co_await Relay(req, ctx, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
+    co_return co_await Relay(req, ctx, user, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
   }
 
   // Checks the URL API's options: known names, values in range, an allowed size.
@@ -290,7 +355,7 @@ class TransendService : public sns::Service {
 
   // GET /_tacc/t/<signature>/<options>/<base64url source>: fetches the source (following
   // redirects, each hop checked like the first) and transforms it with the options.
-  boost::asio::awaitable<http::Reply> UrlApi(http::Request& req, sns::ServiceContext& ctx) {
+  boost::asio::awaitable<http::Reply> UrlApi(http::Request& req, sns::ServiceContext& ctx, const User& user) {
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
       co_return Page(req, bhttp::status::method_not_allowed, "the URL API answers GET and HEAD");
     auto parsed = tacc_layer::ParseTransformPath(std::string_view(req.target()).substr(tacc_layer::kUrlApiPrefix.size()));
@@ -327,14 +392,13 @@ class TransendService : public sns::Service {
         continue;  // the next hop is checked by the policy like the first
       }
       if (status != 200) co_return Page(req, bhttp::status::bad_gateway, fmt::format("the source answered {}", status));
-      const std::map<std::string, std::string> profile;
-      co_return co_await Deliver(req, ctx, forward_.limits(), std::move(*opened), profile, parsed->options);
+      co_return co_await Deliver(req, ctx, user, forward_.limits(), std::move(*opened), parsed->options);
     }
   }
 
   // Sends `req` on to `where` as `target` with Host `host_header`, and streams the
   // answer back. `forwarded_for`: the client's address for X-Forwarded-For, or null.
-  boost::asio::awaitable<http::Reply> Relay(http::Request& req, sns::ServiceContext& ctx, http::OriginClient& origin, http::OriginEndpoint where,
+  boost::asio::awaitable<http::Reply> Relay(http::Request& req, sns::ServiceContext& ctx, const User& user, http::OriginClient& origin, http::OriginEndpoint where,
                                             std::string target, std::string host_header, const std::string* forwarded_for) {
     http::OriginClient::Request out{req.method(), target, 11};
     for (const auto& f : req) out.insert(f.name_string(), f.value());
@@ -349,16 +413,21 @@ class TransendService : public sns::Service {
 
     auto opened = co_await origin.Open(std::move(where), std::move(out));
     if (!opened.ok()) co_return Failure(req, opened.status());
-    const std::map<std::string, std::string> profile;  // TODO(issue 7): the user's profile
     std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
-    co_return co_await Deliver(req, ctx, origin.limits(), std::move(*opened), profile, std::move(no_args));
+    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(no_args));
   }
 
   // Answers `req` with what an origin sent: through a chain of workers if a rule wants
   // it (with `args` for every step), else as it came, streamed if large.
-  boost::asio::awaitable<http::Reply> Deliver(http::Request& req, sns::ServiceContext& ctx, const http::OriginLimits& limits,
-                                              std::unique_ptr<http::OriginResponse> opened, const std::map<std::string, std::string>& profile,
-                                              std::map<std::string, std::string> args) {
+  // `args` (the URL API's options) win over the client's hints.
+  boost::asio::awaitable<http::Reply> Deliver(http::Request& req, sns::ServiceContext& ctx, const User& user, const http::OriginLimits& limits,
+                                              std::unique_ptr<http::OriginResponse> opened, std::map<std::string, std::string> args) {
+    const std::map<std::string, std::string>& profile = user.profile;
+    {
+      auto hinted = ClientHintArgs(req);
+      for (auto& [k, v] : args) hinted[k] = v;
+      args = std::move(hinted);
+    }
     http::OriginResponse& res = *opened;
     http::Response answer{res.head()};
     http::RemoveHopByHop(answer);
@@ -371,7 +440,9 @@ class TransendService : public sns::Service {
     const auto length = res.content_length();
     const std::string mime(answer[bhttp::field::content_type]);
     const tacc_layer::DispatchRule* rule = nullptr;
-    if (req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
+    if (answer.result() == bhttp::status::ok && mime.starts_with("text/html")) answer.set("Accept-CH", kAcceptCh);  // ask for hints next time
+    const bool distill = !user.profile.contains("distill") || user.profile.at("distill") != "off";
+    if (distill && req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
       rule = rules_->Match(mime, length ? static_cast<int64_t>(*length) : std::numeric_limits<int64_t>::max(), profile);
     if (rule && length && *length > static_cast<uint64_t>(limits.max_body_bytes)) rule = nullptr;  // too big to hold: pass
 
@@ -391,7 +462,11 @@ class TransendService : public sns::Service {
         co_return reply;
       }
       if (rule && !length) rule = rules_->Match(mime, static_cast<int64_t>(body->size()), profile);  // now the size is known
-      if (rule) co_return co_await Transform(req, ctx, std::move(answer), std::move(*body), *rule, profile, std::move(args));
+      if (rule) {
+        // What shaped the answer: the hints, and the cookie if the profile came from one.
+        answer.set(bhttp::field::vary, std::string(kHintVary) + (user.from_cookie ? ", Cookie" : ""));
+        co_return co_await Transform(req, ctx, std::move(answer), std::move(*body), *rule, profile, std::move(args));
+      }
       answer.body() = std::move(*body);
       co_return answer;
     }
@@ -454,6 +529,9 @@ class TransendService : public sns::Service {
   int max_redirects_;
   std::chrono::milliseconds chain_deadline_;
   double overload_queue_;
+  std::string cookie_;
+  std::unique_ptr<tacc_layer::SqliteProfileStore> profile_db_;      // the customization database
+  std::unique_ptr<tacc_layer::CachedProfileStore> profiles_;         // its write-through cache in this thread
   std::string via_name_;
 };
 
@@ -479,8 +557,11 @@ Result<std::unique_ptr<sns::Service>> MakeTransendService(const Config& c) {
     if (x == std::string::npos || s.size() == 1 || s.find_first_not_of("0123456789x") != std::string::npos || s.find('x', x + 1) != std::string::npos)
       return Status::InvalidArgument("setting 'url_api.sizes': '" + s + "' is not WxH, Wx or xH");
   }
-  ProxySetup setup{std::move(*clients), std::move(*dest),  std::move(*anywhere), std::move(*reverse),
-                   std::move(*ports),   std::move(*tls),   std::move(*rules),    std::move(*keys)};
+  std::string db_path = c.profiles.path.empty() ? c.RunDir() + "/profiles.db" : c.profiles.path;
+  auto db = tacc_layer::SqliteProfileStore::Open(db_path);
+  if (!db.ok()) return Status::Unavailable("the customization database (profiles.path): " + db.status().message());
+  ProxySetup setup{std::move(*clients), std::move(*dest),  std::move(*anywhere), std::move(*reverse), std::move(*ports),
+                   std::move(*tls),     std::move(*rules), std::move(*keys),     std::move(*db)};
   return std::unique_ptr<sns::Service>(std::make_unique<TransendService>(c, std::move(setup)));
 }
 

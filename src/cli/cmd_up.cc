@@ -112,8 +112,13 @@ int RunUp(UpFlags& f) {
     for (auto& fe : b.frontends())
       std::cout << "  front end " << fe.index() << ": http://" << fe.http().host() << ":" << fe.http().port() << "/  (admin: http://"
                 << fe.admin().host() << ":" << fe.admin().port() << "/_tacc/status, /_tacc/metrics)\n";
-    std::cout << "  try: curl http://" << b.frontends(0).http().host() << ":" << b.frontends(0).http().port()
-              << "/task/test?cost_ms=20\n  status: tacc status" << (f.common.config_path.empty() ? "" : " -c " + f.common.config_path)
+    const std::string base = "http://" + b.frontends(0).http().host() + ":" + std::to_string(b.frontends(0).http().port());
+    if (config->frontend.service == "transend")
+      std::cout << "  TranSend: open " << base << "/ for how to use it (forward proxy, reverse proxy, URL API); preferences at " << base
+                << "/_tacc/prefs\n  try: curl -x " << base << " http://example.com/\n";
+    else
+      std::cout << "  try: curl " << base << "/task/test?cost_ms=20\n";
+    std::cout << "  status: tacc status" << (f.common.config_path.empty() ? "" : " -c " + f.common.config_path)
               << "\n  Ctrl-C stops the cluster." << std::endl;
   });
   if (!listener.ok()) {

@@ -215,6 +215,10 @@ const std::vector<SettingDef>& Settings() {
       StringAt("profiles.cookie", "Cookie that carries a user's token (set when a user asks the preferences page to remember the browser); without it the user is the client's address.", AT(profiles.cookie)),
       NumberAt<int>("profiles.cache_entries", "Profiles each front-end thread keeps in its write-through cache (0: none).", AT(profiles.cache_entries), 0, 10000000),
       NumberAt<int>("profiles.cache_ttl_ms", "A cached profile is re-read after this long (another front end may have changed it).", AT(profiles.cache_ttl_ms), 0, 86400000),
+      BoolAt("cache.enabled", "Keep originals (RFC 9111, as a shared cache) and distilled variants in the virtual cache.", AT(cache.enabled)),
+      StringAt("cache.worker_class", "Worker class whose workers are the cache partitions (built-in worker `cache`; its args budget_mb and max_entry_mb size each partition).", AT(cache.worker_class)),
+      NumberAt<int>("cache.timeout_ms", "A cache partition that does not answer within this is a miss (the cache only saves time).", AT(cache.timeout_ms), 1, 60000),
+      NumberAt<int64_t>("cache.max_object_bytes", "Largest object the proxy reads whole to keep in the cache; larger ones stream past it.", AT(cache.max_object_bytes), int64_t{0}, int64_t{1} << 40),
       StringListAt("dispatch.rules", "Dispatch rules, first match wins: \"<mime pattern> [size>=N] [size<=N] [profile.<key>=<value>] -> <class> | <class>{arg=value,...}\". A response that matches goes through that chain of worker classes; none: it passes through untouched. Reloaded on SIGHUP.", AT(dispatch.rules)),
       NumberAt<int64_t>("dispatch.min_transform_bytes", "Objects smaller than this pass through whatever the rules say (paper 4.1: under 1 KB distillation is not worth it). Reloaded on SIGHUP.", AT(dispatch.min_transform_bytes), int64_t{0}, int64_t{1} << 40),
       NumberAt<int>("dispatch.chain_deadline_ms", "A whole chain must finish within this; else the original is answered (marked approximate).", AT(dispatch.chain_deadline_ms), 10, 600000),
@@ -397,6 +401,15 @@ Config::Config() {
   test.max_workers = 8;
   test.args = {{"mode", "sleep"}, {"cost_ms", "10"}};
   classes.emplace("test", std::move(test));
+  // One partition of the virtual cache, always there (paper §3.1.5); more by raising
+  // min_workers (the cache is spread over all of them).
+  ClassConfig cache;
+  cache.name = "cache";
+  cache.worker = "cache";
+  cache.min_workers = 1;
+  cache.max_workers = 1;
+  cache.args = {{"budget_mb", "64"}};
+  classes.emplace("cache", std::move(cache));
 }
 
 Result<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {

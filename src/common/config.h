@@ -70,7 +70,7 @@ struct Config {
     std::string host = "127.0.0.1";
     int port = 8080;
     int threads = 0;
-    std::string service = "test";
+    std::string service = "transend";
     int manager_timeout_ms = 2000;
     bool restart_manager = true;
     std::string admin_host = "127.0.0.1";
@@ -120,6 +120,12 @@ struct Config {
     int cache_entries = 10000;     // per front-end thread
     int cache_ttl_ms = 30000;
   } profiles;
+  struct Cache {  // the virtual cache: partitions are workers of cache.worker_class
+    bool enabled = true;
+    std::string worker_class = "cache";
+    int timeout_ms = 200;  // a partition slower than this is a miss
+    int64_t max_object_bytes = int64_t{8} << 20;
+  } cache;
   struct Stub {
     std::string balance_policy = "lottery";
     bool delta_estimator = true;

@@ -284,4 +284,48 @@ std::optional<double> ManagerStub::ClassLoad(const std::string& worker_class) co
   return std::nullopt;
 }
 
+std::vector<std::string> ManagerStub::WorkersOf(const std::string& worker_class) const {
+  std::vector<std::string> ids;
+  auto snap = directory_.Get();
+  if (!snap) return ids;
+  for (const auto* w : snap->WorkersOf(worker_class)) ids.push_back(w->id());
+  return ids;
+}
+
+asio::awaitable<Result<TaskOutput>> ManagerStub::DispatchTo(const std::string& cls, const std::string& worker_id, TaskInput input,
+                                                            Clock::time_point deadline) {
+  auto alive = alive_;
+  auto snap = directory_.Get();
+  const wire::WorkerInfo* w = nullptr;
+  if (snap)
+    for (const auto* x : snap->WorkersOf(cls))
+      if (x->id() == worker_id) w = x;
+  if (!w) co_return Status::Unavailable("worker " + worker_id + " of class '" + cls + "' is not in the directory");
+  wire::Envelope env;
+  auto* t = env.mutable_task();
+  t->set_worker_class(cls);
+  t->set_input(std::move(input.data));
+  t->set_mime_type(std::move(input.mime_type));
+  t->mutable_args()->insert(input.args.begin(), input.args.end());
+  t->mutable_profile()->insert(input.profile.begin(), input.profile.end());
+  auto conn = co_await ConnectionTo(*w);
+  if (!*alive) co_return Status::Cancelled("front end stopping");
+  if (!conn.ok()) co_return conn.status();
+  auto timeout = std::min<Clock::duration>(Millis(config_.stub.task_timeout_ms), deadline - Clock::now());
+  if (timeout <= Clock::duration::zero()) co_return Status::Timeout("request deadline passed");
+  directory_.RecordSent(worker_id);
+  auto reply = co_await (*conn)->Call(env, std::chrono::duration_cast<Millis>(timeout));
+  if (!*alive) co_return Status::Cancelled("front end stopping");
+  std::optional<double> announced;
+  if (reply.ok() && reply->task_result().has_load()) announced = reply->task_result().load();
+  directory_.RecordAnswered(worker_id, announced, Clock::now());
+  if (!reply.ok()) co_return reply.status();
+  const auto& r = reply->task_result();
+  TaskOutput out;
+  out.data = r.output();
+  out.mime_type = r.mime_type();
+  out.meta.insert(r.meta().begin(), r.meta().end());
+  co_return out;
+}
+
 }  // namespace tacc::sns

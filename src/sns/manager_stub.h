@@ -88,6 +88,9 @@ class ManagerStub : public TaskDispatcher {
   boost::asio::awaitable<Result<TaskOutput>> Dispatch(const std::string& worker_class, TaskInput input,
                                                       std::chrono::steady_clock::time_point deadline, DispatchInfo* info) override;
   std::optional<double> ClassLoad(const std::string& worker_class) const override;
+  std::vector<std::string> WorkersOf(const std::string& worker_class) const override;
+  boost::asio::awaitable<Result<TaskOutput>> DispatchTo(const std::string& worker_class, const std::string& worker_id, TaskInput input,
+                                                        std::chrono::steady_clock::time_point deadline) override;
   void Stop();
 
   const WorkerChooser& chooser() const { return chooser_; }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "http/server.h"
@@ -41,6 +42,13 @@ class TaskDispatcher {
   // a service may answer approximately rather than queue behind an overloaded class);
   // none if the class has no workers or nothing is known.
   virtual std::optional<double> ClassLoad(const std::string& worker_class) const = 0;
+  // Ids of the live workers of the class in the newest beacon (e.g. cache partitions,
+  // which a caller picks by key, not by load).
+  virtual std::vector<std::string> WorkersOf(const std::string& worker_class) const = 0;
+  // Runs one task on that very worker: no retry elsewhere (the caller chose it for what
+  // it holds). Unavailable if it is not in the directory or cannot be reached.
+  virtual boost::asio::awaitable<Result<TaskOutput>> DispatchTo(const std::string& worker_class, const std::string& worker_id, TaskInput input,
+                                                                std::chrono::steady_clock::time_point deadline) = 0;
 };
 
 struct ServiceContext {

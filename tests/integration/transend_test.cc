@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -147,8 +149,12 @@ TEST(TransendTest, RefusedLoopedDeadAndLyingOriginsGetClearErrors) {
   auto dead = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", "http://127.0.0.1:" + std::to_string(free_port.port()) + "/");
   EXPECT_EQ(dead.status, 502) << dead.body;
   EXPECT_NE(dead.body.find("cannot connect"), std::string::npos) << dead.body;
-  // Origin-form requests are not proxy requests.
-  EXPECT_EQ(c.Get("/").status, 404);
+  // Origin-form requests are not proxy requests; "/" explains how to use the proxy.
+  EXPECT_EQ(c.Get("/x").status, 404);
+  auto demo = c.Get("/");
+  EXPECT_EQ(demo.status, 200);
+  for (const char* part : {"Forward proxy", "Reverse proxy", "URL API", "/_tacc/prefs", "tacc url sign"})
+    EXPECT_NE(demo.body.find(part), std::string::npos) << part;
 }
 
 // Reverse proxy: origin-form requests are fetched from the origin configured for their
@@ -169,7 +175,7 @@ TEST(TransendTest, ReverseProxyByHostName) {
   EXPECT_NE(head.find("x-forwarded-for: 127.0.0.1"), std::string::npos) << heads[0];
   EXPECT_NE(head.find("via: 1.1 tacc-"), std::string::npos) << heads[0];
 
-  std::string other = RawExchange("127.0.0.1", c.FrontendPort(), "GET / HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n");
+  std::string other = RawExchange("127.0.0.1", c.FrontendPort(), "GET /x HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(other.rfind("HTTP/1.1 404", 0), 0u) << other;
   EXPECT_EQ(site.heads().size(), 1u) << "a request for another Host reached the origin";
 }
@@ -573,6 +579,105 @@ TEST(TransendTest, PreferencesChangeTheNextAnswerAndHintsAreDeclared) {
 
   auto page = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", "http://127.0.0.1:" + std::to_string(origin.port()) + "/h.html");
   EXPECT_NE(page.Header("Accept-CH").find("Sec-CH-Viewport-Width"), std::string::npos);
+}
+
+// ---------------------------------------------------------------- the virtual cache
+
+// Originals are kept by RFC 9111 in a cache partition (a worker the manager runs):
+// fresh ones are answered from it, stale ones revalidated, no-store and other Vary
+// values fetched again; distilled variants are kept under fat URLs; losing the
+// partition costs only time.
+TEST(TransendTest, VirtualCacheKeepsOriginalsAndVariantsAndSurvivesLosingItsPartition) {
+  std::atomic<int> conditional{0};
+  TestOrigin origin([&](const TestOrigin::Request& r) {
+    std::string t(r.target());
+    if (t == "/fresh.txt") return OkAnswer("fresh", "text/plain", "Cache-Control: max-age=60\r\nETag: \"f1\"\r\n");
+    if (t == "/stale.txt") {
+      if (r[boost::beast::http::field::if_none_match] == "\"s1\"") {
+        ++conditional;
+        OriginAnswer a;
+        a.raw = "HTTP/1.1 304 Not Modified\r\nETag: \"s1\"\r\nCache-Control: max-age=0\r\n\r\n";
+        return a;
+      }
+      return OkAnswer("stale", "text/plain", "Cache-Control: max-age=0\r\nETag: \"s1\"\r\n");
+    }
+    if (t == "/nostore.txt") return OkAnswer("nostore", "text/plain", "Cache-Control: no-store\r\n");
+    if (t == "/vary.txt") return OkAnswer(std::string("lang ") + std::string(r["Accept-Language"]), "text/plain", "Cache-Control: max-age=60\r\nVary: Accept-Language\r\n");
+    if (t == "/doc.x") return OkAnswer("doc", "text/x-doc", "Cache-Control: max-age=60\r\nETag: \"d1\"\r\n");
+    return OkAnswer("?", "text/plain", "");
+  });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "classes.cache.min_workers=1", "classes.test.min_workers=1", "dispatch.min_transform_bytes=0",
+                                 "dispatch.rules=[\"text/x-doc -> test{echo=1,append=!}\"]"}});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"cache", "test"})) << c.Log();
+  std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+  auto get = [&](const std::string& path, const std::string& lang = "") {
+    std::string raw = "GET " + base + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+    if (!lang.empty()) raw += "Accept-Language: " + lang + "\r\n";
+    return RawExchange("127.0.0.1", c.FrontendPort(), raw + "\r\n");
+  };
+  auto count = [&](const std::string& target) {
+    auto ts = origin.targets();
+    return std::count(ts.begin(), ts.end(), target);
+  };
+
+  std::string f1 = get("/fresh.txt"), f2 = get("/fresh.txt");
+  EXPECT_NE(Lower(f1).find("x-tacc-cache: miss"), std::string::npos) << f1;
+  EXPECT_NE(Lower(f2).find("x-tacc-cache: hit"), std::string::npos) << f2;
+  EXPECT_NE(Lower(f2).find("\r\nage: "), std::string::npos) << f2;
+  EXPECT_NE(f2.find("\r\n\r\nfresh"), std::string::npos) << f2;
+  EXPECT_EQ(count("/fresh.txt"), 1) << "a fresh cached answer went to the origin again";
+
+  get("/stale.txt");
+  std::string s2 = get("/stale.txt");
+  EXPECT_NE(Lower(s2).find("x-tacc-cache: revalidated"), std::string::npos) << s2;
+  EXPECT_NE(s2.find("\r\n\r\nstale"), std::string::npos) << s2;
+  EXPECT_EQ(conditional.load(), 1);
+
+  get("/nostore.txt");
+  get("/nostore.txt");
+  EXPECT_EQ(count("/nostore.txt"), 2);
+
+  EXPECT_NE(get("/vary.txt", "en").find("lang en"), std::string::npos);
+  std::string fr = get("/vary.txt", "fr");
+  EXPECT_NE(fr.find("lang fr"), std::string::npos) << fr;
+  std::string en2 = get("/vary.txt", "en");
+  EXPECT_NE(en2.find("lang en"), std::string::npos) << en2;
+  // One entry per URL: 'fr' replaced 'en', so the second 'en' is fetched again (never
+  // answered with the 'fr' entry).
+  EXPECT_EQ(count("/vary.txt"), 3);
+  std::string fr2 = get("/vary.txt", "fr");
+  EXPECT_NE(fr2.find("lang fr"), std::string::npos) << fr2;
+
+  std::string d1 = get("/doc.x"), d2 = get("/doc.x");
+  EXPECT_NE(d1.find("\r\n\r\ndoc!"), std::string::npos) << d1;
+  EXPECT_NE(Lower(d2).find("x-tacc-cache: variant-hit"), std::string::npos) << d2;
+  EXPECT_NE(d2.find("\r\n\r\ndoc!"), std::string::npos) << d2;
+
+  // Lose the partition: answers keep coming (from the origin) and the cache fills again
+  // once the manager has restarted it.
+  pid_t partition = 0;
+  auto latest = c.Latest();
+  ASSERT_TRUE(latest.has_value());
+  for (auto& w : latest->workers())
+    if (w.worker_class() == "cache") partition = static_cast<pid_t>(w.pid());
+  ASSERT_GT(partition, 0);
+  ASSERT_EQ(::kill(partition, SIGKILL), 0);
+  std::string after = get("/fresh.txt");
+  EXPECT_EQ(after.rfind("HTTP/1.1 200", 0), 0u) << after;
+  EXPECT_NE(after.find("\r\n\r\nfresh"), std::string::npos) << after;
+  auto back = c.WaitFor(
+      [&](const wire::Beacon& b) {
+        for (auto& w : b.workers())
+          if (w.worker_class() == "cache" && static_cast<pid_t>(w.pid()) != partition) return true;
+        return false;
+      },
+      15s);
+  ASSERT_TRUE(back) << c.Log();
+  get("/fresh.txt");
+  std::string again = get("/fresh.txt");
+  EXPECT_NE(Lower(again).find("x-tacc-cache: hit"), std::string::npos) << again;
 }
 
 }  // namespace

@@ -33,8 +33,12 @@
 #include "http/proxy_headers.h"
 #include "http/tunnel.h"
 #include "sns/service.h"
+#include "tacc/cache_policy.h"
 #include "tacc/dispatch_rules.h"
+#include "tacc/fat_url.h"
+#include "tacc/virtual_cache.h"
 #include "tacc/pipeline.h"
+#include "services/transend/cached_response.h"
 #include "services/transend/client_hints.h"
 #include "services/transend/preferences_page.h"
 #include "tacc/cached_profile_store.h"
@@ -143,6 +147,33 @@ struct User {
   std::map<std::string, std::string> profile;
 };
 
+// What a front end shows at "/" when no reverse origin claims the Host: how to use it.
+std::string DemoPage(const std::string& host) {
+  std::string h;
+  for (char c : host) h += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']') ? c : '_';
+  if (h.empty()) h = "127.0.0.1:8080";
+  return fmt::format(R"(<!doctype html>
+<html><head><meta charset="utf-8"><title>TranSend on tacc</title></head><body>
+<h1>TranSend on tacc</h1>
+<p>This front end is an adaptive web proxy. Three ways in:</p>
+<ol>
+<li><b>Forward proxy.</b> Point a browser's HTTP proxy (or <code>curl -x http://{h}</code>) at this address. Plain HTTP pages and images
+come through the workers the dispatch rules name; HTTPS goes through untouched (CONNECT, to the ports in <code>proxy.connect_ports</code>).
+Only clients in <code>proxy.client_networks</code> may use it (default: this machine).</li>
+<li><b>Reverse proxy.</b> Put a site behind it: <code>--set 'proxy.reverse_origins=["www.example.org=https://origin.example.org"]'</code>;
+requests whose Host is www.example.org are fetched from the origin.</li>
+<li><b>URL API.</b> <code>/_tacc/t/&lt;signature&gt;/&lt;options&gt;/&lt;base64url source URL&gt;</code>, like an image CDN:
+make a key with <code>tacc url key</code>, set it in <code>url_api.keys</code>, and sign paths with
+<code>tacc url sign http://site/photo.jpg -o w:320 -o q:60 --base http://{h}</code>.</li>
+</ol>
+<p><a href="/_tacc/prefs">Your preferences</a> (quality, size, format, grayscale, distillation on or off) are kept in the customization database.</p>
+<p>Answers carry <code>X-Tacc-Chain</code> (workers that made them), <code>X-Tacc-Cache</code> (hit, miss, revalidated, variant-hit) and,
+when a worker failed or was overloaded, <code>X-Tacc-Approximate</code>.</p>
+</body></html>
+)",
+                     fmt::arg("h", h));
+}
+
 struct ProxySetup {
   http::NetworkList clients;
   http::DestinationPolicy destinations;  // where clients may send us
@@ -175,6 +206,10 @@ class TransendService : public sns::Service {
         chain_deadline_(c.dispatch.chain_deadline_ms),
         overload_queue_(c.dispatch.overload_queue),
         cookie_(c.profiles.cookie),
+        cache_enabled_(c.cache.enabled),
+        cache_class_(c.cache.worker_class),
+        cache_timeout_(c.cache.timeout_ms),
+        cache_max_object_(c.cache.max_object_bytes),
         profile_db_(std::move(setup.profile_db)),
         profiles_(std::make_unique<tacc_layer::CachedProfileStore>(
             *profile_db_, tacc_layer::ProfileCacheOptions{static_cast<size_t>(c.profiles.cache_entries), std::chrono::milliseconds(c.profiles.cache_ttl_ms)})),
@@ -192,6 +227,7 @@ class TransendService : public sns::Service {
   boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
     if (req.method() == bhttp::verb::connect) co_return co_await Connect(req, ctx);
+    if (cache_enabled_ && !cache_) cache_ = std::make_unique<tacc_layer::VirtualCache>(ctx.tasks, cache_class_, cache_timeout_);
     if (req.target() == kPreferencesPath) co_return co_await Preferences(req, ctx);
     auto user = co_await LoadUser(req, ctx);
     if (!user.ok()) co_return Page(req, bhttp::status::service_unavailable, "the customization database is unavailable: " + user.status().message());
@@ -318,6 +354,10 @@ class TransendService : public sns::Service {
       auto colon = host.rfind(':');
       if (colon != std::string::npos && host.find(']', colon) == std::string::npos) it = reverse_.find(host.substr(0, colon));
     }
+    if (it == reverse_.end() && req.target() == "/" && (req.method() == bhttp::verb::get || req.method() == bhttp::verb::head)) {
+      auto res = http::MakeResponse(req, bhttp::status::ok, DemoPage(std::string(req[bhttp::field::host])), "text/html; charset=utf-8");
+      co_return res;
+    }
     if (it == reverse_.end())
       co_return Page(req, bhttp::status::not_found,
                      reverse_.empty() ? "use this front end as an HTTP proxy (absolute-form requests); no reverse origins are configured"
@@ -392,7 +432,7 @@ class TransendService : public sns::Service {
         continue;  // the next hop is checked by the policy like the first
       }
       if (status != 200) co_return Page(req, bhttp::status::bad_gateway, fmt::format("the source answered {}", status));
-      co_return co_await Deliver(req, ctx, user, forward_.limits(), std::move(*opened), parsed->options);
+      co_return co_await Deliver(req, ctx, user, forward_.limits(), std::move(*opened), parsed->options, nullptr);
     }
   }
 
@@ -411,80 +451,191 @@ class TransendService : public sns::Service {
     http::AppendVia(out, http::ProtocolVersion(req.version()), via_name_);
     out.body() = req.body();
 
+    // The virtual cache (RFC 9111, shared): fresh -> answered from it; stale -> the
+    // origin is asked to revalidate; only-if-cached and nothing usable -> 504.
+    std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
+    CacheSlot slot;
+    std::optional<CachedResponse> stored;
+    if (cache_ && req.method() == bhttp::verb::get) {
+      slot.key = tacc_layer::FatUrl(where.Key() + target, {});
+      auto bytes = co_await cache_->Get(slot.key);
+      if (bytes) stored = DecodeCachedResponse(*bytes);
+      if (stored) {
+        tacc_layer::StoredResponseView view{stored->status, &stored->headers, stored->secondary_key, stored->request_time, stored->response_time};
+        auto d = tacc_layer::Lookup(req.method(), req, view, std::chrono::system_clock::now());
+        if (d.action == tacc_layer::LookupAction::kServe)
+          co_return co_await FromCache(req, ctx, user, std::move(*stored), d.current_age, "hit", slot.key);
+        if (d.action == tacc_layer::LookupAction::kGatewayTimeout)
+          co_return Page(req, bhttp::status::gateway_timeout, "only-if-cached: nothing usable is cached");
+        if (d.action == tacc_layer::LookupAction::kRevalidate) {
+          out.erase(bhttp::field::if_none_match);
+          out.erase(bhttp::field::if_modified_since);
+          for (const auto& f : d.conditional_headers) out.set(f.name_string(), f.value());
+        } else {
+          stored.reset();
+        }
+      } else if (tacc_layer::DecideOnMiss(req).action == tacc_layer::LookupAction::kGatewayTimeout) {
+        co_return Page(req, bhttp::status::gateway_timeout, "only-if-cached: nothing is cached");
+      }
+      slot.request_time = std::chrono::system_clock::now();
+    }
+
     auto opened = co_await origin.Open(std::move(where), std::move(out));
     if (!opened.ok()) co_return Failure(req, opened.status());
-    std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
-    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(no_args));
+    if (stored && (*opened)->head().result_int() == 304) {
+      const auto now = std::chrono::system_clock::now();
+      if (tacc_layer::UpdateFromNotModified(stored->headers, (*opened)->head(), now)) {
+        stored->request_time = slot.request_time;
+        stored->response_time = now;
+        std::string encoded = EncodeCachedResponse(*stored);
+        co_await cache_->Put(slot.key, std::move(encoded));
+        co_return co_await FromCache(req, ctx, user, std::move(*stored), std::chrono::seconds(0), "revalidated", slot.key);
+      }
+    }
+    const CacheSlot* cache_slot = slot.key.empty() ? nullptr : &slot;
+    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(no_args), cache_slot);
+  }
+
+  // Where an answer goes in the virtual cache: its key, and when it was asked for.
+  struct CacheSlot {
+    std::string key;
+    std::chrono::system_clock::time_point request_time;
+  };
+
+  // An answer from the virtual cache, with its Age, through the chains like any other.
+  boost::asio::awaitable<http::Reply> FromCache(http::Request& req, sns::ServiceContext& ctx, const User& user, CachedResponse stored,
+                                                std::chrono::seconds age, std::string_view how, const std::string& key) {
+    http::Response answer{static_cast<bhttp::status>(stored.status), req.version()};
+    for (const auto& f : stored.headers) answer.insert(f.name_string(), f.value());
+    answer.set(bhttp::field::age, tacc_layer::AgeFieldValue(age));
+    answer.set("X-Tacc-Cache", how);
+    http::AppendVia(answer, "1.1", via_name_);
+    answer.keep_alive(req.keep_alive());
+    answer.body() = std::move(stored.body);
+    std::map<std::string, std::string> args;
+    co_return co_await WholeAnswer(req, ctx, user, std::move(answer), std::move(args), key);
   }
 
   // Answers `req` with what an origin sent: through a chain of workers if a rule wants
-  // it (with `args` for every step), else as it came, streamed if large.
-  // `args` (the URL API's options) win over the client's hints.
+  // it (with `args` for every step), else as it came, streamed if large. An answer the
+  // cache may keep (RFC 9111) and small enough (cache.max_object_bytes) is read whole
+  // and stored under `slot`. `args` (the URL API's options) win over the client's hints.
   boost::asio::awaitable<http::Reply> Deliver(http::Request& req, sns::ServiceContext& ctx, const User& user, const http::OriginLimits& limits,
-                                              std::unique_ptr<http::OriginResponse> opened, std::map<std::string, std::string> args) {
-    const std::map<std::string, std::string>& profile = user.profile;
-    {
-      auto hinted = ClientHintArgs(req);
-      for (auto& [k, v] : args) hinted[k] = v;
-      args = std::move(hinted);
-    }
+                                              std::unique_ptr<http::OriginResponse> opened, std::map<std::string, std::string> args,
+                                              const CacheSlot* slot) {
     http::OriginResponse& res = *opened;
     http::Response answer{res.head()};
     http::RemoveHopByHop(answer);
+    const auto length = res.content_length();
+    const std::string mime(answer[bhttp::field::content_type]);
+    const bool storable = slot && length && *length <= static_cast<uint64_t>(cache_max_object_) &&
+                          tacc_layer::Storable(req.method(), req, answer.result_int(), answer) == tacc_layer::StoreDecision::kStore;
+    bhttp::fields to_store;
+    if (storable) to_store = answer.base();  // as the origin sent it, less hop-by-hop fields
     http::AppendVia(answer, http::ProtocolVersion(answer.version()), via_name_);
     answer.version(req.version());
     answer.keep_alive(req.keep_alive());
 
-    // Does a chain of workers want this object? Only a whole 200 answer to a GET whose
-    // client and origin allow transformation, of a type and size a rule names.
-    const auto length = res.content_length();
-    const std::string mime(answer[bhttp::field::content_type]);
-    const tacc_layer::DispatchRule* rule = nullptr;
-    if (answer.result() == bhttp::status::ok && mime.starts_with("text/html")) answer.set("Accept-CH", kAcceptCh);  // ask for hints next time
+    // Might a chain of workers want this object? (WholeAnswer decides, body in hand.)
     const bool distill = !user.profile.contains("distill") || user.profile.at("distill") != "off";
+    const tacc_layer::DispatchRule* rule = nullptr;
     if (distill && req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
-      rule = rules_->Match(mime, length ? static_cast<int64_t>(*length) : std::numeric_limits<int64_t>::max(), profile);
+      rule = rules_->Match(mime, length ? static_cast<int64_t>(*length) : std::numeric_limits<int64_t>::max(), user.profile);
     if (rule && length && *length > static_cast<uint64_t>(limits.max_body_bytes)) rule = nullptr;  // too big to hold: pass
 
-    // A body a chain will read, or one small enough to fit in one piece, is read before
-    // the head goes out, so that a broken origin still gets a clean 502; anything else
-    // streams, and a failure midway can only cut the connection (the client sees fewer
-    // bytes than announced).
+    // A body a chain will read, one the cache keeps, or one small enough to fit in one
+    // piece is read before the head goes out, so that a broken origin still gets a clean
+    // 502; anything else streams, and a failure midway can only cut the connection (the
+    // client sees fewer bytes than announced).
     const size_t piece = limits.stream_piece_bytes;
     const bool small = length && *length <= piece && req.method() != bhttp::verb::head;
-    if (rule || small) {
+    if (rule || small || storable) {
       bool complete = false;
-      auto body = co_await res.ReadUpTo(rule ? static_cast<size_t>(limits.max_body_bytes) : piece, &complete);
+      size_t limit = rule ? static_cast<size_t>(limits.max_body_bytes) : std::max<size_t>(piece, length ? static_cast<size_t>(*length) : 0);
+      auto body = co_await res.ReadUpTo(limit, &complete);
       if (!body.ok()) co_return Failure(req, body.status());
       if (!complete) {  // no length, and more than a chain may hold: it passes, streamed
         http::Reply reply(std::move(answer));
         reply.body = std::make_unique<http::PrefixedBody>(std::move(*body), std::move(opened));
         co_return reply;
       }
-      if (rule && !length) rule = rules_->Match(mime, static_cast<int64_t>(body->size()), profile);  // now the size is known
-      if (rule) {
-        // What shaped the answer: the hints, and the cookie if the profile came from one.
-        answer.set(bhttp::field::vary, std::string(kHintVary) + (user.from_cookie ? ", Cookie" : ""));
-        co_return co_await Transform(req, ctx, std::move(answer), std::move(*body), *rule, profile, std::move(args));
+      opened.reset();  // the connection goes back to the pool now
+      if (storable) {
+        CachedResponse entry;
+        entry.status = answer.result_int();
+        entry.headers = std::move(to_store);
+        tacc_layer::EnsureDate(entry.headers, std::chrono::system_clock::now());
+        entry.body = *body;
+        entry.request_time = slot->request_time;
+        entry.response_time = std::chrono::system_clock::now();
+        entry.secondary_key = tacc_layer::SecondaryKey(entry.headers, req).value_or("");
+        std::string encoded = EncodeCachedResponse(entry);
+        co_await cache_->Put(slot->key, std::move(encoded));
+        answer.set("X-Tacc-Cache", "miss");
       }
       answer.body() = std::move(*body);
-      co_return answer;
+      // Named: GCC 12 destroys a temporary made by ?: inside a co_await expression twice.
+      std::string cache_key = slot ? slot->key : std::string();
+      co_return co_await WholeAnswer(req, ctx, user, std::move(answer), std::move(args), cache_key);
     }
     http::Reply reply(std::move(answer));
     reply.body = std::move(opened);  // streamed: the body is never held whole
     co_return reply;
   }
 
+  // An answer whose body is in hand: through the chain a rule names, if any.
+  boost::asio::awaitable<http::Reply> WholeAnswer(http::Request& req, sns::ServiceContext& ctx, const User& user, http::Response answer,
+                                                  std::map<std::string, std::string> args, const std::string& cache_key) {
+    {
+      auto hinted = ClientHintArgs(req);
+      for (auto& [k, v] : args) hinted[k] = v;
+      args = std::move(hinted);
+    }
+    const std::string mime(answer[bhttp::field::content_type]);
+    if (answer.result() == bhttp::status::ok && mime.starts_with("text/html")) answer.set("Accept-CH", kAcceptCh);  // ask for hints next time
+    const bool distill = !user.profile.contains("distill") || user.profile.at("distill") != "off";
+    const tacc_layer::DispatchRule* rule = nullptr;
+    if (distill && req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
+      rule = rules_->Match(mime, static_cast<int64_t>(answer.body().size()), user.profile);
+    if (!rule) co_return answer;
+    // What shaped the answer: the hints, and the cookie if the profile came from one.
+    answer.set(bhttp::field::vary, std::string(kHintVary) + (user.from_cookie ? ", Cookie" : ""));
+    std::string original = std::move(answer.body());
+    co_return co_await Transform(req, ctx, std::move(answer), std::move(original), *rule, user.profile, std::move(args), cache_key);
+  }
+
   // Runs `rule`'s chain over `original`; on failure, overload or a passed deadline the
   // original goes out instead, marked approximate (paper §3.1.8).
   boost::asio::awaitable<http::Reply> Transform(const http::Request& req, sns::ServiceContext& ctx, http::Response answer, std::string original,
                                                 const tacc_layer::DispatchRule& rule, const std::map<std::string, std::string>& profile,
-                                                std::map<std::string, std::string> args) {
+                                                std::map<std::string, std::string> args, const std::string& cache_key) {
     const std::string& first = rule.chain.front().worker_class;
     if (overload_queue_ > 0 && !WantsExact(req)) {
       auto load = ctx.tasks.ClassLoad(first);
       if (load && *load > overload_queue_)
         co_return Approximate(std::move(answer), std::move(original), fmt::format("class {} is overloaded (mean queue {:.1f})", first, *load));
+    }
+    // A variant made before from this very original (same validator) with the same
+    // parameters is in the cache under its fat URL.
+    std::string variant_key;
+    if (cache_ && !cache_key.empty()) {
+      std::map<std::string, std::string> shape = args;
+      for (const auto& [k, v] : profile) shape["profile." + k] = v;
+      shape["rule"] = rule.text;
+      std::string validator(answer[bhttp::field::etag]);
+      if (validator.empty()) validator = std::string(answer[bhttp::field::last_modified]);
+      shape["source"] = validator.empty() ? std::to_string(std::hash<std::string>{}(original)) : validator;
+      variant_key = tacc_layer::FatUrl(cache_key, shape);
+      auto hit = co_await cache_->Get(variant_key);
+      if (hit) {
+        if (auto v = DecodeCachedResponse(*hit)) {
+          answer.body() = std::move(v->body);
+          for (const auto& f : v->headers) answer.set(f.name_string(), f.value());
+          answer.erase(bhttp::field::etag);
+          answer.set("X-Tacc-Cache", "variant-hit");
+          co_return answer;
+        }
+      }
     }
     sns::TaskInput in;
     in.data = original;  // the original stays, for the fallback
@@ -503,6 +654,14 @@ class TransendService : public sns::Service {
     std::string chain;
     for (const auto& s : rule.chain) chain += (chain.empty() ? "" : "|") + s.worker_class;
     answer.set("X-Tacc-Chain", chain);
+    if (!variant_key.empty()) {
+      CachedResponse v;
+      v.headers.set(bhttp::field::content_type, answer[bhttp::field::content_type]);
+      v.headers.set("X-Tacc-Chain", chain);
+      v.body = answer.body();
+      std::string encoded = EncodeCachedResponse(v);
+      co_await cache_->Put(variant_key, std::move(encoded));
+    }
     co_return answer;
   }
 
@@ -530,6 +689,11 @@ class TransendService : public sns::Service {
   std::chrono::milliseconds chain_deadline_;
   double overload_queue_;
   std::string cookie_;
+  bool cache_enabled_;
+  std::string cache_class_;
+  std::chrono::milliseconds cache_timeout_;
+  int64_t cache_max_object_;
+  std::unique_ptr<tacc_layer::VirtualCache> cache_;  // made on the first request (it needs the thread's dispatcher)
   std::unique_ptr<tacc_layer::SqliteProfileStore> profile_db_;      // the customization database
   std::unique_ptr<tacc_layer::CachedProfileStore> profiles_;         // its write-through cache in this thread
   std::string via_name_;

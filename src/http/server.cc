@@ -116,6 +116,25 @@ void DisarmDeadline(ConnT& c) {
 }
 }  // namespace
 
+// A request's Transfer-Encoding, if any, is one field saying exactly "chunked": the
+// only coding a request may use here (RFC 9112 §6.1: a request whose final coding is not
+// chunked can't be framed; other codings we would have to decode). Beast passes
+// "chunked, identity" and unknown codings through, so they are refused here: a
+// front end and an origin must never disagree about where a request ends.
+namespace {
+bool RequestFramingIsPlain(const bhttp::request<bhttp::string_body>& req) {
+  int count = 0;
+  for (auto it = req.find(bhttp::field::transfer_encoding); it != req.end() && it->name() == bhttp::field::transfer_encoding; ++it) {
+    ++count;
+    std::string_view v = it->value();
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    if (v.size() != 7 || !beast::iequals(v, "chunked")) return false;
+  }
+  return count <= 1;
+}
+}  // namespace
+
 // ---------------------------------------------------------------- Server
 
 Response MakeResponse(const Request& req, bhttp::status status, std::string body, std::string_view content_type) {
@@ -316,6 +335,7 @@ asio::awaitable<bool> Server::ServeOne(const std::shared_ptr<Conn>& c, beast::fl
   Charge charge(budget);
   boost::system::error_code rec;
   bool over_budget = false;
+  bool framing_checked = false;
   while (!parser.is_done()) {
     auto [ec, n] = co_await bhttp::async_read_some(c->socket, buffer, parser, kUseTuple);
     if (!state.alive) co_return false;
@@ -326,6 +346,13 @@ asio::awaitable<bool> Server::ServeOne(const std::shared_ptr<Conn>& c, beast::fl
     if (ec) {
       rec = ec;
       break;
+    }
+    if (!framing_checked && parser.is_header_done()) {
+      framing_checked = true;
+      if (!RequestFramingIsPlain(parser.get())) {
+        rec = bhttp::error::bad_transfer_encoding;
+        break;
+      }
     }
     // What this request holds: the read buffer and the body received so far.
     if (!charge.Set(static_cast<int64_t>(buffer.capacity() + parser.get().body().size()))) {

@@ -680,5 +680,43 @@ TEST(TransendTest, VirtualCacheKeepsOriginalsAndVariantsAndSurvivesLosingItsPart
   EXPECT_NE(Lower(again).find("x-tacc-cache: hit"), std::string::npos) << again;
 }
 
+// An overloaded first class (mean queue over dispatch.overload_queue, as beacons report
+// it) gets the original at once, marked approximate (§3.1.8); a reload (no-cache) still
+// waits for the exact answer.
+TEST(TransendTest, AnOverloadedClassGetsApproximateAnswersUnlessTheClientAsksForExact) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "classes.test.min_workers=1", "classes.test.max_workers=1", "classes.test.args.cost_ms=400",
+                                 "dispatch.min_transform_bytes=0", "dispatch.overload_queue=1.5", "dispatch.chain_deadline_ms=20000",
+                                 "stub.task_timeout_ms=20000", "dispatch.rules=[\"text/plain -> test{echo=1,append=!}\"]"}});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
+  // Keep the one worker's queue long: 6 clients in a loop, each task 400 ms.
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> load;
+  for (int i = 0; i < 6; ++i)
+    load.emplace_back([&] {
+      while (!stop) HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url, "", 30s);
+    });
+  auto busy = c.WaitFor(
+      [](const wire::Beacon& b) {
+        for (auto& cs : b.classes())
+          if (cs.name() == "test" && cs.mean_load() > 2.5) return true;
+        return false;
+      },
+      20s);
+  EXPECT_TRUE(busy.has_value()) << "the class never looked overloaded";
+  auto quick = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url);
+  EXPECT_EQ(quick.body, "abc");
+  EXPECT_EQ(quick.Header("X-Tacc-Approximate"), "original");
+  EXPECT_NE(quick.Header("X-Tacc-Approximate-Reason").find("overloaded"), std::string::npos) << quick.Header("X-Tacc-Approximate-Reason");
+  std::string exact = RawExchange("127.0.0.1", c.FrontendPort(),
+                                  "GET " + url + " HTTP/1.1\r\nHost: x\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n", 30s);
+  EXPECT_NE(exact.find("\r\n\r\nabc!"), std::string::npos) << exact;
+  stop = true;
+  for (auto& t : load) t.join();
+}
+
 }  // namespace
 }  // namespace tacc::testing

@@ -86,6 +86,18 @@ void AddWorkerCommand(CLI::App& app) {
   cmd->add_option("--manager", f->manager, "host:port of the manager to register with at once (otherwise: the first beacon)");
   cmd->add_flag("--list", f->list, "List the built-in worker implementations and exit");
   cmd->callback([f] { g_exit_code = RunWorker(*f); });
+
+  // `tacc cache`: one partition of the virtual cache, e.g. started by hand on another
+  // host of the cluster (the manager starts the local ones itself).
+  auto* cache = app.add_subcommand("cache", "Run one partition of the virtual cache (a worker of class cache.worker_class)");
+  auto c = std::make_shared<WorkerFlags>();
+  AddCommonFlags(*cache, c->common);
+  cache->add_option("--manager", c->manager, "host:port of the manager to register with at once (otherwise: the first beacon)");
+  cache->callback([c] {
+    auto config = Config::Load(c->common.config_path, c->common.overrides);
+    c->worker_class = config.ok() ? config->cache.worker_class : "cache";
+    g_exit_code = RunWorker(*c);
+  });
 }
 
 }  // namespace tacc::cli

@@ -718,5 +718,16 @@ TEST(TransendTest, AnOverloadedClassGetsApproximateAnswersUnlessTheClientAsksFor
   for (auto& t : load) t.join();
 }
 
+// `tacc cache` started by hand joins the cluster as one more partition (as on another
+// host), and the front end spreads keys over both.
+TEST(TransendTest, ACachePartitionStartedByHandJoinsTheCluster) {
+  ClusterHarness c({.settings = {"frontend.service=transend", "classes.cache.min_workers=1", "classes.cache.max_workers=2"}});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"cache"})) << c.Log();
+  c.SpawnTacc({"cache"});
+  auto two = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "cache") == 2; }, 15s);
+  EXPECT_TRUE(two.has_value()) << c.Log();
+}
+
 }  // namespace
 }  // namespace tacc::testing

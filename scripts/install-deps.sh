@@ -14,6 +14,7 @@ PKGS=(
   libjemalloc-dev             # allocator that gives memory back (TACC_ALLOCATOR)
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks
+  chromium                    # tests: a real browser through the proxy (headless)
 )
 BENCH_PKGS=(nginx-light wrk gnuplot-nox jq)
 if [[ "${1:-}" == "--bench" ]]; then PKGS+=("${BENCH_PKGS[@]}"); fi

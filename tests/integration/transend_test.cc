@@ -32,6 +32,7 @@ namespace tacc::testing {
 namespace {
 
 namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 // An origin on 127.0.0.1 that answers every request with `reply`, on its own thread,
@@ -181,8 +182,6 @@ TEST(TransendTest, ReverseProxyByHostName) {
 }
 
 // ---------------------------------------------------------------- streaming, CONNECT, HTTPS
-
-namespace bhttp = boost::beast::http;
 
 // Peak resident memory of a process (VmHWM), in bytes; 0 if unknown.
 int64_t PeakRss(pid_t pid) {
@@ -447,6 +446,21 @@ TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
   pid_t fe = FrontendPidOf(c);
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
   EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[old]");
+  // A keep-alive connection opened before the reload, used after it.
+  asio::io_context io;
+  tcp::socket kept(io);
+  kept.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(c.FrontendPort())));
+  boost::beast::flat_buffer kept_buf;
+  auto ask_kept = [&] {
+    bhttp::request<bhttp::empty_body> q{bhttp::verb::get, url, 11};
+    q.set(bhttp::field::host, "x");
+    boost::system::error_code ec;
+    bhttp::write(kept, q, ec);
+    bhttp::response<bhttp::string_body> a;
+    if (!ec) bhttp::read(kept, kept_buf, a, ec);
+    return ec ? "error: " + ec.message() : a.body();
+  };
+  EXPECT_EQ(ask_kept(), "abc[old]");
 
   write_rules("[new]");
   ASSERT_EQ(::kill(c.up_pid(), SIGHUP), 0);
@@ -457,6 +471,7 @@ TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
   }
   EXPECT_EQ(body, "abc[new]") << c.Log();
   EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted to reload";
+  EXPECT_EQ(ask_kept(), "abc[new]") << "the connection opened before the reload did not survive it";
   EXPECT_TRUE(ProcessAlive(fe));
   EXPECT_NE(c.Log().find("configuration reloaded"), std::string::npos);
 

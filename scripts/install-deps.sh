@@ -11,6 +11,7 @@ PKGS=(
   libtomlplusplus-dev         # configuration file
   libssl-dev                  # cluster key: HMAC-SHA256, CSPRNG
   libsqlite3-dev              # embedded profile store (customization database)
+  zlib1g-dev libbrotli-dev    # decoding gzip/deflate/br bodies a worker must read
   libjemalloc-dev             # allocator that gives memory back (TACC_ALLOCATOR)
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks

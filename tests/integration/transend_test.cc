@@ -15,6 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include <zlib.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -375,8 +377,23 @@ TEST(TransendTest, ReverseProxyToAnHttpsOrigin) {
 // ---------------------------------------------------------------- dispatch rules, approximate answers
 
 // The origin of the dispatch tests: a text, a page, and a binary, each a few bytes.
+std::string Gzip(const std::string& in) {
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&z, in.size()) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
 OriginAnswer TypedAnswer(const TestOrigin::Request& r) {
   std::string t(r.target());
+  if (t == "/gz.txt") return OkAnswer(Gzip("abc"), "text/plain", "Content-Encoding: gzip\r\n");
   if (t == "/t.txt") return OkAnswer("abc", "text/plain", "ETag: \"v1\"\r\n");
   if (t == "/h.html") return OkAnswer("<p>page</p>", "text/html", "");
   if (t == "/keep.txt") return OkAnswer("untouched", "text/plain", "Cache-Control: no-transform\r\n");
@@ -420,6 +437,11 @@ TEST(TransendTest, DispatchRulesRunChainsAndAFailedChainAnswersTheOriginal) {
   EXPECT_EQ(h.body, "<p>page</p>");
   EXPECT_EQ(h.Header("x-tacc-approximate"), "original");
   EXPECT_NE(h.Header("x-tacc-approximate-reason").find("step 1 (faulty)"), std::string::npos) << h.Header("x-tacc-approximate-reason");
+
+  // A gzip body is decoded for the workers; the answer is the new, uncompressed one.
+  auto gz = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/gz.txt");
+  EXPECT_EQ(gz.body, "abc[1][2]");
+  EXPECT_EQ(gz.Header("Content-Encoding"), "");
 
   auto keep = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/keep.txt");
   EXPECT_EQ(keep.body, "untouched");

@@ -28,6 +28,7 @@
 #include <limits>
 #include <map>
 
+#include "http/content_decoding.h"
 #include "http/destination_policy.h"
 #include "http/origin_client.h"
 #include "http/proxy_headers.h"
@@ -598,6 +599,17 @@ class TransendService : public sns::Service {
     if (distill && req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
       rule = rules_->Match(mime, static_cast<int64_t>(answer.body().size()), user.profile);
     if (!rule) co_return answer;
+    // A worker reads the body as it is meant, so a compressed one is decoded first
+    // (bounded: a bomb is refused and the answer passes as it came).
+    if (auto ce = answer.find(bhttp::field::content_encoding); ce != answer.end() && !boost::beast::iequals(ce->value(), "identity")) {
+      auto decoded = http::DecodeContent(ce->value(), answer.body(), static_cast<size_t>(forward_.limits().max_body_bytes));
+      if (!decoded.ok()) {
+        answer.set("X-Tacc-Untransformed", HeaderSafe("cannot decode the body: " + decoded.status().message()));
+        co_return answer;
+      }
+      answer.body() = std::move(*decoded);
+      answer.erase(bhttp::field::content_encoding);
+    }
     // What shaped the answer: the hints, and the cookie if the profile came from one.
     answer.set(bhttp::field::vary, std::string(kHintVary) + (user.from_cookie ? ", Cookie" : ""));
     std::string original = std::move(answer.body());

@@ -492,7 +492,7 @@ TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
     if (body != "abc[new]") std::this_thread::sleep_for(50ms);
   }
   EXPECT_EQ(body, "abc[new]") << c.Log();
-  EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted to reload";
+  EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted to reload:\n" << c.Log();
   EXPECT_EQ(ask_kept(), "abc[new]") << "the connection opened before the reload did not survive it";
   EXPECT_TRUE(ProcessAlive(fe));
   EXPECT_NE(c.Log().find("configuration reloaded"), std::string::npos);

@@ -595,9 +595,12 @@ class TransendService : public sns::Service {
     const std::string mime(answer[bhttp::field::content_type]);
     if (answer.result() == bhttp::status::ok && mime.starts_with("text/html")) answer.set("Accept-CH", kAcceptCh);  // ask for hints next time
     const bool distill = !user.profile.contains("distill") || user.profile.at("distill") != "off";
+    // This request's own reference: a SIGHUP reload may replace rules_ while the chain
+    // runs, and `rule` points into these rules.
+    const std::shared_ptr<const tacc_layer::DispatchRules> rules = rules_;
     const tacc_layer::DispatchRule* rule = nullptr;
     if (distill && req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
-      rule = rules_->Match(mime, static_cast<int64_t>(answer.body().size()), user.profile);
+      rule = rules->Match(mime, static_cast<int64_t>(answer.body().size()), user.profile);
     if (!rule) co_return answer;
     // A worker reads the body as it is meant, so a compressed one is decoded first
     // (bounded: a bomb is refused and the answer passes as it came).

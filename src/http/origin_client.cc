@@ -50,7 +50,10 @@ Status OriginResponse::ReadError(const boost::system::error_code& ec, bool in_bo
 void OriginResponse::Finish() {
   done_ = true;
   if (parser_->get().keep_alive() && client_keep_alive_) lease_.MarkReusable();
-  if (auto* c = lease_.connection()) ++c->requests;
+  if (auto* c = lease_.connection()) {
+    ++c->requests;
+    if (c->buffer().size() == 0) c->buffer().shrink_to_fit();  // an idle kept connection holds no buffer
+  }
   lease_.Release();
 }
 
@@ -61,6 +64,10 @@ asio::awaitable<Result<std::string_view>> OriginResponse::NextPiece(size_t max) 
   if (piece_.size() != limits_.stream_piece_bytes) piece_.resize(limits_.stream_piece_bytes);
   max = std::min(max, piece_.size());
   OriginConnection& conn = *lease_.connection();
+  // Beast reads into the connection's buffer at most its free capacity (512 bytes at
+  // least): a small buffer means a system call per few hundred bytes of body. While a
+  // body is read the buffer holds a piece's worth; Finish() gives it back.
+  if (conn.buffer().capacity() < piece_.size()) conn.buffer().reserve(piece_.size());
   for (;;) {
     if (parser_->is_done()) {
       Finish();

@@ -641,6 +641,7 @@ TEST(TransendTest, VirtualCacheKeepsOriginalsAndVariantsAndSurvivesLosingItsPart
     if (t == "/nostore.txt") return OkAnswer("nostore", "text/plain", "Cache-Control: no-store\r\n");
     if (t == "/vary.txt") return OkAnswer(std::string("lang ") + std::string(r["Accept-Language"]), "text/plain", "Cache-Control: max-age=60\r\nVary: Accept-Language\r\n");
     if (t == "/doc.x") return OkAnswer("doc", "text/x-doc", "Cache-Control: max-age=60\r\nETag: \"d1\"\r\n");
+    if (t == "/private.x") return OkAnswer("mine", "text/x-doc", "Cache-Control: private\r\nETag: \"p1\"\r\n");
     return OkAnswer("?", "text/plain", "");
   });
   ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
@@ -681,16 +682,23 @@ TEST(TransendTest, VirtualCacheKeepsOriginalsAndVariantsAndSurvivesLosingItsPart
   EXPECT_NE(fr.find("lang fr"), std::string::npos) << fr;
   std::string en2 = get("/vary.txt", "en");
   EXPECT_NE(en2.find("lang en"), std::string::npos) << en2;
-  // One entry per URL: 'fr' replaced 'en', so the second 'en' is fetched again (never
-  // answered with the 'fr' entry).
-  EXPECT_EQ(count("/vary.txt"), 3);
+  // Each variant is kept under its own secondary key: the second 'en' and 'fr' are hits.
+  EXPECT_EQ(count("/vary.txt"), 2);
   std::string fr2 = get("/vary.txt", "fr");
   EXPECT_NE(fr2.find("lang fr"), std::string::npos) << fr2;
+  EXPECT_NE(Lower(fr2).find("x-tacc-cache: hit"), std::string::npos) << fr2;
+  EXPECT_EQ(count("/vary.txt"), 2);
 
   std::string d1 = get("/doc.x"), d2 = get("/doc.x");
   EXPECT_NE(d1.find("\r\n\r\ndoc!"), std::string::npos) << d1;
   EXPECT_NE(Lower(d2).find("x-tacc-cache: variant-hit"), std::string::npos) << d2;
   EXPECT_NE(d2.find("\r\n\r\ndoc!"), std::string::npos) << d2;
+  // A private original's distilled variant is as private as it: never kept.
+  get("/private.x");
+  std::string p2 = get("/private.x");
+  EXPECT_NE(p2.find("\r\n\r\nmine!"), std::string::npos) << p2;
+  EXPECT_EQ(Lower(p2).find("x-tacc-cache"), std::string::npos) << p2;
+  EXPECT_EQ(count("/private.x"), 2);
 
   // Lose the partition: answers keep coming (from the origin) and the cache fills again
   // once the manager has restarted it.

@@ -175,6 +175,9 @@ when a worker failed or was overloaded, <code>X-Tacc-Approximate</code>.</p>
                      fmt::arg("h", h));
 }
 
+// What the cache holds under a URL whose response varies: "TVARY <Vary field value>".
+constexpr std::string_view kVaryMarker = "TVARY ";
+
 struct ProxySetup {
   http::NetworkList clients;
   http::DestinationPolicy destinations;  // where clients may send us
@@ -458,8 +461,21 @@ class TransendService : public sns::Service {
     CacheSlot slot;
     std::optional<CachedResponse> stored;
     if (cache_ && req.method() == bhttp::verb::get) {
-      slot.key = tacc_layer::FatUrl(where.Key() + target, {});
+      slot.primary = tacc_layer::FatUrl(where.Key() + target, {});
+      slot.key = slot.primary;
       auto bytes = co_await cache_->Get(slot.key);
+      // A response with Vary is kept per secondary key; the URL's own entry then only
+      // says which request fields select (a "vary marker").
+      if (bytes && bytes->starts_with(kVaryMarker)) {
+        bhttp::fields vary;
+        vary.set(bhttp::field::vary, bytes->substr(kVaryMarker.size()));
+        auto secondary = tacc_layer::SecondaryKey(vary, req);
+        bytes.reset();
+        if (secondary) {
+          slot.key = slot.primary + '\x1e' + *secondary;
+          bytes = co_await cache_->Get(slot.key);
+        }
+      }
       if (bytes) stored = DecodeCachedResponse(*bytes);
       if (stored) {
         tacc_layer::StoredResponseView view{stored->status, &stored->headers, stored->secondary_key, stored->request_time, stored->response_time};
@@ -499,7 +515,8 @@ class TransendService : public sns::Service {
 
   // Where an answer goes in the virtual cache: its key, and when it was asked for.
   struct CacheSlot {
-    std::string key;
+    std::string primary;  // the URL's key
+    std::string key;      // where the answer was found (primary, or primary + secondary key)
     std::chrono::system_clock::time_point request_time;
   };
 
@@ -561,6 +578,9 @@ class TransendService : public sns::Service {
         co_return reply;
       }
       opened.reset();  // the connection goes back to the pool now
+      // Distilled variants are kept only for an original the cache may keep: a private
+      // or no-store answer's variants are as private as it is.
+      std::string cache_key;
       if (storable) {
         CachedResponse entry;
         entry.status = answer.result_int();
@@ -570,13 +590,19 @@ class TransendService : public sns::Service {
         entry.request_time = slot->request_time;
         entry.response_time = std::chrono::system_clock::now();
         entry.secondary_key = tacc_layer::SecondaryKey(entry.headers, req).value_or("");
+        std::string store_key = slot->primary;
+        if (auto vary = entry.headers.find(bhttp::field::vary); vary != entry.headers.end()) {
+          // Each variant under its own key, and a marker under the URL's (see Relay).
+          std::string marker = std::string(kVaryMarker) + std::string(vary->value());
+          co_await cache_->Put(slot->primary, std::move(marker));
+          store_key = slot->primary + '\x1e' + entry.secondary_key;
+        }
         std::string encoded = EncodeCachedResponse(entry);
-        co_await cache_->Put(slot->key, std::move(encoded));
+        co_await cache_->Put(store_key, std::move(encoded));
+        cache_key = store_key;
         answer.set("X-Tacc-Cache", "miss");
       }
       answer.body() = std::move(*body);
-      // Named: GCC 12 destroys a temporary made by ?: inside a co_await expression twice.
-      std::string cache_key = slot ? slot->key : std::string();
       co_return co_await WholeAnswer(req, ctx, user, std::move(answer), std::move(args), cache_key);
     }
     http::Reply reply(std::move(answer));

@@ -190,13 +190,9 @@ asio::awaitable<Result<wire::Connection::Ptr>> ManagerStub::ConnectionTo(const w
   co_return c;
 }
 
-asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls, TaskInput input, Clock::time_point deadline,
-                                                          DispatchInfo* info) {
-  auto alive = alive_;
-  const ClassConfig* cc = config_.FindClass(cls);
-  if (!cc) co_return Status::NotFound("unknown worker class '" + cls + "'");
-  Counters().tasks.Inc();
-
+namespace {
+// The task message for `input` (moved in).
+wire::Envelope TaskEnvelope(const std::string& cls, TaskInput& input, double cost_hint) {
   wire::Envelope env;
   auto* t = env.mutable_task();
   t->set_worker_class(cls);
@@ -204,7 +200,28 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
   t->set_mime_type(std::move(input.mime_type));
   t->mutable_args()->insert(input.args.begin(), input.args.end());
   t->mutable_profile()->insert(input.profile.begin(), input.profile.end());
-  t->set_cost_hint(cc->cost_hint);
+  t->set_cost_hint(cost_hint);
+  return env;
+}
+
+TaskOutput OutputOf(const wire::Envelope& reply) {
+  const auto& r = reply.task_result();
+  TaskOutput out;
+  out.data = r.output();
+  out.mime_type = r.mime_type();
+  out.meta.insert(r.meta().begin(), r.meta().end());
+  return out;
+}
+}  // namespace
+
+asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls, TaskInput input, Clock::time_point deadline,
+                                                          DispatchInfo* info) {
+  auto alive = alive_;
+  const ClassConfig* cc = config_.FindClass(cls);
+  if (!cc) co_return Status::NotFound("unknown worker class '" + cls + "'");
+  Counters().tasks.Inc();
+
+  wire::Envelope env = TaskEnvelope(cls, input, cc->cost_hint);
 
   std::vector<std::string> tried;
   Status last = Status::Unavailable("no worker of class '" + cls + "'");
@@ -259,13 +276,8 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::Dispatch(const std::string& cls
     if (reply.ok() && reply->task_result().has_load()) announced = reply->task_result().load();
     directory_.RecordAnswered(wid, announced, Clock::now());
     if (reply.ok()) {
-      const auto& r = reply->task_result();
-      TaskOutput out;
-      out.data = r.output();
-      out.mime_type = r.mime_type();
-      out.meta.insert(r.meta().begin(), r.meta().end());
       if (info) info->worker = wid;
-      co_return out;
+      co_return OutputOf(*reply);
     }
     last = reply.status();
     if (!Retriable(last)) co_return last;
@@ -301,13 +313,8 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::DispatchTo(const std::string& c
     for (const auto* x : snap->WorkersOf(cls))
       if (x->id() == worker_id) w = x;
   if (!w) co_return Status::Unavailable("worker " + worker_id + " of class '" + cls + "' is not in the directory");
-  wire::Envelope env;
-  auto* t = env.mutable_task();
-  t->set_worker_class(cls);
-  t->set_input(std::move(input.data));
-  t->set_mime_type(std::move(input.mime_type));
-  t->mutable_args()->insert(input.args.begin(), input.args.end());
-  t->mutable_profile()->insert(input.profile.begin(), input.profile.end());
+  const ClassConfig* cc = config_.FindClass(cls);
+  wire::Envelope env = TaskEnvelope(cls, input, cc ? cc->cost_hint : 1.0);
   auto conn = co_await ConnectionTo(*w);
   if (!*alive) co_return Status::Cancelled("front end stopping");
   if (!conn.ok()) co_return conn.status();
@@ -320,12 +327,7 @@ asio::awaitable<Result<TaskOutput>> ManagerStub::DispatchTo(const std::string& c
   if (reply.ok() && reply->task_result().has_load()) announced = reply->task_result().load();
   directory_.RecordAnswered(worker_id, announced, Clock::now());
   if (!reply.ok()) co_return reply.status();
-  const auto& r = reply->task_result();
-  TaskOutput out;
-  out.data = r.output();
-  out.mime_type = r.mime_type();
-  out.meta.insert(r.meta().begin(), r.meta().end());
-  co_return out;
+  co_return OutputOf(*reply);
 }
 
 }  // namespace tacc::sns

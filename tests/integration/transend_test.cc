@@ -15,8 +15,6 @@
 #include <mutex>
 #include <thread>
 
-#include <zlib.h>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -27,6 +25,7 @@
 #include <fstream>
 
 #include "cluster_harness.h"
+#include "compress.h"
 #include "test_ca.h"
 #include "test_origin.h"
 
@@ -377,20 +376,6 @@ TEST(TransendTest, ReverseProxyToAnHttpsOrigin) {
 // ---------------------------------------------------------------- dispatch rules, approximate answers
 
 // The origin of the dispatch tests: a text, a page, and a binary, each a few bytes.
-std::string Gzip(const std::string& in) {
-  z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, in.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 OriginAnswer TypedAnswer(const TestOrigin::Request& r) {
   std::string t(r.target());
   if (t == "/gz.txt") return OkAnswer(Gzip("abc"), "text/plain", "Content-Encoding: gzip\r\n");

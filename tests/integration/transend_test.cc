@@ -193,6 +193,15 @@ int64_t PeakRss(pid_t pid) {
   return 0;
 }
 
+// Removes a file the test wrote when the test ends, however it ends.
+struct RemoveAtEnd {
+  std::string path;
+  ~RemoveAtEnd() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
 pid_t FrontendPidOf(const ClusterHarness& c) {
   auto b = c.Latest();
   if (b)
@@ -363,6 +372,7 @@ TEST(TransendTest, ReverseProxyToAnHttpsOrigin) {
   auto certs = MakeTestCertificates({"localhost"});
   TestOrigin origin([](const TestOrigin::Request&) { return OkAnswer("tls site", "text/html", ""); }, &certs);
   std::string ca = "/tmp/tacc-it-ca-" + std::to_string(::getpid()) + ".pem";
+  RemoveAtEnd remove_ca{ca};
   std::ofstream(ca) << certs.ca_pem;
   ClusterHarness c({.settings = {"frontend.service=transend", "proxy.origin_ca_file=" + ca,
                                  "proxy.reverse_origins=[\"site.test=https://localhost:" + std::to_string(origin.port()) + "\"]"}});
@@ -370,7 +380,6 @@ TEST(TransendTest, ReverseProxyToAnHttpsOrigin) {
   std::string raw = RawExchange("127.0.0.1", c.FrontendPort(), "GET /x HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n");
   EXPECT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw << c.Log();
   EXPECT_NE(raw.find("\r\n\r\ntls site"), std::string::npos) << raw;
-  std::filesystem::remove(ca);
 }
 
 // ---------------------------------------------------------------- dispatch rules, approximate answers
@@ -441,6 +450,7 @@ TEST(TransendTest, DispatchRulesRunChainsAndAFailedChainAnswersTheOriginal) {
 TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
   TestOrigin origin(TypedAnswer);
   std::string file = "/tmp/tacc-it-rules-" + std::to_string(::getpid()) + ".toml";
+  RemoveAtEnd remove_file{file};
   auto write_rules = [&](const std::string& mark) {
     std::ofstream(file) << "[dispatch]\nmin_transform_bytes = 0\nrules = [\"text/plain -> test{echo=1,append=" + mark + "}\"]\n";
   };
@@ -489,7 +499,6 @@ TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
     std::this_thread::sleep_for(50ms);
   EXPECT_NE(c.Log().find("old settings kept"), std::string::npos) << c.Log();
   EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[new]");
-  std::filesystem::remove(file);
 }
 
 // ---------------------------------------------------------------- URL API

@@ -1,5 +1,7 @@
 #include "http/proxy_headers.h"
 
+#include "common/text.h"
+
 #include <boost/beast/core/string.hpp>
 
 #include <algorithm>
@@ -11,12 +13,6 @@ namespace tacc::http {
 namespace bhttp = boost::beast::http;
 
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The elements of a comma-separated list field, commas inside a parenthesised comment
 // (Via allows them) not splitting; empty elements dropped (RFC 9110 §5.6.1).
@@ -30,7 +26,7 @@ std::vector<std::string_view> ListElements(std::string_view value) {
     else if (c == ')' && depth > 0) --depth;
     else if (c == '\\' && depth > 0) ++i;  // quoted-pair inside a comment
     else if (c == ',' && depth == 0) {
-      auto e = Trim(value.substr(start, i - start));
+      auto e = TrimOws(value.substr(start, i - start));
       if (!e.empty()) out.push_back(e);
       start = i + 1;
     }
@@ -72,7 +68,7 @@ bool ViaHasLoop(const bhttp::fields& fields, std::string_view pseudonym) {
       // received-protocol RWS received-by [ RWS comment ]
       auto sp = e.find_first_of(" \t");
       if (sp == std::string_view::npos) continue;
-      auto rest = Trim(e.substr(sp + 1));
+      auto rest = TrimOws(e.substr(sp + 1));
       auto by = rest.substr(0, rest.find_first_of(" \t"));
       if (boost::beast::iequals(by, pseudonym)) return true;
     }

@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "common/metrics.h"
+#include "common/text.h"
 
 namespace tacc::http {
 
@@ -126,9 +127,7 @@ bool RequestFramingIsPlain(const bhttp::request<bhttp::string_body>& req) {
   int count = 0;
   for (auto it = req.find(bhttp::field::transfer_encoding); it != req.end() && it->name() == bhttp::field::transfer_encoding; ++it) {
     ++count;
-    std::string_view v = it->value();
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    std::string_view v = TrimOws(it->value());
     if (v.size() != 7 || !beast::iequals(v, "chunked")) return false;
   }
   return count <= 1;

@@ -1,5 +1,7 @@
 #include "tacc/user_token.h"
 
+#include "common/text.h"
+
 #include <openssl/rand.h>
 
 #include <array>
@@ -7,16 +9,6 @@
 namespace tacc::tacc_layer {
 
 namespace bhttp = boost::beast::http;
-
-namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 bool IsWellFormedUserToken(std::string_view value) {
   if (value.size() != 32) return false;
@@ -47,8 +39,8 @@ std::vector<std::string_view> CookieValues(std::string_view header, std::string_
     header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
     size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    if (Trim(pair.substr(0, eq)) != name) continue;
-    std::string_view value = Trim(pair.substr(eq + 1));
+    if (TrimOws(pair.substr(0, eq)) != name) continue;
+    std::string_view value = TrimOws(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     values.push_back(value);
   }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
+
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -10,12 +12,6 @@ namespace tacc::services {
 namespace bhttp = boost::beast::http;
 
 namespace {
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A number in [lo, hi], or NaN.
 double Number(std::string_view s, double lo, double hi) {
   std::string t(s);
@@ -39,11 +35,11 @@ std::string_view Field(const bhttp::fields& f, std::string_view a, std::string_v
 
 std::map<std::string, std::string> ClientHintArgs(const bhttp::fields& req) {
   std::map<std::string, std::string> args;
-  std::string accept = Lower(Field(req, "Accept"));
+  std::string accept = AsciiLower(Field(req, "Accept"));
   if (accept.find("image/avif") != std::string::npos) args["accept_avif"] = "1";
   if (accept.find("image/webp") != std::string::npos) args["accept_webp"] = "1";
-  if (Lower(Field(req, "Save-Data")) == "on") args["save_data"] = "1";
-  std::string ect = Lower(Field(req, "ECT"));
+  if (AsciiLower(Field(req, "Save-Data")) == "on") args["save_data"] = "1";
+  std::string ect = AsciiLower(Field(req, "ECT"));
   if (ect == "slow-2g" || ect == "2g" || ect == "3g" || ect == "4g") args["network"] = ect;
   double downlink = Number(Field(req, "Downlink"), 0, 10000);
   if (!std::isnan(downlink)) args["downlink_mbps"] = fmt::format("{}", downlink);

@@ -1,5 +1,7 @@
 #include "sns/worker_stub.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -315,15 +317,38 @@ asio::awaitable<void> WorkerStub::HangWatch() {
       continue;
     }
     if (Clock::now() - since >= limit) {
-      // The worker function is stuck and cannot be cancelled from outside its thread.
-      // Ending the process breaks every task connection, so the front ends retry the
-      // queued tasks elsewhere now, and the manager restarts the class (as a crash).
-      spdlog::error("worker {} hung: its function made no progress for {} ms (worker.hang_timeout_ms); exiting so its tasks are retried elsewhere",
-                    id_, limit.count());
-      spdlog::default_logger()->flush();
-      std::_Exit(70);
+      co_await ExitHung(limit);
     }
   }
+}
+
+asio::awaitable<void> WorkerStub::ExitHung(Millis limit) {
+  // The worker function is stuck and cannot be cancelled from outside its thread. The
+  // task it runs is the likely cause: retried, it would hang the replacement too, so it
+  // gets a worker error. Closing every task connection makes the front ends retry the
+  // queued tasks elsewhere now, and the manager restarts the class (as a crash).
+  spdlog::error("worker {} hung: its function made no progress for {} ms (worker.hang_timeout_ms); exiting so its queued tasks are retried elsewhere",
+                id_, limit.count());
+  wire::Connection::Ptr culprit;
+  wire::Envelope request;
+  {
+    std::lock_guard lock(mu_);
+    culprit = running_conn_.lock();
+    request.set_id(running_request_id_);
+  }
+  if (culprit && culprit->is_open() && request.id() != 0)
+    culprit->ReplyError(request, Status::WorkerError(fmt::format("the task made worker {} hang: no progress for {} ms (worker.hang_timeout_ms)",
+                                                                 id_, limit.count())));
+  auto conns = task_conns_;
+  for (auto& c : conns) c->CloseAfterWrite(Status::Unavailable("worker hung"));
+  asio::steady_timer timer(ctx_);
+  for (int i = 0; i < 50; ++i) {  // at most 250 ms for the error reply to go out
+    if (std::none_of(conns.begin(), conns.end(), [](const auto& c) { return c->is_open(); })) break;
+    timer.expires_after(Millis(5));
+    co_await timer.async_wait(kUseTuple);
+  }
+  spdlog::default_logger()->flush();
+  std::_Exit(70);
 }
 
 void WorkerStub::OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env) {
@@ -364,6 +389,8 @@ void WorkerStub::WorkerThreadMain() {
       queue_.pop_front();
       ++running_;
       ++progress_;
+      running_conn_ = task.conn;
+      running_request_id_ = task.request.id();
     }
     Result<TaskOutput> result = Status::Timeout("deadline passed while queued");
     if (Clock::now() < task.deadline) {
@@ -378,6 +405,11 @@ void WorkerStub::WorkerThreadMain() {
       } catch (const std::exception& e) {
         result = Status::WorkerError(std::string("worker threw: ") + e.what());
       }
+    }
+    {
+      std::lock_guard lock(mu_);
+      running_conn_.reset();
+      running_request_id_ = 0;
     }
     asio::post(ctx_, [this, alive = alive_, task = std::move(task), result = std::move(result)]() mutable {
       if (*alive) Finish(std::move(task), std::move(result));

@@ -67,6 +67,10 @@ class WorkerStub {
   boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> AcceptOne(boost::asio::ip::tcp::socket socket);
   boost::asio::awaitable<void> HangWatch();
+  // Answers the hung task with an error its client does not retry, closes every task
+  // connection once its queued replies are written (so the tasks queued here are retried
+  // elsewhere), and ends the process.
+  boost::asio::awaitable<void> ExitHung(std::chrono::milliseconds limit);
   boost::asio::awaitable<void> ReportLoop();
   boost::asio::awaitable<void> RegisterWithManager(wire::Endpoint manager, uint64_t epoch);
   boost::asio::awaitable<void> DrainLoop();
@@ -110,6 +114,10 @@ class WorkerStub {
   size_t running_ = 0;
   double queued_cost_ = 0;
   uint64_t progress_ = 0;  // tasks the worker thread has taken or finished: moves unless hung
+  // The task the worker thread runs now (its connection and request id): if it hangs the
+  // worker, it is answered as the culprit rather than retried on the replacement.
+  std::weak_ptr<wire::Connection> running_conn_;
+  uint64_t running_request_id_ = 0;
   bool quit_ = false;
   std::thread thread_;
 

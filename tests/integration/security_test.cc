@@ -290,16 +290,25 @@ TEST(HungWorkerTest, HungWorkerIsReplacedAndTasksQueuedBehindItAreRetried) {
   ASSERT_TRUE(b);
   pid_t first = static_cast<pid_t>(b->workers(0).pid());
   // One task hangs the only worker; one more waits in its queue behind it.
-  std::thread hang([&] { (void)c.Get("/task/test?cost_ms=60000", 0, 20s); });
-  std::this_thread::sleep_for(100ms);
+  HttpReply hung;
+  std::thread hang([&] { hung = c.Get("/task/test?cost_ms=60000", 0, 20s); });
+  // The first task runs on the worker (its reported load rises) before the second is sent.
+  ASSERT_TRUE(c.WaitFor([](const wire::Beacon& x) { return x.workers_size() == 1 && x.workers(0).load() > 0; }, 5s));
   auto queued = c.Get("/task/test?cost_ms=1", 0, 20s);
   hang.join();
   EXPECT_FALSE(ProcessAlive(first)) << "the hung worker was not ended";
   // The queued task was retried on the replacement worker, not answered by the fallback.
   EXPECT_EQ(queued.status, 200) << queued.error;
-  EXPECT_EQ(queued.Header("X-Tacc-Fallback"), "") << queued.body;
+  EXPECT_EQ(queued.Header("X-Tacc-Fallback"), "") << queued.body << c.Log();
   EXPECT_EQ(queued.Header("X-Tacc-Attempts"), "2");
-  EXPECT_NE(c.Log().find("hung"), std::string::npos);
+  // The task that hung the worker is not retried: it would hang the replacement too.
+  // Its client gets the worker's error (the test service answers those with 400).
+  EXPECT_EQ(hung.status, 400) << hung.error;
+  EXPECT_NE(hung.body.find("made worker"), std::string::npos) << hung.body;
+  auto log = c.Log();
+  size_t hangs = 0;
+  for (size_t at = log.find(" hung: "); at != std::string::npos; at = log.find(" hung: ", at + 1)) ++hangs;
+  EXPECT_EQ(hangs, 1u) << log;
   auto after = c.WaitFor([&](const wire::Beacon& x) { return x.workers_size() == 1 && static_cast<pid_t>(x.workers(0).pid()) != first; }, 10s);
   EXPECT_TRUE(after);
 }

@@ -236,7 +236,7 @@ const std::vector<SettingDef>& Settings() {
       BoolAt("worker.weight_by_cost", "Report queue length weighted by each task's expected cost instead of a plain count.", AT(worker.weight_by_cost)),
       NumberAt<int>("worker.drain_grace_ms", "A reaped worker keeps answering this long after it stops taking new work from the directory.", AT(worker.drain_grace_ms), 0, 600000),
       NumberAt<int>("worker.max_connections", "Task connections (from front ends) a worker holds at once; more are closed at once.", AT(worker.max_connections), 1, 1000000),
-      NumberAt<int>("worker.hang_timeout_ms", "A worker whose function makes no progress this long while tasks wait is killed and replaced; its tasks are retried elsewhere.", AT(worker.hang_timeout_ms), 100, 3600000),
+      NumberAt<int>("worker.hang_timeout_ms", "A worker whose function makes no progress this long while a task runs is ended and replaced; the running task gets an error, the queued ones are retried elsewhere.", AT(worker.hang_timeout_ms), 100, 3600000),
 
       NumberAt<int64_t>("wire.max_frame_bytes", "Largest cluster message accepted; a larger frame closes the connection.", AT(wire.max_frame_bytes), int64_t{64}, int64_t{1} << 32),
       NumberAt<int64_t>("wire.max_unregistered_frame_bytes", "Largest message accepted from a peer that has not registered yet (a registration is small).", AT(wire.max_unregistered_frame_bytes), int64_t{64}, int64_t{1} << 32),

@@ -125,6 +125,13 @@ struct Config {
     std::string worker_class = "cache";
     int timeout_ms = 200;  // a partition slower than this is a miss
     int64_t max_object_bytes = int64_t{8} << 20;
+    // Each front end also keeps the objects it used most recently (up to local_budget_mb,
+    // shared by its threads; objects up to local_max_object_bytes) for local_ttl_ms, so a
+    // hot object needs no round trip to its partition. 0 MB turns this off.
+    double local_budget_mb = 32;
+    int64_t local_max_object_bytes = 256 << 10;
+    int local_ttl_ms = 1000;
+    int variants_per_object = 8;  // variants of one original remembered for approximate answers
   } cache;
   struct Stub {
     std::string balance_policy = "lottery";

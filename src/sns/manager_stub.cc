@@ -204,12 +204,24 @@ wire::Envelope TaskEnvelope(const std::string& cls, TaskInput& input, double cos
   return env;
 }
 
-TaskOutput OutputOf(const wire::Envelope& reply) {
-  const auto& r = reply.task_result();
+// At most this many injected results are taken from one answer (the rest are dropped):
+// a worker is a cluster peer, but what it sends is bounded like any peer's.
+constexpr int kMaxInjections = 16;
+
+TaskOutput OutputOf(wire::Envelope& reply) {
+  auto& r = *reply.mutable_task_result();
   TaskOutput out;
-  out.data = r.output();
+  out.data = std::move(*r.mutable_output());
   out.mime_type = r.mime_type();
   out.meta.insert(r.meta().begin(), r.meta().end());
+  for (int i = 0; i < r.injections_size() && i < kMaxInjections; ++i) {
+    auto& inj = *r.mutable_injections(i);
+    CacheInjection c;
+    c.args.insert(inj.args().begin(), inj.args().end());
+    c.mime_type = inj.mime_type();
+    c.data = std::move(*inj.mutable_data());
+    out.injections.push_back(std::move(c));
+  }
   return out;
 }
 }  // namespace

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -21,10 +22,20 @@ struct TaskInput {
   std::map<std::string, std::string> profile;  // the user's preferences
 };
 
+// A result a worker offers the virtual cache besides its answer (paper §3.1.5): what
+// the same task would have produced with `args` changed as given (e.g. a distiller that
+// makes several sizes in one pass). The service decides whether and where to keep it.
+struct CacheInjection {
+  std::map<std::string, std::string> args;
+  std::string mime_type;
+  std::string data;
+};
+
 struct TaskOutput {
   std::string data;
   std::string mime_type;
   std::map<std::string, std::string> meta;  // e.g. what was done, for headers and logs
+  std::vector<CacheInjection> injections;
 };
 
 class WorkerFunction {

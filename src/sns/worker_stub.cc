@@ -450,6 +450,12 @@ void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
   r->set_mime_type(std::move(result->mime_type));
   r->mutable_meta()->insert(result->meta.begin(), result->meta.end());
   (*r->mutable_meta())["worker"] = id_;
+  for (auto& inj : result->injections) {
+    auto* i = r->add_injections();
+    i->mutable_args()->insert(inj.args.begin(), inj.args.end());
+    i->set_mime_type(std::move(inj.mime_type));
+    i->set_data(std::move(inj.data));
+  }
   r->set_load(load_now);
   conn->Reply(task.request, std::move(reply));
 }

@@ -27,6 +27,8 @@ struct ChainResult {
 
 // `input.args` go to every step, under the step's own args from the rule (which win).
 // On failure the status message names the step ("step 2 (html_munger): ...").
+// The output's cache injections are the last step's (an earlier step's would describe
+// an input to the next step, not an answer).
 boost::asio::awaitable<Result<ChainResult>> RunChain(sns::TaskDispatcher& tasks, const std::vector<ChainStep>& chain, sns::TaskInput input,
                                                      std::chrono::steady_clock::time_point deadline);
 

@@ -26,14 +26,17 @@ std::string VirtualCache::PartitionFor(const std::string& key, const std::vector
   return best;
 }
 
-boost::asio::awaitable<Result<sns::TaskOutput>> VirtualCache::Call(const std::string& op, const std::string& key, std::string data) {
+boost::asio::awaitable<Result<sns::TaskOutput>> VirtualCache::Call(const std::string& op, const std::string& key, std::string data,
+                                                                   const std::map<std::string, std::string>* extra_args) {
   std::string partition = PartitionFor(key, tasks_.WorkersOf(class_));
   if (partition.empty()) co_return Status::Unavailable("no cache partition");
   sns::TaskInput in;
   in.data = std::move(data);
+  if (extra_args) in.args = *extra_args;
   in.args["op"] = op;
   in.args["key"] = key;
-  co_return co_await tasks_.DispatchTo(class_, partition, std::move(in), std::chrono::steady_clock::now() + timeout_);
+  auto deadline = std::chrono::steady_clock::now() + timeout_;
+  co_return co_await tasks_.DispatchTo(class_, partition, std::move(in), deadline);
 }
 
 boost::asio::awaitable<std::optional<std::string>> VirtualCache::Get(const std::string& key) {
@@ -65,6 +68,20 @@ boost::asio::awaitable<bool> VirtualCache::Put(const std::string& key, std::stri
 boost::asio::awaitable<void> VirtualCache::Erase(const std::string& key) {
   std::string op = "erase";
   co_await Call(op, key, std::string());
+}
+
+}  // namespace tacc::tacc_layer
+
+namespace tacc::tacc_layer {
+
+boost::asio::awaitable<bool> VirtualCache::Push(const std::string& key, std::string line, int max_items) {
+  std::string op = "push";
+  std::map<std::string, std::string> args{{"max_items", std::to_string(max_items)}};
+  auto r = co_await Call(op, key, std::move(line), &args);
+  ++counters_.puts;
+  bool stored = r.ok() && r->meta.count("stored") && r->meta.at("stored") == "1";
+  if (!stored) ++counters_.put_errors;
+  co_return stored;
 }
 
 }  // namespace tacc::tacc_layer

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ class VirtualCache {
   // Stores `value` under `key` (best effort; false if it was not stored).
   boost::asio::awaitable<bool> Put(const std::string& key, std::string value);
   boost::asio::awaitable<void> Erase(const std::string& key);
+  // Puts `line` first in the short list under `key`, keeping at most `max_items` lines
+  // (the partition does it in one step; see src/workers/cache/cache_worker.cc).
+  boost::asio::awaitable<bool> Push(const std::string& key, std::string line, int max_items);
 
   // The partition (worker id) that owns `key` among `partitions`, or empty.
   static std::string PartitionFor(const std::string& key, const std::vector<std::string>& partitions);
@@ -43,7 +47,8 @@ class VirtualCache {
   const VirtualCacheCounters& counters() const { return counters_; }
 
  private:
-  boost::asio::awaitable<Result<sns::TaskOutput>> Call(const std::string& op, const std::string& key, std::string data);
+  boost::asio::awaitable<Result<sns::TaskOutput>> Call(const std::string& op, const std::string& key, std::string data,
+                                                      const std::map<std::string, std::string>* extra_args = nullptr);
 
   sns::TaskDispatcher& tasks_;
   std::string class_;

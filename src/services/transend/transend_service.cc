@@ -27,6 +27,7 @@
 #include <charconv>
 #include <limits>
 #include <map>
+#include <thread>
 
 #include "http/content_decoding.h"
 #include "http/destination_policy.h"
@@ -37,9 +38,9 @@
 #include "tacc/cache_policy.h"
 #include "tacc/dispatch_rules.h"
 #include "tacc/fat_url.h"
-#include "tacc/virtual_cache.h"
 #include "tacc/pipeline.h"
 #include "services/transend/cached_response.h"
+#include "services/transend/response_cache.h"
 #include "services/transend/client_hints.h"
 #include "services/transend/preferences_page.h"
 #include "tacc/cached_profile_store.h"
@@ -134,6 +135,19 @@ std::string HeaderSafe(std::string_view text) {
   return out;
 }
 
+ResponseCacheOptions CacheOptions(const Config& c) {
+  ResponseCacheOptions o;
+  o.worker_class = c.cache.worker_class;
+  o.timeout = std::chrono::milliseconds(c.cache.timeout_ms);
+  // cache.local_budget_mb is the front end's: each thread (one ResponseCache each) gets its share.
+  const unsigned threads = c.frontend.threads > 0 ? static_cast<unsigned>(c.frontend.threads) : std::max(1u, std::thread::hardware_concurrency());
+  o.local_budget_bytes = static_cast<size_t>(c.cache.local_budget_mb * 1024 * 1024 / threads);
+  o.local_max_object_bytes = static_cast<size_t>(c.cache.local_max_object_bytes);
+  o.local_ttl = std::chrono::milliseconds(c.cache.local_ttl_ms);
+  o.variants_per_object = c.cache.variants_per_object;
+  return o;
+}
+
 Result<std::shared_ptr<const tacc_layer::DispatchRules>> MakeRules(const Config& c) {
   auto rules = tacc_layer::DispatchRules::Parse(c.dispatch.rules, c.dispatch.min_transform_bytes);
   if (!rules.ok()) return Status::InvalidArgument("setting 'dispatch.rules': " + rules.status().message());
@@ -175,9 +189,6 @@ when a worker failed or was overloaded, <code>X-Tacc-Approximate</code>.</p>
                      fmt::arg("h", h));
 }
 
-// What the cache holds under a URL whose response varies: "TVARY <Vary field value>".
-constexpr std::string_view kVaryMarker = "TVARY ";
-
 struct ProxySetup {
   http::NetworkList clients;
   http::DestinationPolicy destinations;  // where clients may send us
@@ -211,8 +222,7 @@ class TransendService : public sns::Service {
         overload_queue_(c.dispatch.overload_queue),
         cookie_(c.profiles.cookie),
         cache_enabled_(c.cache.enabled),
-        cache_class_(c.cache.worker_class),
-        cache_timeout_(c.cache.timeout_ms),
+        cache_options_(CacheOptions(c)),
         cache_max_object_(c.cache.max_object_bytes),
         profile_db_(std::move(setup.profile_db)),
         profiles_(std::make_unique<tacc_layer::CachedProfileStore>(
@@ -231,7 +241,7 @@ class TransendService : public sns::Service {
   boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
     if (req.method() == bhttp::verb::connect) co_return co_await Connect(req, ctx);
-    if (cache_enabled_ && !cache_) cache_ = std::make_unique<tacc_layer::VirtualCache>(ctx.tasks, cache_class_, cache_timeout_);
+    if (cache_enabled_ && !cache_) cache_ = std::make_unique<ResponseCache>(ctx.tasks, cache_options_);
     if (req.target() == kPreferencesPath) co_return co_await Preferences(req, ctx);
     auto user = co_await LoadUser(req, ctx);
     if (!user.ok()) co_return Page(req, bhttp::status::service_unavailable, "the customization database is unavailable: " + user.status().message());
@@ -459,29 +469,16 @@ class TransendService : public sns::Service {
     // origin is asked to revalidate; only-if-cached and nothing usable -> 504.
     std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
     CacheSlot slot;
-    std::optional<CachedResponse> stored;
+    std::shared_ptr<const CachedResponse> stored;
+    const std::string url_key = tacc_layer::FatUrl(where.Key() + target, {});
     if (cache_ && req.method() == bhttp::verb::get) {
-      slot.primary = tacc_layer::FatUrl(where.Key() + target, {});
-      slot.key = slot.primary;
-      auto bytes = co_await cache_->Get(slot.key);
-      // A response with Vary is kept per secondary key; the URL's own entry then only
-      // says which request fields select (a "vary marker").
-      if (bytes && bytes->starts_with(kVaryMarker)) {
-        bhttp::fields vary;
-        vary.set(bhttp::field::vary, bytes->substr(kVaryMarker.size()));
-        auto secondary = tacc_layer::SecondaryKey(vary, req);
-        bytes.reset();
-        if (secondary) {
-          slot.key = slot.primary + '\x1e' + *secondary;
-          bytes = co_await cache_->Get(slot.key);
-        }
-      }
-      if (bytes) stored = DecodeCachedResponse(*bytes);
+      slot.lookup = co_await cache_->Find(url_key, req);
+      stored = slot.lookup.stored;
       if (stored) {
         tacc_layer::StoredResponseView view{stored->status, &stored->headers, stored->secondary_key, stored->request_time, stored->response_time};
         auto d = tacc_layer::Lookup(req.method(), req, view, std::chrono::system_clock::now());
         if (d.action == tacc_layer::LookupAction::kServe)
-          co_return co_await FromCache(req, ctx, user, std::move(*stored), d.current_age, "hit", slot.key);
+          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key);
         if (d.action == tacc_layer::LookupAction::kGatewayTimeout)
           co_return Page(req, bhttp::status::gateway_timeout, "only-if-cached: nothing usable is cached");
         if (d.action == tacc_layer::LookupAction::kRevalidate) {
@@ -499,29 +496,31 @@ class TransendService : public sns::Service {
 
     auto opened = co_await origin.Open(std::move(where), std::move(out));
     if (!opened.ok()) co_return Failure(req, opened.status());
+    // RFC 9111 §4.4: a successful unsafe request (POST, PUT, DELETE...) makes what is
+    // stored for its URL outdated.
+    if (cache_ && tacc_layer::InvalidatesStored(req.method(), (*opened)->head().result_int())) co_await cache_->Invalidate(url_key);
     if (stored && (*opened)->head().result_int() == 304) {
       const auto now = std::chrono::system_clock::now();
-      if (tacc_layer::UpdateFromNotModified(stored->headers, (*opened)->head(), now)) {
-        stored->request_time = slot.request_time;
-        stored->response_time = now;
-        std::string encoded = EncodeCachedResponse(*stored);
-        co_await cache_->Put(slot.key, std::move(encoded));
-        co_return co_await FromCache(req, ctx, user, std::move(*stored), std::chrono::seconds(0), "revalidated", slot.key);
+      CachedResponse refreshed = *stored;
+      if (tacc_layer::UpdateFromNotModified(refreshed.headers, (*opened)->head(), now)) {
+        refreshed.request_time = slot.request_time;
+        refreshed.response_time = now;
+        co_await cache_->Replace(slot.lookup.key, refreshed);
+        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key);
       }
     }
-    const CacheSlot* cache_slot = slot.key.empty() ? nullptr : &slot;
+    const CacheSlot* cache_slot = slot.lookup.primary.empty() ? nullptr : &slot;
     co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(no_args), cache_slot);
   }
 
   // Where an answer goes in the virtual cache: its key, and when it was asked for.
   struct CacheSlot {
-    std::string primary;  // the URL's key
-    std::string key;      // where the answer was found (primary, or primary + secondary key)
+    CacheLookup lookup;  // the URL's entry as found
     std::chrono::system_clock::time_point request_time;
   };
 
   // An answer from the virtual cache, with its Age, through the chains like any other.
-  boost::asio::awaitable<http::Reply> FromCache(http::Request& req, sns::ServiceContext& ctx, const User& user, CachedResponse stored,
+  boost::asio::awaitable<http::Reply> FromCache(http::Request& req, sns::ServiceContext& ctx, const User& user, const CachedResponse& stored,
                                                 std::chrono::seconds age, std::string_view how, const std::string& key) {
     http::Response answer{static_cast<bhttp::status>(stored.status), req.version()};
     for (const auto& f : stored.headers) answer.insert(f.name_string(), f.value());
@@ -529,7 +528,7 @@ class TransendService : public sns::Service {
     answer.set("X-Tacc-Cache", how);
     http::AppendVia(answer, "1.1", via_name_);
     answer.keep_alive(req.keep_alive());
-    answer.body() = std::move(stored.body);
+    answer.body() = stored.body;
     std::map<std::string, std::string> args;
     co_return co_await WholeAnswer(req, ctx, user, std::move(answer), std::move(args), key);
   }
@@ -590,16 +589,7 @@ class TransendService : public sns::Service {
         entry.request_time = slot->request_time;
         entry.response_time = std::chrono::system_clock::now();
         entry.secondary_key = tacc_layer::SecondaryKey(entry.headers, req).value_or("");
-        std::string store_key = slot->primary;
-        if (auto vary = entry.headers.find(bhttp::field::vary); vary != entry.headers.end()) {
-          // Each variant under its own key, and a marker under the URL's (see Relay).
-          std::string marker = std::string(kVaryMarker) + std::string(vary->value());
-          co_await cache_->Put(slot->primary, std::move(marker));
-          store_key = slot->primary + '\x1e' + entry.secondary_key;
-        }
-        std::string encoded = EncodeCachedResponse(entry);
-        co_await cache_->Put(store_key, std::move(encoded));
-        cache_key = store_key;
+        cache_key = co_await cache_->StoreOriginal(slot->lookup, std::move(entry));
         answer.set("X-Tacc-Cache", "miss");
       }
       answer.body() = std::move(*body);
@@ -646,36 +636,27 @@ class TransendService : public sns::Service {
   }
 
   // Runs `rule`'s chain over `original`; on failure, overload or a passed deadline the
-  // original goes out instead, marked approximate (paper §3.1.8).
+  // answer is approximate (paper §3.1.8): another variant of the same original from the
+  // cache if there is one, else the original.
   boost::asio::awaitable<http::Reply> Transform(const http::Request& req, sns::ServiceContext& ctx, http::Response answer, std::string original,
                                                 const tacc_layer::DispatchRule& rule, const std::map<std::string, std::string>& profile,
                                                 std::map<std::string, std::string> args, const std::string& cache_key) {
     const std::string& first = rule.chain.front().worker_class;
-    if (overload_queue_ > 0 && !WantsExact(req)) {
-      auto load = ctx.tasks.ClassLoad(first);
-      if (load && *load > overload_queue_)
-        co_return Approximate(std::move(answer), std::move(original), fmt::format("class {} is overloaded (mean queue {:.1f})", first, *load));
-    }
     // A variant made before from this very original (same validator) with the same
     // parameters is in the cache under its fat URL.
-    std::string variant_key;
-    if (cache_ && !cache_key.empty()) {
-      std::map<std::string, std::string> shape = args;
-      for (const auto& [k, v] : profile) shape["profile." + k] = v;
-      shape["rule"] = rule.text;
-      std::string validator(answer[bhttp::field::etag]);
-      if (validator.empty()) validator = std::string(answer[bhttp::field::last_modified]);
-      shape["source"] = validator.empty() ? std::to_string(std::hash<std::string>{}(original)) : validator;
-      variant_key = tacc_layer::FatUrl(cache_key, shape);
-      auto hit = co_await cache_->Get(variant_key);
-      if (hit) {
-        if (auto v = DecodeCachedResponse(*hit)) {
-          answer.body() = std::move(v->body);
-          for (const auto& f : v->headers) answer.set(f.name_string(), f.value());
-          answer.erase(bhttp::field::etag);
-          answer.set("X-Tacc-Cache", "variant-hit");
-          co_return answer;
-        }
+    const bool cached = cache_ && !cache_key.empty();
+    const std::string* original_key = cached ? &cache_key : nullptr;  // named: see the GCC 12 note in Forward()
+    std::map<std::string, std::string> shape;
+    if (cached) {
+      shape = VariantShape(answer, original, rule, profile, args);
+      std::string variant_key = ResponseCache::VariantKey(cache_key, shape);
+      if (auto hit = co_await cache_->FindVariant(variant_key)) co_return AsVariant(std::move(answer), *hit, "variant-hit");
+    }
+    if (overload_queue_ > 0 && !WantsExact(req)) {
+      auto load = ctx.tasks.ClassLoad(first);
+      if (load && *load > overload_queue_) {
+        std::string reason = fmt::format("class {} is overloaded (mean queue {:.1f})", first, *load);
+        co_return co_await Approximate(std::move(answer), std::move(original), reason, original_key);
       }
     }
     sns::TaskInput in;
@@ -684,7 +665,10 @@ class TransendService : public sns::Service {
     in.profile = profile;
     in.args = std::move(args);
     auto done = co_await tacc_layer::RunChain(ctx.tasks, rule.chain, std::move(in), std::chrono::steady_clock::now() + chain_deadline_);
-    if (!done.ok()) co_return Approximate(std::move(answer), std::move(original), done.status().message());
+    if (!done.ok()) {
+      std::string reason = done.status().message();
+      co_return co_await Approximate(std::move(answer), std::move(original), reason, original_key);
+    }
     // A new representation: the original's validators and length no longer describe it.
     answer.body() = std::move(done->output.data);
     if (!done->output.mime_type.empty()) answer.set(bhttp::field::content_type, done->output.mime_type);
@@ -695,22 +679,80 @@ class TransendService : public sns::Service {
     std::string chain;
     for (const auto& s : rule.chain) chain += (chain.empty() ? "" : "|") + s.worker_class;
     answer.set("X-Tacc-Chain", chain);
-    if (!variant_key.empty()) {
+    if (cached) {
+      std::string variant_key = ResponseCache::VariantKey(cache_key, shape);
       CachedResponse v;
       v.headers.set(bhttp::field::content_type, answer[bhttp::field::content_type]);
       v.headers.set("X-Tacc-Chain", chain);
       v.body = answer.body();
-      std::string encoded = EncodeCachedResponse(v);
-      co_await cache_->Put(variant_key, std::move(encoded));
+      co_await cache_->StoreVariant(cache_key, variant_key, std::move(v));
+      // What the last worker offered besides (§3.1.5): the variants these same
+      // parameters, changed as it says, would have made.
+      for (auto& inj : done->output.injections) {
+        auto inj_shape = InjectedShape(shape, inj.args);
+        if (!inj_shape || inj.data.size() > static_cast<size_t>(cache_max_object_)) continue;
+        CachedResponse iv;
+        iv.headers.set(bhttp::field::content_type, inj.mime_type.empty() ? std::string(answer[bhttp::field::content_type]) : inj.mime_type);
+        iv.headers.set("X-Tacc-Chain", chain);
+        iv.body = std::move(inj.data);
+        std::string inj_key = ResponseCache::VariantKey(cache_key, *inj_shape);
+        co_await cache_->StoreVariant(cache_key, inj_key, std::move(iv));
+      }
     }
     co_return answer;
   }
 
-  static http::Reply Approximate(http::Response answer, std::string original, std::string_view reason) {
+  // What shapes a variant of `original`: the task's args, the user's profile, the rule,
+  // and which original it was made from (its validator, else a hash of its bytes).
+  static std::map<std::string, std::string> VariantShape(const http::Response& answer, const std::string& original, const tacc_layer::DispatchRule& rule,
+                                                         const std::map<std::string, std::string>& profile,
+                                                         const std::map<std::string, std::string>& args) {
+    std::map<std::string, std::string> shape = args;
+    for (const auto& [k, v] : profile) shape["profile." + k] = v;
+    shape["rule"] = rule.text;
+    std::string validator(answer[bhttp::field::etag]);
+    if (validator.empty()) validator = std::string(answer[bhttp::field::last_modified]);
+    shape["source"] = validator.empty() ? std::to_string(std::hash<std::string>{}(original)) : validator;
+    return shape;
+  }
+
+  // `shape` with a worker's injected args changed; none if the injection tries to change
+  // what is not a task argument (the profile, the rule, the source).
+  static std::optional<std::map<std::string, std::string>> InjectedShape(std::map<std::string, std::string> shape,
+                                                                         const std::map<std::string, std::string>& changed) {
+    if (changed.empty()) return std::nullopt;
+    for (const auto& [k, v] : changed) {
+      if (k.empty() || k == "rule" || k == "source" || k.starts_with("profile.")) return std::nullopt;
+      if (v.empty()) shape.erase(k);
+      else shape[k] = v;
+    }
+    return shape;
+  }
+
+  // `answer` with a stored variant's body and type instead of the original's.
+  static http::Response AsVariant(http::Response answer, const CachedResponse& v, std::string_view how) {
+    answer.body() = v.body;
+    for (const auto& f : v.headers) answer.set(f.name_string(), f.value());
+    answer.erase(bhttp::field::etag);
+    answer.erase(bhttp::field::content_encoding);
+    answer.set("X-Tacc-Cache", how);
+    return answer;
+  }
+
+  // The approximate answer (§3.1.8): the most recent other variant of the original in
+  // the cache (under `cache_key`, if the original is cached), else the original.
+  boost::asio::awaitable<http::Reply> Approximate(http::Response answer, std::string original, std::string reason, const std::string* cache_key) {
+    answer.set("X-Tacc-Approximate-Reason", HeaderSafe(reason));
+    if (cache_key) {
+      if (auto other = co_await cache_->AnyVariant(*cache_key)) {
+        http::Response v = AsVariant(std::move(answer), *other, "variant-hit");
+        v.set("X-Tacc-Approximate", "variant");
+        co_return v;
+      }
+    }
     answer.body() = std::move(original);
     answer.set("X-Tacc-Approximate", "original");
-    answer.set("X-Tacc-Approximate-Reason", HeaderSafe(reason));
-    return answer;
+    co_return answer;
   }
 
   http::NetworkList clients_;
@@ -731,10 +773,9 @@ class TransendService : public sns::Service {
   double overload_queue_;
   std::string cookie_;
   bool cache_enabled_;
-  std::string cache_class_;
-  std::chrono::milliseconds cache_timeout_;
+  ResponseCacheOptions cache_options_;
   int64_t cache_max_object_;
-  std::unique_ptr<tacc_layer::VirtualCache> cache_;  // made on the first request (it needs the thread's dispatcher)
+  std::unique_ptr<ResponseCache> cache_;  // made on the first request (it needs the thread's dispatcher)
   std::unique_ptr<tacc_layer::SqliteProfileStore> profile_db_;      // the customization database
   std::unique_ptr<tacc_layer::CachedProfileStore> profiles_;         // its write-through cache in this thread
   std::string via_name_;

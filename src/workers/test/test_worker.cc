@@ -3,7 +3,9 @@
 // Start-up args (classes.<name>.args): mode = "sleep" | "cpu", cost_ms = milliseconds,
 // allow_faults = true | false (default false).
 // Per-task args override mode and cost_ms; echo=1 returns the input (and its type),
-// append=TEXT adds TEXT to the output (chains of test steps show each step). Fault injection,
+// append=TEXT adds TEXT to the output (chains of test steps show each step),
+// inject=NAME:V1|V2 offers the virtual cache one more result per value, as if the task
+// had NAME=Vi (its output plus "[NAME=Vi]"). Fault injection,
 // for tests of the cluster's fault handling: crash=1 aborts the process (a worker may
 // crash), fail=1 reports a worker error. Any user can put these in a URL, so they work
 // only in a class started with allow_faults = true (on purpose, by whoever wrote the
@@ -64,6 +66,22 @@ class TestWorker : public sns::WorkerFunction {
     }
     out.data += Arg(in.args, "append", "");  // visible in chains: each step adds its mark
     out.meta["cost_ms"] = fmt::format("{}", cost);
+    if (auto inject = Arg(in.args, "inject", ""); !inject.empty()) {
+      auto colon = inject.find(':');
+      if (colon == std::string::npos || colon == 0) return Status::InvalidArgument("inject must be NAME:V1|V2...");
+      std::string name = inject.substr(0, colon), values = inject.substr(colon + 1);
+      for (size_t at = 0; at <= values.size();) {
+        size_t bar = values.find('|', at);
+        std::string v = values.substr(at, bar == std::string::npos ? std::string::npos : bar - at);
+        at = bar == std::string::npos ? values.size() + 1 : bar + 1;
+        if (v.empty()) continue;
+        sns::CacheInjection inj;
+        inj.args[name] = v;
+        inj.mime_type = out.mime_type;
+        inj.data = out.data + "[" + name + "=" + v + "]";
+        out.injections.push_back(std::move(inj));
+      }
+    }
     return out;
   }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -766,6 +767,133 @@ TEST(TransendTest, ACachePartitionStartedByHandJoinsTheCluster) {
   c.SpawnTacc({"cache"});
   auto two = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "cache") == 2; }, 15s);
   EXPECT_TRUE(two.has_value()) << c.Log();
+}
+
+// ---------------------------------------------------------------- a worker killed mid-chain
+
+// A counter from the front end's metrics page (0 before it is first counted: counters
+// appear with their first use); -1 if the page does not answer.
+int64_t FrontendMetric(const ClusterHarness& c, const std::string& name) {
+  auto m = c.GetAdmin("/_tacc/metrics");
+  if (m.status != 200) return -1;
+  size_t p = m.body.find("\n" + name + " ");
+  return p == std::string::npos ? 0 : std::stoll(m.body.substr(p + name.size() + 2));
+}
+
+// The one worker of `cls` in the newest beacon (0: none, or more than one).
+pid_t OnlyWorkerOf(const ClusterHarness& c, const std::string& cls) {
+  auto b = c.Latest();
+  pid_t pid = 0;
+  int n = 0;
+  if (b)
+    for (const auto& w : b->workers())
+      if (w.worker_class() == cls) {
+        pid = static_cast<pid_t>(w.pid());
+        ++n;
+      }
+  return n == 1 ? pid : 0;
+}
+
+// Settings for the killed-worker tests: a chain "test | slow" over text/plain whose
+// second step sleeps `cost_ms` in the one worker of class "slow", deadlines well above it.
+std::vector<std::string> KilledWorkerSettings(int max_retries, int cost_ms) {
+  return {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+          "classes.test.min_workers=1", "classes.slow.worker=test", "classes.slow.min_workers=1", "classes.slow.max_workers=1",
+          "stub.max_retries=" + std::to_string(max_retries), "stub.task_timeout_ms=60000", "dispatch.chain_deadline_ms=60000",
+          "dispatch.min_transform_bytes=0",
+          "dispatch.rules=[\"text/plain -> test{echo=1,append=[1]} | slow{echo=1,append=[2],cost_ms=" + std::to_string(cost_ms) + "}\"]"};
+}
+
+// Sends GET `url` through the proxy on a thread of its own, waits until the beacons show
+// the slow worker `victim` with the task in its queue (it is running it: the class has
+// nothing else to do), kills it with SIGKILL and returns what the client got.
+HttpReply KillTheWorkerWhileItRunsTheTask(ClusterHarness& c, pid_t victim, const std::string& url) {
+  HttpReply reply;
+  std::thread client([&] { reply = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url, "", 90s); });
+  auto running = c.WaitFor(
+      [&](const wire::Beacon& b) {
+        for (const auto& w : b.workers())
+          if (static_cast<pid_t>(w.pid()) == victim && w.load() > 0) return true;
+        return false;
+      },
+      30s);
+  EXPECT_TRUE(running.has_value()) << "the slow worker never reported the task:\n" << c.Log();
+  EXPECT_EQ(::kill(victim, SIGKILL), 0);
+  client.join();
+  return reply;
+}
+
+// The manager's replacement for `victim`: a worker of `cls` with another pid.
+bool WaitForReplacement(ClusterHarness& c, const std::string& cls, pid_t victim) {
+  return c
+      .WaitFor(
+          [&](const wire::Beacon& b) {
+            for (const auto& w : b.workers())
+              if (w.worker_class() == cls && static_cast<pid_t>(w.pid()) != victim) return true;
+            return false;
+          },
+          20s)
+      .has_value();
+}
+
+// A worker killed while it runs the second step of a chain, with no retries
+// (stub.max_retries=0): the client gets the original at once, marked approximate with
+// the step that failed; the front end lives on, and the manager starts a new worker.
+TEST(TransendTest, AWorkerKilledMidChainGetsTheOriginalMarkedApproximate) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = KilledWorkerSettings(/*max_retries=*/0, /*cost_ms=*/30000)});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test", "slow"})) << c.Log();
+  pid_t victim = OnlyWorkerOf(c, "slow");
+  ASSERT_GT(victim, 0);
+  pid_t fe = FrontendPidOf(c);
+  int64_t retries = FrontendMetric(c, "tacc_stub_retries_total"), failures = FrontendMetric(c, "tacc_stub_failures_total");
+  std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+
+  auto start = std::chrono::steady_clock::now();
+  HttpReply r = KillTheWorkerWhileItRunsTheTask(c, victim, base + "/t.txt");
+  EXPECT_EQ(r.status, 200) << r.error << r.body << c.Log();
+  EXPECT_EQ(r.body, "abc") << "not the original";
+  EXPECT_EQ(r.Header("X-Tacc-Approximate"), "original");
+  EXPECT_NE(r.Header("X-Tacc-Approximate-Reason").find("step 2 (slow)"), std::string::npos) << r.Header("X-Tacc-Approximate-Reason");
+  EXPECT_EQ(r.Header("X-Tacc-Chain"), "");
+  EXPECT_EQ(r.Header("ETag"), "\"v1\"") << "the original goes out with its own validator";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 25s) << "the answer waited for the task's cost, not for the crash";
+  EXPECT_EQ(FrontendMetric(c, "tacc_stub_retries_total"), retries);
+  EXPECT_EQ(FrontendMetric(c, "tacc_stub_failures_total"), failures + 1);
+
+  EXPECT_TRUE(WaitForReplacement(c, "slow", victim)) << c.Log();
+  EXPECT_FALSE(ProcessAlive(victim));
+  EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted";
+  EXPECT_TRUE(ProcessAlive(fe));
+  auto other = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/b.bin");
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(other.body, "\x01\x02");
+}
+
+// The same with one retry (the default): the task is retried on the manager's
+// replacement for the killed worker (the class has no other), which answers exactly;
+// the front end counts the retry.
+TEST(TransendTest, AWorkerKilledMidChainIsRetriedOnItsReplacement) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = KilledWorkerSettings(/*max_retries=*/1, /*cost_ms=*/5000)});
+  c.Start();
+  ASSERT_TRUE(WorkersUp(c, {"test", "slow"})) << c.Log();
+  pid_t victim = OnlyWorkerOf(c, "slow");
+  ASSERT_GT(victim, 0);
+  pid_t fe = FrontendPidOf(c);
+  int64_t retries = FrontendMetric(c, "tacc_stub_retries_total"), failures = FrontendMetric(c, "tacc_stub_failures_total");
+
+  HttpReply r = KillTheWorkerWhileItRunsTheTask(c, victim, "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt");
+  EXPECT_EQ(r.status, 200) << r.error << r.body << c.Log();
+  EXPECT_EQ(r.body, "abc[1][2]");
+  EXPECT_EQ(r.Header("X-Tacc-Approximate"), "") << r.Header("X-Tacc-Approximate-Reason");
+  EXPECT_EQ(r.Header("X-Tacc-Chain"), "test|slow");
+  EXPECT_EQ(FrontendMetric(c, "tacc_stub_retries_total"), retries + 1);
+  EXPECT_EQ(FrontendMetric(c, "tacc_stub_failures_total"), failures);
+  EXPECT_TRUE(WaitForReplacement(c, "slow", victim)) << c.Log();
+  EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted";
+  EXPECT_TRUE(ProcessAlive(fe));
 }
 
 }  // namespace

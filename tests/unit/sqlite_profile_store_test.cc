@@ -272,7 +272,7 @@ TEST_F(SqliteProfileStoreTest, FifoAsPathIsAnErrorNotAHang) {
 }
 
 TEST_F(SqliteProfileStoreTest, UnwritableDirectoryIsAClearError) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions (the next test runs as root too)";
   fs::path ro = dir_ / "ro";
   fs::create_directory(ro);
   fs::permissions(ro, fs::perms::owner_read | fs::perms::owner_exec);
@@ -282,6 +282,18 @@ TEST_F(SqliteProfileStoreTest, UnwritableDirectoryIsAClearError) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().kind(), ErrorKind::kUnavailable);
   EXPECT_NE(s.status().message().find(path), std::string::npos) << s.status().ToString();
+}
+
+// The same failure for any user, root included: the "directory" is a regular file.
+TEST_F(SqliteProfileStoreTest, ADirectoryThatIsAFileIsAClearError) {
+  fs::path file = dir_ / "not-a-dir";
+  { std::ofstream(file) << "x"; }
+  std::string path = (file / "profiles.db").string();
+  auto s = SqliteProfileStore::Open(path);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().kind(), ErrorKind::kUnavailable);
+  EXPECT_NE(s.status().message().find(path), std::string::npos) << s.status().ToString();
+  EXPECT_EQ(fs::file_size(file), 1u) << "the file in the way was changed";
 }
 
 TEST_F(SqliteProfileStoreTest, RefusesANewerSchema) {

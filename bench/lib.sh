@@ -89,30 +89,6 @@ bench_cleanup() {
     [[ -n "$pid" ]] && bench_stop "$pid"
   done
   BENCH_PIDS=()
-# The machine may be shared (builds, tests of others). Every benchmark process (and its
-# children, which inherit it) runs with BENCH_SCHED:
-#   none  as is: right on a quiet machine;
-#   rr    SCHED_RR priority 1: wakes at once, ahead of any normal process, so other work
-#         barely disturbs it; but the kernel keeps 5% of each second for normal
-#         processes (sched_rt_runtime_us), so a process that saturates its core stalls
-#         ~50 ms once a second, which shows in p99 latencies and beacon gaps;
-#   nice  nice -20: a ~99% CPU share, but wake-ups may wait for another task's slice;
-#   auto  (default) none if the machine is under 10% busy with other work, else rr.
-BENCH_SCHED="${BENCH_SCHED:-auto}"
-if [[ "$BENCH_SCHED" == auto ]]; then
-  busy_now="$(bench_cpu_busy 2)"
-  if ((busy_now < 10)); then BENCH_SCHED=none; else BENCH_SCHED=rr; fi
-  echo "[$(date +%H:%M:%S)] machine ${busy_now}% busy with other work: BENCH_SCHED=$BENCH_SCHED" >&2
-  export BENCH_SCHED
-fi
-# RUN_PROBE: for a probe that must preempt the benchmarked processes (stall_probe.py).
-case "$BENCH_SCHED" in
-  rr) RUN=(chrt -r 1); RUN_PROBE=(chrt -r 2) ;;
-  nice) RUN=(nice -n -20); RUN_PROBE=(nice -n -20) ;;
-  none) RUN=(env); RUN_PROBE=(env) ;;
-  *) echo "BENCH_SCHED must be auto, none, rr or nice" >&2; exit 2 ;;
-esac
-MACHINE="$MACHINE; benchmark processes scheduled with BENCH_SCHED=$BENCH_SCHED"
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -1,8 +1,8 @@
 // OriginConnection: one connection from the proxy to an origin server, plain TCP or TLS
 // (issue 7's origin client; paper §3.1.1: the front end fetches from the Internet).
 //
-// Open() resolves the name asynchronously (Asio's resolver thread), checks every
-// resolved address with the DestinationPolicy and connects only to allowed ones (SSRF:
+// Open() resolves the name asynchronously (Asio's resolver thread; an address literal is
+// used as it is, without that thread), checks every resolved address with the DestinationPolicy and connects only to allowed ones (SSRF:
 // the checked address is the one connected to), within one connect deadline that also
 // covers the TLS handshake. TLS verifies the certificate chain against the context's
 // trust store and the name (or IP address) in the URL, and sends SNI for names.

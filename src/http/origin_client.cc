@@ -4,6 +4,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <array>
+#include <cstring>
 
 namespace tacc::http {
 
@@ -57,61 +60,112 @@ void OriginResponse::Finish() {
   lease_.Release();
 }
 
-asio::awaitable<Result<std::string_view>> OriginResponse::Next() { return NextPiece(limits_.stream_piece_bytes); }
-
-asio::awaitable<Result<std::string_view>> OriginResponse::NextPiece(size_t max) {
-  if (done_) co_return std::string_view{};
-  if (piece_.size() != limits_.stream_piece_bytes) piece_.resize(limits_.stream_piece_bytes);
-  max = std::min(max, piece_.size());
+asio::awaitable<Result<size_t>> OriginResponse::ReadBody(char* dst, size_t max) {
+  if (done_) co_return size_t{0};
   OriginConnection& conn = *lease_.connection();
-  // Beast reads into the connection's buffer at most its free capacity (512 bytes at
-  // least): a small buffer means a system call per few hundred bytes of body. While a
-  // body is read the buffer holds a piece's worth; Finish() gives it back.
-  if (conn.buffer().capacity() < piece_.size()) conn.buffer().reserve(piece_.size());
+  if (!remaining_ && !parser_->is_done() && !parser_->chunked()) {
+    if (auto len = parser_->content_length()) {
+      // Content-Length framing: the parser has seen only the head (async_read_header
+      // stops there), so the body is what follows it in the buffer, then the socket.
+      // Reading it straight into `dst` spares a copy through the connection's buffer,
+      // and the buffer stays small.
+      remaining_ = *len;
+    }
+  }
+  if (remaining_) {
+    if (*remaining_ == 0) {
+      Finish();
+      co_return size_t{0};
+    }
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(max, *remaining_));
+    auto& buffered = conn.buffer();
+    if (buffered.size() > 0) {
+      size_t n = std::min(want, buffered.size());
+      std::memcpy(dst, buffered.data().data(), n);
+      buffered.consume(n);
+      *remaining_ -= n;
+      co_return n;
+    }
+    conn.tcp().expires_after(std::chrono::milliseconds(limits_.read_timeout_ms));
+    auto into = asio::buffer(dst, want);
+    auto [ec, n] = co_await conn.WithStream([&](auto& s) { return s.async_read_some(into, kUseTuple); });
+    if (ec || n == 0) {
+      if (!ec) ec = asio::error::eof;
+      Fail();
+      co_return ReadError(ec, true);
+    }
+    *remaining_ -= n;
+    co_return n;
+  }
+  // Chunked, or until the close: the parser frames it. Beast reads into the connection's
+  // buffer at most its free capacity (512 bytes at least): a small buffer means a system
+  // call per few hundred bytes of body. While such a body is read the buffer holds a
+  // piece's worth; Finish() gives it back.
+  if (conn.buffer().capacity() < limits_.stream_piece_bytes) conn.buffer().reserve(limits_.stream_piece_bytes);
   for (;;) {
     if (parser_->is_done()) {
       Finish();
-      co_return std::string_view{};
+      co_return size_t{0};
     }
     auto& body = parser_->get().body();
-    body.data = piece_.data();
+    body.data = dst;
     body.size = max;
     conn.tcp().expires_after(std::chrono::milliseconds(limits_.read_timeout_ms));
     auto [ec, n] = co_await conn.WithStream([&](auto& s) { return bhttp::async_read_some(s, conn.buffer(), *parser_, kUseTuple); });
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
-      lease_ = OriginPool::Lease();  // the connection is useless now
-      done_ = true;
+      Fail();
       co_return ReadError(ec, true);
     }
     size_t got = max - parser_->get().body().size;
-    if (got > 0) co_return std::string_view(piece_.data(), got);
+    if (got > 0) co_return got;
   }
+}
+
+asio::awaitable<Result<std::string_view>> OriginResponse::Next() { return NextPiece(limits_.stream_piece_bytes); }
+
+asio::awaitable<Result<std::string_view>> OriginResponse::NextPiece(size_t max) {
+  if (done_) co_return std::string_view{};
+  // Not zeroed: only what a read wrote is ever handed out.
+  if (!piece_) piece_ = std::make_unique_for_overwrite<char[]>(limits_.stream_piece_bytes);
+  max = std::min(max, limits_.stream_piece_bytes);
+  auto got = co_await ReadBody(piece_.get(), max);
+  if (!got.ok()) co_return got.status();
+  co_return std::string_view(piece_.get(), *got);
 }
 
 asio::awaitable<Result<std::string>> OriginResponse::ReadUpTo(size_t limit, bool* complete) {
   std::string got;
   *complete = false;
   const auto deadline = Clock::now() + std::chrono::milliseconds(limits_.read_timeout_ms);
+  // The body goes straight into `got`, no piece in between; with a known length it is
+  // sized once.
+  const std::optional<uint64_t> len = head_request_ ? std::nullopt : content_length();
   while (got.size() < limit) {
-    // Never take more than `limit`: the rest stays in the parser for Next().
-    auto piece = co_await NextPiece(limit - got.size());
-    if (!piece.ok()) co_return piece.status();
-    if (piece->empty()) {
+    // Never take more than `limit`: the rest stays for Next().
+    const size_t at = got.size();
+    size_t room = 0;
+    if (len) {
+      if (at >= *len) break;  // all of it: finished below
+      room = static_cast<size_t>(std::min<uint64_t>(limit, *len)) - at;
+    } else {
+      room = std::min(limit - at, std::max(limits_.stream_piece_bytes, at));
+    }
+    got.resize(at + room);
+    auto n = co_await ReadBody(got.data() + at, room);
+    if (!n.ok()) co_return n.status();
+    got.resize(at + *n);
+    if (*n == 0) {
       *complete = true;
       co_return got;
     }
-    got.append(*piece);
     if (Clock::now() > deadline) {
-      lease_ = OriginPool::Lease();
-      done_ = true;
+      Fail();
       co_return Status::Timeout(fmt::format("{} did not send {} bytes of its body within {} ms", where_, limit, limits_.read_timeout_ms));
     }
   }
-  if (parser_->is_done()) {
-    Finish();
-    *complete = true;
-  }
+  if (!done_ && (remaining_ ? *remaining_ == 0 : parser_->is_done())) Finish();
+  *complete = done_;
   co_return got;
 }
 
@@ -135,14 +189,12 @@ asio::awaitable<Result<std::string>> OriginResponse::ReadAll() {
     if (!piece.ok()) co_return piece.status();
     if (piece->empty()) break;
     if (all.size() + piece->size() > static_cast<size_t>(limits_.max_body_bytes)) {
-      lease_ = OriginPool::Lease();
-      done_ = true;
+      Fail();
       co_return Status::InvalidArgument(fmt::format("{} sent a body over {} bytes", where_, limits_.max_body_bytes));
     }
     all.append(*piece);
     if (Clock::now() > deadline) {  // a body read whole has one deadline, like the head
-      lease_ = OriginPool::Lease();
-      done_ = true;
+      Fail();
       co_return Status::Timeout(fmt::format("{} did not send its whole body within {} ms", where_, limits_.read_timeout_ms));
     }
   }
@@ -161,6 +213,9 @@ asio::awaitable<Result<std::unique_ptr<OriginResponse>>> OriginClient::Open(Orig
   const bool client_keep_alive = request.keep_alive();
   request.prepare_payload();
   const bool may_retry = Idempotent(request.method());
+  // Head and body in one gather write (Beast's serializer walks a buffer per field part).
+  const std::string head = SerializeHead(request);
+  const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(request.body())};
   for (int attempt = 0;; ++attempt) {
     auto lease = co_await pool_.Acquire(name, connect_deadline);
     if (!lease.ok()) co_return lease.status();
@@ -177,9 +232,13 @@ asio::awaitable<Result<std::unique_ptr<OriginResponse>>> OriginClient::Open(Orig
     res->client_keep_alive_ = client_keep_alive;
     // One deadline for writing the request and reading the answer's head.
     conn.tcp().expires_after(std::chrono::milliseconds(limits_.read_timeout_ms));
-    auto [wec, wn] = co_await conn.WithStream([&](auto& s) { return bhttp::async_write(s, request, kUseTuple); });
+    auto [wec, wn] = co_await conn.WithStream([&](auto& s) { return asio::async_write(s, wire, kUseTuple); });
     boost::system::error_code ec = wec;
     if (!ec) {
+      // Room for a head and a small body in one read (Beast reads at most the buffer's
+      // free capacity); Finish() gives it back when the connection goes idle.
+      const size_t first_read = std::min<size_t>(16 * 1024, limits_.stream_piece_bytes);
+      if (conn.buffer().capacity() < first_read) conn.buffer().reserve(first_read);
       // Interim answers (100 Continue, 103 Early Hints) are skipped; 101 is not asked for.
       for (;;) {
         res->parser_.emplace();

@@ -73,6 +73,15 @@ class OriginResponse : public BodySource {
   OriginResponse(OriginLimits limits, std::string where, bool head_request) : limits_(limits), where_(std::move(where)), head_request_(head_request) {}
   void Finish();  // body read whole: the connection may go back to the pool
   boost::asio::awaitable<Result<std::string_view>> NextPiece(size_t max);
+  // Reads at most `max` (> 0) body bytes into `dst`; 0: the body is complete (Finish()
+  // has run). A body framed by Content-Length is read straight from the socket into
+  // `dst` (after what the head's read already holds); a chunked one or one that ends
+  // with the connection goes through the parser and the connection's buffer.
+  boost::asio::awaitable<Result<size_t>> ReadBody(char* dst, size_t max);
+  void Fail() {  // the connection is useless now
+    lease_ = OriginPool::Lease();
+    done_ = true;
+  }
   Status ReadError(const boost::system::error_code& ec, bool in_body) const;
 
   OriginLimits limits_;
@@ -80,7 +89,9 @@ class OriginResponse : public BodySource {
   bool head_request_;
   OriginPool::Lease lease_;
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
-  std::vector<char> piece_;
+  // Body bytes still to come when the head announced a length (read without the parser).
+  std::optional<uint64_t> remaining_;
+  std::unique_ptr<char[]> piece_;  // NextPiece's buffer, stream_piece_bytes, not zeroed
   bool done_ = false;
   bool client_keep_alive_ = true;
 };

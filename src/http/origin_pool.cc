@@ -72,7 +72,9 @@ struct OriginPool::Lease::State {
     auto it = origins.find(key);
     if (it == origins.end()) return;
     Origin& o = it->second;
-    if (c && reusable && alive && limits.max_idle_per_origin > 0 && c->Reusable()) {
+    // Whether the origin closed it meanwhile is asked when it is taken again (TakeIdle):
+    // one system call per request, not two.
+    if (c && reusable && alive && limits.max_idle_per_origin > 0 && c->buffer().size() == 0 && c->tcp().socket().is_open()) {
       c->idle_since = Clock::now();
       if (static_cast<int>(o.idle.size()) >= limits.max_idle_per_origin) DropIdle(o, key, o.idle.front().get());
       idle_order.emplace_back(key, c.get());

@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <charconv>
 #include <optional>
 #include <tuple>
@@ -135,6 +136,48 @@ bool RequestFramingIsPlain(const bhttp::request<bhttp::string_body>& req) {
 }  // namespace
 
 // ---------------------------------------------------------------- Server
+
+namespace {
+// "HTTP/1.1"
+void AppendVersion(std::string& out, unsigned version) {
+  const char v[] = {'H', 'T', 'T', 'P', '/', static_cast<char>('0' + version / 10 % 10), '.', static_cast<char>('0' + version % 10)};
+  out.append(v, sizeof v);
+}
+
+size_t FieldBytes(const bhttp::fields& fields) {
+  size_t n = 2;
+  for (const auto& f : fields) n += f.name_string().size() + f.value().size() + 4;
+  return n;
+}
+
+void AppendFields(std::string& out, const bhttp::fields& fields) {
+  for (const auto& f : fields) out.append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  out.append("\r\n");
+}
+}  // namespace
+
+std::string SerializeHead(const bhttp::request_header<>& head) {
+  std::string out;
+  out.reserve(head.method_string().size() + head.target().size() + 12 + FieldBytes(head));
+  out.append(head.method_string()).append(" ").append(head.target()).append(" ");
+  AppendVersion(out, head.version());
+  out.append("\r\n");
+  AppendFields(out, head);
+  return out;
+}
+
+std::string SerializeHead(const bhttp::response_header<>& head) {
+  std::string out;
+  const auto reason = head.reason();
+  out.reserve(15 + reason.size() + FieldBytes(head));
+  AppendVersion(out, head.version());
+  out.push_back(' ');
+  const unsigned code = head.result_int();
+  const char digits[] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10), static_cast<char>('0' + code % 10), ' '};
+  out.append(digits, sizeof digits).append(reason).append("\r\n");
+  AppendFields(out, head);
+  return out;
+}
 
 Response MakeResponse(const Request& req, bhttp::status status, std::string body, std::string_view content_type) {
   Response res{status, req.version()};
@@ -407,8 +450,12 @@ asio::awaitable<bool> Server::ServeOne(const std::shared_ptr<Conn>& c, beast::fl
   if (reply.body) co_return co_await WriteStreamed(c, limits, state, req, reply, keep);
   res.keep_alive(keep);
   res.prepare_payload();
+  // Head and body in one gather write: one system call, and none of Beast's per-field
+  // buffer sequence walking.
+  const std::string head = SerializeHead(res.base());
+  const std::array<asio::const_buffer, 2> wire{asio::buffer(head), asio::buffer(res.body())};
   ArmDeadline(c, limits.write_timeout_ms);
-  auto [wec, wn] = co_await bhttp::async_write(c->socket, res, kUseTuple);
+  auto [wec, wn] = co_await asio::async_write(c->socket, wire, kUseTuple);
   co_return !wec && !c->timed_out && keep && state.alive;
 }
 
@@ -430,10 +477,9 @@ asio::awaitable<bool> Server::WriteStreamed(const std::shared_ptr<Conn>& c, cons
   head.erase(bhttp::field::transfer_encoding);
   if (chunked) head.chunked(true);
   head.keep_alive(keep);
-  bhttp::response_serializer<bhttp::empty_body> sr{head};
-  sr.split(true);
+  const std::string head_bytes = SerializeHead(head.base());
   ArmDeadline(c, limits.write_timeout_ms);
-  auto [hec, hn] = co_await bhttp::async_write_header(c->socket, sr, kUseTuple);
+  auto [hec, hn] = co_await asio::async_write(c->socket, asio::buffer(head_bytes), kUseTuple);
   if (hec || c->timed_out || !state.alive) co_return false;
   if (head_only) co_return keep;
   uint64_t sent = 0;

@@ -183,6 +183,12 @@ class Server {
   std::shared_ptr<State> state_;
 };
 
+// A message head as it goes on the wire: start line, field lines, empty line. The same
+// bytes as Beast's serializer, in one string, so that head and body go out in one
+// gather write.
+std::string SerializeHead(const beast::http::request_header<>& head);
+std::string SerializeHead(const beast::http::response_header<>& head);
+
 // A small response with the given status, content type and body; keep-alive follows `req`.
 Response MakeResponse(const Request& req, beast::http::status status, std::string body,
                       std::string_view content_type = "text/plain; charset=utf-8");

@@ -263,6 +263,58 @@ TEST(OriginClientTest, ABodyStreamsInBoundedPiecesAndTheConnectionIsKept) {
   EXPECT_EQ(c.pool().idle_connections(), 1) << "a connection whose body was read whole goes back to the pool";
 }
 
+TEST(OriginClientTest, ABodyReadUpToItsLengthArrivesWholeInOrderAndTheConnectionIsKept) {
+  // 200 KiB + 3 in 64 KiB writes: the head's read holds part of it, the rest is read
+  // straight into the result, across several reads.
+  constexpr uint64_t kSize = 200 * 1024 + 3;
+  TestOrigin origin([&](const TestOrigin::Request&) {
+    OriginAnswer a;
+    a.raw = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n";
+    a.then_bytes = kSize;
+    return a;
+  });
+  asio::io_context io;
+  auto c = LoopbackClient();
+  RunCoroutine(io, [&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 2; ++i) {
+      OriginEndpoint where{false, std::string("127.0.0.1"), origin.port()};  // named: see the GCC 12 note above
+      auto r = co_await c.Open(where, Get());
+      CO_ASSERT_TRUE(r.ok());
+      bool complete = false;
+      auto first = co_await (*r)->ReadUpTo(1000, &complete);  // a prefix, the rest streamed
+      CO_ASSERT_TRUE(first.ok());
+      EXPECT_FALSE(complete);
+      std::string all = *first;
+      for (;;) {
+        auto piece = co_await (*r)->Next();
+        CO_ASSERT_TRUE(piece.ok());
+        if (piece->empty()) break;
+        all.append(*piece);
+      }
+      EXPECT_EQ(all, std::string(kSize, 'x'));
+      auto whole = co_await c.Open(where, Get());
+      CO_ASSERT_TRUE(whole.ok());
+      auto body = co_await (*whole)->ReadUpTo(kSize, &complete);
+      CO_ASSERT_TRUE(body.ok());
+      EXPECT_TRUE(complete);
+      EXPECT_EQ(*body, std::string(kSize, 'x'));
+    }
+  }, 20s);
+  EXPECT_EQ(origin.connections(), 1) << "every answer was read to its end, so one connection carried them all";
+}
+
+TEST(OriginClientTest, BytesAfterTheAnnouncedLengthKeepTheConnectionOutOfThePool) {
+  asio::io_context io;
+  CannedOrigin origin(io, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA");
+  RunCoroutine(io, [&]() -> asio::awaitable<void> {
+    auto c = LoopbackClient();
+    auto r = co_await c.Fetch("127.0.0.1", origin.port(), Get());
+    CO_ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->body(), "hello");
+    EXPECT_EQ(c.pool().idle_connections(), 0);
+  });
+}
+
 class TlsOriginTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -731,5 +731,47 @@ TEST(MakeResponseTest, FollowsTheRequestsKeepAliveAndSetsLength) {
   EXPECT_FALSE(MakeResponse(req, bhttp::status::ok, "").keep_alive());
 }
 
+// SerializeHead writes exactly what Beast's serializer writes for the same head.
+template <typename Message>
+std::string BeastHead(Message& m) {
+  bhttp::serializer<Message::is_request::value, typename Message::body_type> sr{m};
+  std::string out;
+  boost::system::error_code ec;
+  sr.split(true);
+  while (!sr.is_header_done()) {
+    sr.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      for (auto b : boost::beast::buffers_range_ref(buffers)) out.append(static_cast<const char*>(b.data()), b.size());
+      sr.consume(boost::asio::buffer_size(buffers));
+    });
+    EXPECT_FALSE(ec);
+  }
+  return out;
+}
+
+TEST(SerializeHeadTest, WritesWhatBeastWrites) {
+  Request req{bhttp::verb::post, "/a/b?c=d", 11};
+  req.set(bhttp::field::host, "origin.test");
+  req.insert("X-Many", "1");
+  req.insert("X-Many", "2");
+  req.set("X-Odd-Name", "");
+  req.body() = "hello";
+  req.prepare_payload();
+  EXPECT_EQ(SerializeHead(req.base()), BeastHead(req));
+  EXPECT_EQ(SerializeHead(req.base()), "POST /a/b?c=d HTTP/1.1\r\nHost: origin.test\r\nX-Many: 1\r\nX-Many: 2\r\nX-Odd-Name: \r\nContent-Length: 5\r\n\r\n");
+
+  Response res{bhttp::status::not_found, 10};
+  res.set(bhttp::field::server, "tacc");
+  res.body() = "nope";
+  res.prepare_payload();
+  EXPECT_EQ(SerializeHead(res.base()), BeastHead(res));
+  Response odd{bhttp::status::ok, 11};
+  odd.result(299);  // no reason phrase Beast knows
+  odd.reason("Fine");
+  EXPECT_EQ(SerializeHead(odd.base()), BeastHead(odd));
+  odd.result(599);
+  odd.reason("");
+  EXPECT_EQ(SerializeHead(odd.base()), BeastHead(odd));
+}
+
 }  // namespace
 }  // namespace tacc::http

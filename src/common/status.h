@@ -74,6 +74,7 @@ class [[nodiscard]] Result {
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
   Status status() const { return ok() ? Status::Ok() : std::get<Status>(v_); }
 
  private:

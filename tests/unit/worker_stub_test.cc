@@ -45,7 +45,10 @@ class GateWorker : public WorkerFunction {
     ++g_->started;
     g_->cv.notify_all();
     g_->cv.wait(lock, [&] { return g_->open; });
-    return TaskOutput{"done:" + in.data, "text/plain", {}};
+    TaskOutput out;
+    out.data = "done:" + in.data;
+    out.mime_type = "text/plain";
+    return out;
   }
 
  private:

@@ -1,0 +1,73 @@
+#include "workers/image/distill_request.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <optional>
+
+namespace tacc::workers::image {
+namespace {
+
+// The value under `name` in `m` as a number within [lo, hi]; nullopt if absent or empty.
+Result<std::optional<double>> Number(const std::map<std::string, std::string>& m, const std::string& name, double lo, double hi,
+                                     const char* where) {
+  auto it = m.find(name);
+  if (it == m.end() || it->second.empty()) return std::optional<double>();
+  double v = 0;
+  const std::string& s = it->second;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v) || v < lo || v > hi)
+    return Status::InvalidArgument(fmt::format("{} {}={} is not a number within {}..{}", where, name, s, lo, hi));
+  return std::optional<double>(v);
+}
+
+}  // namespace
+
+Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::string>& args, const std::map<std::string, std::string>& profile,
+                                           const DistillDefaults& defaults) {
+  DistillRequest r;
+  r.scale = defaults.scale;
+  r.quality = defaults.quality;
+  auto pq = Number(profile, "quality", 1, 100, "profile");
+  auto aq = Number(args, "q", 1, 100, "argument");
+  auto aquality = Number(args, "quality", 1, 100, "argument");
+  auto w = Number(args, "w", 1, 16384, "argument"), h = Number(args, "h", 1, 16384, "argument");
+  auto scale = Number(args, "scale", 0.01, 1, "argument");
+  auto hint_width = Number(args, "max_width", 1, 65536, "argument");
+  auto profile_width = Number(profile, "max_width", 1, 65536, "profile");
+  for (const auto* v : {&pq, &aq, &aquality, &w, &h, &scale, &hint_width, &profile_width})
+    if (!v->ok()) return v->status();
+  if (*pq) r.quality = static_cast<int>(**pq);
+  if (*aquality) r.quality = static_cast<int>(**aquality);  // a rule's quality= ...
+  if (*aq) r.quality = static_cast<int>(**aq);              // ... under the URL API's q:
+  if (*w) r.box_width = static_cast<int>(**w);
+  if (*h) r.box_height = static_cast<int>(**h);
+  if (*scale) r.scale = **scale;
+  int cap = 0;
+  for (const auto* v : {&hint_width, &profile_width})
+    if (**v) cap = cap == 0 ? static_cast<int>(***v) : std::min(cap, static_cast<int>(***v));
+  r.max_width = cap;
+  auto on = [](const std::map<std::string, std::string>& m, const char* k) {
+    auto it = m.find(k);
+    return it != m.end() && (it->second == "1" || it->second == "true" || it->second == "on");
+  };
+  r.gray = on(args, "gray") || on(profile, "gray");
+  return r;
+}
+
+Size TargetSize(Size upright, const DistillRequest& r) {
+  const double w = std::max(1, upright.width), h = std::max(1, upright.height);
+  double f = 1;
+  if (r.box_width > 0 || r.box_height > 0) {
+    if (r.box_width > 0) f = std::min(f, r.box_width / w);
+    if (r.box_height > 0) f = std::min(f, r.box_height / h);
+  } else {
+    f = std::min(1.0, r.scale);
+    if (r.max_width > 0) f = std::min(f, r.max_width / w);
+  }
+  return Size{std::max(1, static_cast<int>(std::lround(w * f))), std::max(1, static_cast<int>(std::lround(h * f)))};
+}
+
+}  // namespace tacc::workers::image

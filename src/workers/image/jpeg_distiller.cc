@@ -1,0 +1,107 @@
+// The built-in "jpeg" worker: TranSend's JPEG distiller (paper §3.1.6, §4.3; issue 8).
+//
+// Scales a JPEG to the size the task asks for and re-encodes it at the asked quality:
+// decoded at the smallest DCT scale (1/2, 1/4, 1/8 of a side) that still covers the
+// target, then shrunk exactly by area averaging (low-pass filtered, no aliasing), turned
+// upright by its EXIF orientation, made gray if asked. Progressive and CMYK files are
+// read; an RGB or gray file's ICC profile is carried over (a CMYK file's cannot be: its
+// pixels become RGB without colour management); the rest of the metadata is dropped.
+//
+// Never answers with more bytes than it was given: the original then goes back (meta
+// distilled=no). A file that is corrupt, truncated, over a limit, or not a JPEG is an
+// InvalidArgument (the service answers the original, marked approximate).
+//
+// Task args: w, h (a box), scale, max_width, q or quality, gray=1 (see
+// distill_request.h); profile: quality, max_width, gray.
+// Start-up args (classes.<name>.args): scale (0.5), quality (25), max_input_mb (32),
+// max_megapixels (50), max_scans (64), max_decode_ms (3000).
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "sns/worker_registry.h"
+#include "workers/image/distill_request.h"
+#include "workers/image/jpeg_codec.h"
+#include "workers/image/resample.h"
+
+namespace tacc::workers::image {
+namespace {
+
+class JpegDistiller : public sns::WorkerFunction {
+ public:
+  JpegDistiller(DistillDefaults defaults, ImageLimits limits) : defaults_(defaults), limits_(limits) {}
+
+  Result<sns::TaskOutput> Process(const sns::TaskInput& in) override {
+    auto request = ParseDistillRequest(in.args, in.profile, defaults_);
+    if (!request.ok()) return request.status();
+    Size target;
+    auto decoded = DecodeJpeg(in.data, limits_, [&](Size upright) {
+      target = TargetSize(upright, *request);
+      return target;
+    });
+    if (!decoded.ok()) return decoded.status();
+    const bool source_gray = decoded->raster.channels == 1;
+    Raster pixels = ApplyOrientation(std::move(decoded->raster), decoded->orientation);
+    pixels = ResizeArea(pixels, target.width, target.height);
+    JpegEncodeOptions enc;
+    enc.quality = request->quality;
+    if (request->gray) pixels = ToGray(std::move(pixels));
+    // A gray picture can't keep an RGB profile; a gray source keeps its own.
+    if (pixels.channels == 3 || source_gray) enc.icc = decoded->icc;
+    auto encoded = EncodeJpeg(pixels, enc);
+    if (!encoded.ok()) return encoded.status();
+
+    sns::TaskOutput out;
+    out.mime_type = "image/jpeg";
+    out.meta["source"] = fmt::format("{}x{}", decoded->source.width, decoded->source.height);
+    if (encoded->size() >= in.data.size()) {
+      out.data = in.data;
+      out.meta["distilled"] = "no";
+      out.meta["reason"] = fmt::format("the distilled picture ({} bytes) was not smaller", encoded->size());
+      return out;
+    }
+    out.data = std::move(*encoded);
+    out.meta["distilled"] = "yes";
+    out.meta["size"] = fmt::format("{}x{}", pixels.width, pixels.height);
+    out.meta["quality"] = fmt::format("{}", request->quality);
+    out.meta["dct_scale"] = fmt::format("1/{}", decoded->scale_denominator);
+    return out;
+  }
+
+ private:
+  DistillDefaults defaults_;
+  ImageLimits limits_;
+};
+
+Result<sns::WorkerFunctionPtr> MakeJpegDistiller(const std::map<std::string, std::string>& args) {
+  auto number = [&](const char* name, double dflt, double lo, double hi) -> Result<double> {
+    auto it = args.find(name);
+    if (it == args.end()) return dflt;
+    char* end = nullptr;
+    double v = std::strtod(it->second.c_str(), &end);
+    if (end == it->second.c_str() || *end || !(v >= lo && v <= hi))
+      return Status::InvalidArgument(fmt::format("jpeg worker: {} must be a number within {}..{}, not '{}'", name, lo, hi, it->second));
+    return v;
+  };
+  auto scale = number("scale", 0.5, 0.01, 1), quality = number("quality", 25, 1, 100), input = number("max_input_mb", 32, 0.001, 4096),
+       mp = number("max_megapixels", 50, 0.001, 10000), scans = number("max_scans", 64, 1, 100000), ms = number("max_decode_ms", 3000, 1, 600000);
+  for (const auto* r : {&scale, &quality, &input, &mp, &scans, &ms})
+    if (!r->ok()) return r->status();
+  DistillDefaults d;
+  d.scale = *scale;
+  d.quality = static_cast<int>(*quality);
+  ImageLimits l;
+  l.max_input_bytes = static_cast<size_t>(*input * 1024 * 1024);
+  l.max_pixels = static_cast<uint64_t>(*mp * 1e6);
+  l.max_scans = static_cast<int>(*scans);
+  l.max_decode = std::chrono::milliseconds(static_cast<int64_t>(*ms));
+  return sns::WorkerFunctionPtr(std::make_unique<JpegDistiller>(d, l));
+}
+
+}  // namespace
+}  // namespace tacc::workers::image
+
+TACC_REGISTER_WORKER(jpeg, "jpeg",
+                     "JPEG distiller: scale (DCT-scaled decode, then area resize) and re-encode; args w, h, scale, max_width, q, gray; "
+                     "limits max_input_mb, max_megapixels, max_scans, max_decode_ms",
+                     tacc::workers::image::MakeJpegDistiller);

@@ -414,6 +414,14 @@ Config::Config() {
   cache.max_workers = 1;
   cache.args = {{"budget_mb", "64"}};
   classes.emplace("cache", std::move(cache));
+  // TranSend's JPEG distiller (issue 8): one kept warm, more spawned with the load.
+  ClassConfig jpeg;
+  jpeg.name = "jpeg";
+  jpeg.worker = "jpeg";
+  jpeg.min_workers = 1;
+  jpeg.max_workers = 4;
+  classes.emplace("jpeg", std::move(jpeg));
+  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg"};
 }
 
 Result<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {

@@ -1,0 +1,87 @@
+// TranSend's distillers through real processes (issue 8): with `tacc up`'s default rules a
+// JPEG from an origin comes back smaller, at half its size, from a `jpeg` worker; a
+// truncated or bomb-shaped one comes back as it was, marked approximate, and the worker
+// that refused it is still the same process.
+#include <gtest/gtest.h>
+
+#include "cluster_harness.h"
+#include "test_origin.h"
+#include "workers/image/jpeg_codec.h"
+
+namespace tacc::testing {
+namespace {
+
+using workers::image::DecodeJpeg;
+using workers::image::EncodeJpeg;
+using workers::image::ImageLimits;
+using workers::image::JpegEncodeOptions;
+using workers::image::Raster;
+using workers::image::Size;
+
+std::string PhotoJpeg(int w, int h) {
+  Raster r;
+  r.width = w;
+  r.height = h;
+  r.pixels.resize(static_cast<size_t>(w) * h * 3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      uint8_t* p = r.row(y) + static_cast<size_t>(x) * 3;
+      p[0] = static_cast<uint8_t>(x * 255 / w);
+      p[1] = static_cast<uint8_t>(y * 255 / h);
+      p[2] = static_cast<uint8_t>((x * y) % 251);
+    }
+  JpegEncodeOptions o;
+  o.quality = 80;
+  return *EncodeJpeg(r, o);
+}
+
+TEST(DistillerTest, JpegsAreDistilledAndBrokenOnesPassAsTheyCame) {
+  const std::string photo = PhotoJpeg(640, 480);
+  const std::string truncated = photo.substr(0, photo.size() / 3);
+  std::string bomb = photo;
+  for (size_t i = 0; i + 9 < bomb.size(); ++i)
+    if (static_cast<uint8_t>(bomb[i]) == 0xFF && static_cast<uint8_t>(bomb[i + 1]) == 0xC0) {
+      bomb[i + 5] = bomb[i + 7] = static_cast<char>(0xEA);  // 60000 x 60000 declared
+      bomb[i + 6] = bomb[i + 8] = static_cast<char>(0x60);
+      break;
+    }
+  TestOrigin origin([&](const TestOrigin::Request& r) {
+    std::string t(r.target());
+    if (t == "/photo.jpg") return OkAnswer(photo, "image/jpeg", "");
+    if (t == "/truncated.jpg") return OkAnswer(truncated, "image/jpeg", "");
+    return OkAnswer(bomb, "image/jpeg", "");
+  });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "classes.jpeg.min_workers=1",
+                                 "manager.spawn_policy=fixed"}});
+  c.Start();
+  auto up = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "jpeg") == 1; }, 20s);
+  ASSERT_TRUE(up) << c.Log();
+  pid_t worker = 0;
+  for (const auto& w : up->workers())
+    if (w.worker_class() == "jpeg") worker = static_cast<pid_t>(w.pid());
+  const std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+
+  auto small = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/photo.jpg");
+  ASSERT_EQ(small.status, 200) << small.body;
+  EXPECT_EQ(small.Header("X-Tacc-Chain"), "jpeg");
+  EXPECT_EQ(small.Header("Content-Type"), "image/jpeg");
+  EXPECT_LT(small.body.size() * 3, photo.size()) << "not much smaller: " << small.body.size() << " of " << photo.size();
+  auto decoded = DecodeJpeg(small.body, ImageLimits{}, [](Size s) { return s; });
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->source.width, 320);
+  EXPECT_EQ(decoded->source.height, 240);
+
+  for (const std::string path : {"/truncated.jpg", "/bomb.jpg"}) {
+    auto r = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + path);
+    EXPECT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.body, path == "/truncated.jpg" ? truncated : bomb) << path << ": not the original bytes";
+    EXPECT_EQ(r.Header("X-Tacc-Approximate"), "original") << path;
+    EXPECT_NE(r.Header("X-Tacc-Approximate-Reason").find("jpeg"), std::string::npos) << r.Header("X-Tacc-Approximate-Reason");
+  }
+  EXPECT_TRUE(ProcessAlive(worker)) << "the worker died on a hostile file";
+  auto again = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/photo.jpg");
+  EXPECT_EQ(again.Header("X-Tacc-Chain"), "jpeg");
+}
+
+}  // namespace
+}  // namespace tacc::testing

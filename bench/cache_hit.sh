@@ -16,7 +16,8 @@
 #             proxy.max_idle_per_origin=$UPSTREAM_KEEPALIVE, log.level=warn, cache.enabled=true
 #             and the default cache class (one partition, worker `cache`, budget_mb 64). The
 #             whole cluster is on core 1: the manager, the front end and the cache partition
-#             (a separate process the front end asks over TCP on every hit).
+#             (a separate process the front end asks over TCP, unless the entry is in the
+#             front end's own hot-object tier: cache.local_budget_mb, cache.local_ttl_ms).
 #   direct   wrk straight to the origin (no proxy): what wrk and the origin together do on
 #            core 0. Not a ceiling here: on a cache hit core 0 runs wrk only, so a proxy may
 #            exceed it.
@@ -443,7 +444,7 @@ label() {
   echo "stub_status, less the status request itself); a cache-hit run should show ~0."
   if [[ -n "${PGID_TACC:-}" ]]; then
     echo
-    echo "tacc's CPU µs per request by process (same run; the partition answers every hit):"
+    echo "tacc's CPU µs per request by process (same run; the partition answers only what the front end's hot-object tier does not hold):"
     for s in $SIZES; do echo "- $s: ${SPLIT[$s]:-—}"; done
   fi
   echo

@@ -18,7 +18,7 @@ PKGS=(
   iproute2 procps curl        # tests: namespaces, process checks
   chromium                    # tests: a real browser through the proxy (headless)
 )
-BENCH_PKGS=(nginx-light wrk gnuplot-nox jq)
+BENCH_PKGS=(nginx-light wrk gnuplot-nox jq libnginx-mod-http-image-filter python3-pil python3-numpy)
 if [[ "${1:-}" == "--bench" ]]; then PKGS+=("${BENCH_PKGS[@]}"); fi
 missing=()
 for p in "${PKGS[@]}"; do

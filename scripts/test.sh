@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 scripts/install-deps.sh
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/tacc-ccache}
+# Paths relative to the clone, so that another clone (CI's) hits the same cache entries.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)}
 scripts/build.sh release
 scripts/build.sh asan
 jobs=$(nproc)

@@ -136,6 +136,11 @@ TEST_F(SecurityTest, OneConnectionRegistersExactlyOneWorker) {
 // MAC, another key) claiming a huge load for any token are refused, counted in the
 // beacons and logged at a limited rate, and no load moves; real ones keep arriving.
 TEST_F(SecurityTest, ForgedLoadDatagramsChangeNothing) {
+  // The worker logs its reporting mode just after the manager logs its registration:
+  // wait for the line (a CI run under ASan read the log in between).
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (c_->Log().find("load reports by datagram") == std::string::npos && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
   EXPECT_NE(c_->Log().find("load reports by datagram"), std::string::npos) << c_->Log();
   const uint64_t refused_before = beacon_.datagrams_refused();
   auto other = ClusterKey::Generate();

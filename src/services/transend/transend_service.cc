@@ -16,8 +16,9 @@
 // Either way the hop-by-hop fields are removed and our Via added on both legs; a request
 // that already carries our Via has looped (508). Failures answer with a short page: 403
 // (client or destination not allowed), 404 (no origin for that Host), 502 (origin
-// broken, lying or too big), 504 (origin too slow). Still to come in issue 7: the URL
-// API, dispatch to distillers, the cache, profiles.
+// broken, lying or too big), 504 (origin too slow). Answers go through the chains the
+// dispatch rules name (distillers), the virtual cache (response_cache.h) and the user's
+// profile; the URL API transforms a given URL like an image CDN.
 #include <fmt/format.h>
 
 #include <boost/url/parse.hpp>
@@ -814,4 +815,4 @@ Result<std::unique_ptr<sns::Service>> MakeTransendService(const Config& c) {
 }  // namespace
 }  // namespace tacc::services
 
-TACC_REGISTER_SERVICE(transend, "transend", "TranSend: forward, reverse and CONNECT proxy (issue 7, in progress)", tacc::services::MakeTransendService);
+TACC_REGISTER_SERVICE(transend, "transend", "TranSend: forward, reverse and CONNECT proxy with distillers, virtual cache and profiles", tacc::services::MakeTransendService);

@@ -124,16 +124,6 @@ std::string ChromiumDom(const std::string& flags, const std::string& url, NetLog
   return rc == 0 ? ss.str() : "chromium exited with " + std::to_string(rc) + ": " + ss.str();
 }
 
-// The front end's count of HTTP requests answered, on its public and admin listeners (0
-// before the first: a counter appears with its first use), or -1 if the metrics page
-// does not answer.
-int64_t RequestsAnswered(const ClusterHarness& c) {
-  auto m = c.GetAdmin("/_tacc/metrics");
-  if (m.status != 200) return -1;
-  const std::string name = "\ntacc_http_requests_total ";
-  size_t p = m.body.find(name);
-  return p == std::string::npos ? 0 : std::stoll(m.body.substr(p + name.size()));
-}
 
 class BrowserTest : public ::testing::Test {
  protected:
@@ -161,7 +151,7 @@ TEST_F(BrowserTest, PagesAndImagesArriveThroughTheForwardProxyAndNothingElseIsAs
   // "<-loopback>" only removes the implicit loopback bypass: the bypass list is empty.
   const std::string flags = "--proxy-server=" + proxy + " --proxy-bypass-list='<-loopback>'";
   auto only_the_site = [&](const std::string& page, const std::string& expect) {
-    int64_t answered_before = RequestsAnswered(c), origin_before = proxied_at_origin();
+    int64_t answered_before = c.Metric("tacc_http_requests_total"), origin_before = proxied_at_origin();
     EXPECT_GE(answered_before, 0) << "the metrics page did not answer";
     NetLogRequests asked;
     std::string dom = ChromiumDom(flags, site + page, &asked);
@@ -179,7 +169,7 @@ TEST_F(BrowserTest, PagesAndImagesArriveThroughTheForwardProxyAndNothingElseIsAs
     EXPECT_TRUE(sent_page) << "the NetLog shows no request for " << page << "; " << context;
     EXPECT_EQ(unexpected, "") << "Chromium sent more than the test's pages to the proxy:\n" << unexpected << context;
     // The first metrics request is counted too, once it was answered.
-    int64_t answered = RequestsAnswered(c) - answered_before - 1, reached_origin = proxied_at_origin() - origin_before;
+    int64_t answered = c.Metric("tacc_http_requests_total") - answered_before - 1, reached_origin = proxied_at_origin() - origin_before;
     EXPECT_EQ(answered, reached_origin) << "the proxy answered " << answered << " requests during the run, the origin got " << reached_origin
                                         << " of them; Chromium's request lines: " << ::testing::PrintToString(asked.sent) << "; " << context
                                         << "; the origin's requests: " << ::testing::PrintToString(origin.targets());

@@ -415,6 +415,24 @@ int ClusterHarness::CountWorkers(const wire::Beacon& b, const std::string& cls) 
   return n;
 }
 
+bool ClusterHarness::WaitForWorkers(const std::vector<std::string>& classes, std::chrono::milliseconds timeout) {
+  return WaitFor(
+             [&](const wire::Beacon& b) {
+               for (const auto& cls : classes)
+                 if (CountWorkers(b, cls) < 1) return false;
+               return true;
+             },
+             timeout)
+      .has_value();
+}
+
+int64_t ClusterHarness::Metric(const std::string& name, int frontend) const {
+  auto m = GetAdmin("/_tacc/metrics", frontend);
+  if (m.status != 200) return -1;
+  size_t p = m.body.find("\n" + name + " ");
+  return p == std::string::npos ? 0 : std::stoll(m.body.substr(p + name.size() + 2));
+}
+
 // ---------------------------------------------------------------- LoadGenerator
 
 LoadGenerator::LoadGenerator(std::string host, int port, std::string target, int clients)

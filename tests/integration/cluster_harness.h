@@ -108,6 +108,11 @@ class ClusterHarness {
   std::string Log() const;  // everything the cluster printed so far
 
   static int CountWorkers(const wire::Beacon& b, const std::string& cls);
+  // True once a beacon lists at least one worker of each class, within `timeout`.
+  bool WaitForWorkers(const std::vector<std::string>& classes, std::chrono::milliseconds timeout = 20s);
+  // A counter on a front end's metrics page: 0 before its first use (a counter appears
+  // then), -1 if the page does not answer.
+  int64_t Metric(const std::string& name, int frontend = 0) const;
 
  private:
   void ListenLoop();

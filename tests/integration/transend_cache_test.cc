@@ -4,30 +4,11 @@
 // its own memory; a successful unsafe request invalidates what is stored for its URL.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-
 #include "cluster_harness.h"
 #include "test_origin.h"
 
 namespace tacc::testing {
 namespace {
-
-bool WorkersUp(ClusterHarness& c, const std::vector<std::string>& classes) {
-  return c
-      .WaitFor(
-          [&](const wire::Beacon& b) {
-            return std::all_of(classes.begin(), classes.end(), [&](const std::string& cls) { return ClusterHarness::CountWorkers(b, cls) >= 1; });
-          },
-          20s)
-      .has_value();
-}
-
-// A counter's value on front end 0's metrics page (0 if absent).
-double Metric(ClusterHarness& c, const std::string& name) {
-  auto page = c.GetAdmin("/_tacc/metrics");
-  auto at = page.body.find("\n" + name + " ");
-  return at == std::string::npos ? 0 : std::atof(page.body.c_str() + at + name.size() + 2);
-}
 
 std::vector<std::string> BaseSettings() {
   return {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
@@ -41,7 +22,7 @@ TEST(TransendCacheTest, AResultAWorkerInjectsIsFoundByTheRequestItWasMadeFor) {
   settings.push_back("dispatch.rules=[\"text/plain -> test{echo=1,inject=save_data:1}\"]");
   ClusterHarness c({.settings = settings});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"cache", "test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"cache", "test"})) << c.Log();
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
 
   auto plain = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url);
@@ -65,7 +46,7 @@ TEST(TransendCacheTest, AFailedChainAnswersWithAnotherCachedVariantOfTheSameOrig
   settings.push_back("dispatch.rules=[\"text/plain profile.gray=1 -> test{fail=1}\", \"text/plain -> test{echo=1,append=!}\"]");
   ClusterHarness c({.settings = settings});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"cache", "test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"cache", "test"})) << c.Log();
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
 
   // Without a variant in the cache, a failed chain answers the original.
@@ -99,20 +80,20 @@ TEST(TransendCacheTest, HotObjectsComeFromTheFrontEndsMemoryAndAnUnsafeRequestIn
   settings.push_back("cache.local_ttl_ms=60000");
   ClusterHarness c({.settings = settings});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"cache"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"cache"})) << c.Log();
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/o.bin";
 
   auto miss = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url);
   EXPECT_EQ(miss.Header("X-Tacc-Cache"), "miss");
-  double local_before = Metric(c, "tacc_cache_local_hits_total"), asked_before = Metric(c, "tacc_cache_partition_gets_total");
+  double local_before = c.Metric("tacc_cache_local_hits_total"), asked_before = c.Metric("tacc_cache_partition_gets_total");
   for (int i = 0; i < 5; ++i) {
     auto hit = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url);
     EXPECT_EQ(hit.Header("X-Tacc-Cache"), "hit");
     EXPECT_EQ(hit.body, "v1");
   }
   EXPECT_EQ(gets.load(), 1);
-  EXPECT_EQ(Metric(c, "tacc_cache_local_hits_total") - local_before, 5);
-  EXPECT_EQ(Metric(c, "tacc_cache_partition_gets_total") - asked_before, 0) << "hot hits still went to the partition";
+  EXPECT_EQ(c.Metric("tacc_cache_local_hits_total") - local_before, 5);
+  EXPECT_EQ(c.Metric("tacc_cache_partition_gets_total") - asked_before, 0) << "hot hits still went to the partition";
 
   // A POST to the URL that succeeds makes what is stored outdated (RFC 9111 §4.4),
   // here and in the partition: the next GET goes to the origin.

@@ -395,17 +395,6 @@ OriginAnswer TypedAnswer(const TestOrigin::Request& r) {
   return OkAnswer("\x01\x02", "application/octet-stream", "");
 }
 
-bool WorkersUp(ClusterHarness& c, const std::vector<std::string>& classes) {
-  return c
-      .WaitFor(
-          [&](const wire::Beacon& b) {
-            for (auto& cls : classes)
-              if (ClusterHarness::CountWorkers(b, cls) < 1) return false;
-            return true;
-          },
-          20s)
-      .has_value();
-}
 
 // A response whose type a rule names goes through that rule's chain, step after step;
 // a failing step, or no-transform, or a type no rule names, gets the original (the
@@ -418,7 +407,7 @@ TEST(TransendTest, DispatchRulesRunChainsAndAFailedChainAnswersTheOriginal) {
                                  "dispatch.rules=[\"text/plain -> test{echo=1,append=[1]} | test{echo=1,append=[2]}\", "
                                  "\"text/html -> faulty{fail=1}\"]"}});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test", "faulty"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test", "faulty"})) << c.Log();
   std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
 
   auto t = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/t.txt");
@@ -460,7 +449,7 @@ TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {
                                  "classes.test.min_workers=1"},
                     .config_file = file});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test"})) << c.Log();
   pid_t fe = FrontendPidOf(c);
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
   EXPECT_EQ(HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url).body, "abc[old]");
@@ -522,7 +511,7 @@ TEST(TransendTest, UrlApiServesSignedPathsOnlyAndChecksEveryRedirectHop) {
                                    "dispatch.rules=[\"text/plain -> test{echo=1,append=!}\"]", "url_api.keys=[\"" + key + "\"]"};
   ClusterHarness c({.settings = sets});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test"})) << c.Log();
   std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
   auto sign = [&](const std::string& src, const std::vector<std::string>& opts) {
     std::vector<std::string> args = {"url", "sign", src, "--set", "url_api.keys=[\"" + key + "\"]"};
@@ -572,7 +561,7 @@ TEST(TransendTest, PreferencesChangeTheNextAnswerAndHintsAreDeclared) {
                                  "classes.test.min_workers=1", "dispatch.min_transform_bytes=0",
                                  "dispatch.rules=[\"text/plain profile.gray=1 -> test{echo=1,append=[gray]}\", \"text/plain -> test{echo=1,append=[color]}\"]"}});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test"})) << c.Log();
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
 
   auto form = c.Get("/_tacc/prefs");
@@ -643,7 +632,7 @@ TEST(TransendTest, VirtualCacheKeepsOriginalsAndVariantsAndSurvivesLosingItsPart
                                  "classes.cache.min_workers=1", "classes.test.min_workers=1", "dispatch.min_transform_bytes=0",
                                  "dispatch.rules=[\"text/x-doc -> test{echo=1,append=!}\"]"}});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"cache", "test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"cache", "test"})) << c.Log();
   std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
   auto get = [&](const std::string& path, const std::string& lang = "") {
     std::string raw = "GET " + base + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
@@ -730,7 +719,7 @@ TEST(TransendTest, AnOverloadedClassGetsApproximateAnswersUnlessTheClientAsksFor
                                  "dispatch.min_transform_bytes=0", "dispatch.overload_queue=1.5", "dispatch.chain_deadline_ms=20000",
                                  "stub.task_timeout_ms=20000", "dispatch.rules=[\"text/plain -> test{echo=1,append=!}\"]"}});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test"})) << c.Log();
   std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
   // Keep the one worker's queue long: 6 clients in a loop, each task 400 ms. They ask
   // for exact answers (no-cache), so they always queue: plain requests would get quick
@@ -767,7 +756,7 @@ TEST(TransendTest, AnOverloadedClassGetsApproximateAnswersUnlessTheClientAsksFor
 TEST(TransendTest, ACachePartitionStartedByHandJoinsTheCluster) {
   ClusterHarness c({.settings = {"frontend.service=transend", "classes.cache.min_workers=1", "classes.cache.max_workers=2"}});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"cache"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"cache"})) << c.Log();
   c.SpawnTacc({"cache"});
   auto two = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "cache") == 2; }, 15s);
   EXPECT_TRUE(two.has_value()) << c.Log();
@@ -777,12 +766,6 @@ TEST(TransendTest, ACachePartitionStartedByHandJoinsTheCluster) {
 
 // A counter from the front end's metrics page (0 before it is first counted: counters
 // appear with their first use); -1 if the page does not answer.
-int64_t FrontendMetric(const ClusterHarness& c, const std::string& name) {
-  auto m = c.GetAdmin("/_tacc/metrics");
-  if (m.status != 200) return -1;
-  size_t p = m.body.find("\n" + name + " ");
-  return p == std::string::npos ? 0 : std::stoll(m.body.substr(p + name.size() + 2));
-}
 
 // The one worker of `cls` in the newest beacon (0: none, or more than one).
 pid_t OnlyWorkerOf(const ClusterHarness& c, const std::string& cls) {
@@ -847,11 +830,11 @@ TEST(TransendTest, AWorkerKilledMidChainGetsTheOriginalMarkedApproximate) {
   TestOrigin origin(TypedAnswer);
   ClusterHarness c({.settings = KilledWorkerSettings(/*max_retries=*/0, /*cost_ms=*/30000)});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test", "slow"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test", "slow"})) << c.Log();
   pid_t victim = OnlyWorkerOf(c, "slow");
   ASSERT_GT(victim, 0);
   pid_t fe = FrontendPidOf(c);
-  int64_t retries = FrontendMetric(c, "tacc_stub_retries_total"), failures = FrontendMetric(c, "tacc_stub_failures_total");
+  int64_t retries = c.Metric("tacc_stub_retries_total"), failures = c.Metric("tacc_stub_failures_total");
   std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
 
   auto start = std::chrono::steady_clock::now();
@@ -863,8 +846,8 @@ TEST(TransendTest, AWorkerKilledMidChainGetsTheOriginalMarkedApproximate) {
   EXPECT_EQ(r.Header("X-Tacc-Chain"), "");
   EXPECT_EQ(r.Header("ETag"), "\"v1\"") << "the original goes out with its own validator";
   EXPECT_LT(std::chrono::steady_clock::now() - start, 25s) << "the answer waited for the task's cost, not for the crash";
-  EXPECT_EQ(FrontendMetric(c, "tacc_stub_retries_total"), retries);
-  EXPECT_EQ(FrontendMetric(c, "tacc_stub_failures_total"), failures + 1);
+  EXPECT_EQ(c.Metric("tacc_stub_retries_total"), retries);
+  EXPECT_EQ(c.Metric("tacc_stub_failures_total"), failures + 1);
 
   EXPECT_TRUE(WaitForReplacement(c, "slow", victim)) << c.Log();
   EXPECT_FALSE(ProcessAlive(victim));
@@ -882,19 +865,19 @@ TEST(TransendTest, AWorkerKilledMidChainIsRetriedOnItsReplacement) {
   TestOrigin origin(TypedAnswer);
   ClusterHarness c({.settings = KilledWorkerSettings(/*max_retries=*/1, /*cost_ms=*/5000)});
   c.Start();
-  ASSERT_TRUE(WorkersUp(c, {"test", "slow"})) << c.Log();
+  ASSERT_TRUE(c.WaitForWorkers({"test", "slow"})) << c.Log();
   pid_t victim = OnlyWorkerOf(c, "slow");
   ASSERT_GT(victim, 0);
   pid_t fe = FrontendPidOf(c);
-  int64_t retries = FrontendMetric(c, "tacc_stub_retries_total"), failures = FrontendMetric(c, "tacc_stub_failures_total");
+  int64_t retries = c.Metric("tacc_stub_retries_total"), failures = c.Metric("tacc_stub_failures_total");
 
   HttpReply r = KillTheWorkerWhileItRunsTheTask(c, victim, "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt");
   EXPECT_EQ(r.status, 200) << r.error << r.body << c.Log();
   EXPECT_EQ(r.body, "abc[1][2]");
   EXPECT_EQ(r.Header("X-Tacc-Approximate"), "") << r.Header("X-Tacc-Approximate-Reason");
   EXPECT_EQ(r.Header("X-Tacc-Chain"), "test|slow");
-  EXPECT_EQ(FrontendMetric(c, "tacc_stub_retries_total"), retries + 1);
-  EXPECT_EQ(FrontendMetric(c, "tacc_stub_failures_total"), failures);
+  EXPECT_EQ(c.Metric("tacc_stub_retries_total"), retries + 1);
+  EXPECT_EQ(c.Metric("tacc_stub_failures_total"), failures);
   EXPECT_TRUE(WaitForReplacement(c, "slow", victim)) << c.Log();
   EXPECT_EQ(FrontendPidOf(c), fe) << "the front end was restarted";
   EXPECT_TRUE(ProcessAlive(fe));

@@ -261,7 +261,7 @@ const SettingDef* FindSetting(std::string_view key) {
   return nullptr;
 }
 
-const std::set<std::string> kClassFields = {"worker", "min_workers", "max_workers", "cost_hint", "args"};
+const std::set<std::string> kClassFields = {"worker", "min_workers", "max_workers", "cost_hint", "takes", "produces", "args"};
 
 Status SetClassField(Config& c, const std::string& cls, const std::string& field, const toml::node& n) {
   std::string key = "classes." + cls + "." + field;
@@ -282,6 +282,18 @@ Status SetClassField(Config& c, const std::string& cls, const std::string& field
     auto v = n.value<double>();
     if (!v || !std::isfinite(*v) || *v <= 0) return Bad(key, "expected a positive finite number");
     cc.cost_hint = *v;
+  } else if (field == "takes" || field == "produces") {
+    auto* a = n.as_array();
+    if (!a) return Bad(key, "expected a list of MIME types (\"type/subtype\")");
+    auto& list = field == "takes" ? cc.takes : cc.produces;
+    list.clear();
+    for (auto& e : *a) {
+      auto v = e.value<std::string>();
+      auto slash = v ? v->find('/') : std::string::npos;
+      if (!e.is_string() || slash == std::string::npos || slash == 0 || slash + 1 == v->size() || v->find_first_of(" ,;*") != std::string::npos)
+        return Bad(key, "expected a list of MIME types (\"type/subtype\", no wildcards)");
+      list.push_back(*v);
+    }
   } else if (field == "args") {
     auto* t = n.as_table();
     if (!t) return Bad(key, "expected a table of name = value");
@@ -293,7 +305,7 @@ Status SetClassField(Config& c, const std::string& cls, const std::string& field
       else if (v.is_boolean()) cc.args[std::string(k.str())] = *v.value<bool>() ? "true" : "false"; else return Bad(key + "." + std::string(k.str()), "expected a string, number or boolean");
     }
   } else {
-    return Bad(key, "unknown class field (known: worker, min_workers, max_workers, cost_hint, args)");
+    return Bad(key, "unknown class field (known: worker, min_workers, max_workers, cost_hint, takes, produces, args)");
   }
   return Status::Ok();
 }
@@ -459,8 +471,15 @@ std::string Config::ToToml() const {
     out += "# " + d.doc + "\n" + d.key.substr(sec.size() + 1) + " = " + d.show(*this) + "\n";
   }
   for (auto& [name, cc] : classes) {
-    out += fmt::format("\n[classes.{}]\nworker = {}\nmin_workers = {}\nmax_workers = {}\ncost_hint = {}\nargs = {{ ", name,
-                       Quote(cc.worker), cc.min_workers, cc.max_workers, cc.cost_hint);
+    out += fmt::format("\n[classes.{}]\nworker = {}\nmin_workers = {}\nmax_workers = {}\ncost_hint = {}\n", name, Quote(cc.worker), cc.min_workers,
+                       cc.max_workers, cc.cost_hint);
+    for (const auto* list : {&cc.takes, &cc.produces}) {
+      if (list->empty()) continue;
+      std::string items;
+      for (const auto& t : *list) items += (items.empty() ? "" : ", ") + Quote(t);
+      out += fmt::format("{} = [{}]\n", list == &cc.takes ? "takes" : "produces", items);
+    }
+    out += "args = { ";
     bool first = true;
     for (auto& [k, v] : cc.args) {
       out += (first ? "" : ", ") + k + " = " + Quote(v);
@@ -486,7 +505,8 @@ std::string Config::Reference() {
       "| `worker` | NAME | built-in worker implementation (see `tacc worker --list`) |\n"
       "| `min_workers` | 0 | kept running at all times (spawned at start-up, never reaped below) |\n"
       "| `max_workers` | 8 | never spawned above |\n"
-      "| `cost_hint` | 1.0 | expected cost of a task, used when `worker.weight_by_cost` is on |\n"
+      "| `cost_hint` | 1.0 | expected cost of a task, used when `worker.weight_by_cost` is on, and by the chain planner |\n"
+      "| `takes`, `produces` | the worker's own | MIME types the class converts between, for `auto` dispatch rules (the chain planner); e.g. `[\"image/gif\"]` |\n"
       "| `args` | {} | name = value pairs handed to the worker at start-up |\n\n"
       "A request for a class that is not declared is refused with a clear error.\n";
   return out;

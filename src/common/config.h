@@ -22,7 +22,8 @@ struct ClassConfig {
   std::string worker;           // registered worker implementation; default = name
   int min_workers = 0;          // never reap below this; spawned at start-up
   int max_workers = 8;          // never spawn above this
-  double cost_hint = 1.0;       // expected cost of one task, for weighted load reports
+  double cost_hint = 1.0;       // expected cost of one task, for weighted load reports and chain planning
+  std::vector<std::string> takes, produces;  // MIME types, for chain planning; empty: the worker's own
   std::map<std::string, std::string> args;  // passed to the worker at start-up
 };
 

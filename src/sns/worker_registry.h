@@ -2,7 +2,9 @@
 //
 // Adding a worker is always the same: implement WorkerFunction, write a factory that
 // validates the class's start-up args, and register it with TACC_REGISTER_WORKER in
-// its own .cc file. A duplicate name is a fatal error at start-up.
+// its own .cc file (TACC_REGISTER_TYPED_WORKER: with the types it converts between, so
+// that `auto` dispatch rules can plan chains over it). A duplicate name is a fatal error
+// at start-up.
 #pragma once
 
 #include <functional>
@@ -20,6 +22,10 @@ struct WorkerEntry {
   std::string name;
   std::string description;
   WorkerFactory factory;
+  // The MIME types (essences) it takes and produces, for the chain planner
+  // (src/tacc/chain_planner.h); empty: it is not planned over, only named by rules.
+  std::vector<std::string> takes;
+  std::vector<std::string> produces;
 };
 
 bool RegisterWorkerImpl(WorkerEntry entry);
@@ -29,4 +35,7 @@ std::vector<const WorkerEntry*> ListWorkerImpls();
 }  // namespace tacc::sns
 
 #define TACC_REGISTER_WORKER(ident, name, description, factory) \
-  static const bool tacc_worker_registered_##ident = ::tacc::sns::RegisterWorkerImpl({name, description, factory})
+  static const bool tacc_worker_registered_##ident = ::tacc::sns::RegisterWorkerImpl({name, description, factory, {}, {}})
+
+#define TACC_REGISTER_TYPED_WORKER(ident, name, description, factory, takes, produces) \
+  static const bool tacc_worker_registered_##ident = ::tacc::sns::RegisterWorkerImpl({name, description, factory, takes, produces})

@@ -108,6 +108,9 @@ Result<DispatchRule> ParseRule(const std::string& line) {
     if (bar == std::string_view::npos) break;
     chain = chain.substr(bar + 1);
   }
+  for (const auto& s : rule.chain)
+    if (s.worker_class == kPlannedStep && (rule.chain.size() > 1 || !s.args.empty()))
+      return bad("'auto' (a chain planned per request) must be the whole chain, without arguments");
   return rule;
 }
 
@@ -152,7 +155,8 @@ const DispatchRule* DispatchRules::Match(std::string_view mime_type, int64_t siz
 std::vector<std::string> DispatchRules::Classes() const {
   std::set<std::string> names;
   for (const auto& r : rules_)
-    for (const auto& s : r.chain) names.insert(s.worker_class);
+    for (const auto& s : r.chain)
+      if (s.worker_class != kPlannedStep) names.insert(s.worker_class);
   return {names.begin(), names.end()};
 }
 

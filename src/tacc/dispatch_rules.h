@@ -7,7 +7,9 @@
 //   step: <class>  or  <class>{arg=value,arg=value}
 //
 // e.g. "image/jpeg size<=8000000 -> jpeg", "text/html -> html_munger | keyword_filter",
-// "text/plain profile.shout=yes -> test{echo=1,append=!}". The pattern is "type/sub",
+// "text/plain profile.shout=yes -> test{echo=1,append=!}", "image/* -> auto". A chain
+// that is the single step `auto` is planned per request from the types the classes
+// convert between and what the client accepts (src/tacc/chain_planner.h). The pattern is "type/sub",
 // "type/*" or "*/*", matched against the MIME type's essence (lower case, parameters
 // dropped). The first rule that matches wins; none: the object passes through untouched.
 // Objects smaller than the minimum size (tacc.min_transform_bytes, paper §4.1: under
@@ -20,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -31,6 +34,8 @@ struct ChainStep {
   std::map<std::string, std::string> args;  // per-task arguments the rule gives this step
 };
 
+inline constexpr std::string_view kPlannedStep = "auto";
+
 struct DispatchRule {
   std::string text;          // as configured, for logs and errors
   std::string type;          // "image" or "*"
@@ -38,6 +43,7 @@ struct DispatchRule {
   std::optional<int64_t> min_bytes, max_bytes;
   std::map<std::string, std::string> profile;  // every entry must equal the user's
   std::vector<ChainStep> chain;
+  bool planned() const { return chain.size() == 1 && chain[0].worker_class == kPlannedStep; }
 };
 
 class DispatchRules {
@@ -52,7 +58,7 @@ class DispatchRules {
 
   const std::vector<DispatchRule>& rules() const { return rules_; }
   int64_t min_transform_bytes() const { return min_bytes_; }
-  // Every worker class some rule names (to check them against the class table).
+  // Every worker class some rule names (to check them against the class table); not `auto`.
   std::vector<std::string> Classes() const;
 
  private:

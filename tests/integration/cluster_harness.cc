@@ -58,10 +58,11 @@ bool Connect(tcp::socket& s, const std::string& host, int port, std::string* err
 }
 
 HttpReply Exchange(tcp::socket& s, beast::flat_buffer& buf, const std::string& method, const std::string& target, const std::string& body,
-                   bool keep_alive) {
+                   bool keep_alive, const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   HttpReply r;
   bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
   req.set(bhttp::field::host, "localhost");
+  for (const auto& [name, value] : headers) req.set(name, value);
   req.keep_alive(keep_alive);
   req.body() = body;
   req.prepare_payload();
@@ -102,6 +103,17 @@ HttpReply HttpRequest(const std::string& host, int port, const std::string& meth
   SetTimeouts(s, timeout);
   beast::flat_buffer buf;
   return Exchange(s, buf, method, target, body, false);
+}
+
+HttpReply HttpRequest(const std::string& host, int port, const std::string& method, const std::string& target, const std::string& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers, std::chrono::milliseconds timeout) {
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  HttpReply r;
+  if (!Connect(s, host, port, &r.error)) return r;
+  SetTimeouts(s, timeout);
+  beast::flat_buffer buf;
+  return Exchange(s, buf, method, target, body, false, headers);
 }
 
 std::string RawExchange(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout) {

@@ -46,6 +46,9 @@ struct HttpReply {
 // One blocking HTTP/1.1 request on a fresh connection.
 HttpReply HttpRequest(const std::string& host, int port, const std::string& method, const std::string& target,
                       const std::string& body = "", std::chrono::milliseconds timeout = 10s);
+// The same with request header fields (name, value) of the test's choosing.
+HttpReply HttpRequest(const std::string& host, int port, const std::string& method, const std::string& target, const std::string& body,
+                      const std::vector<std::pair<std::string, std::string>>& headers, std::chrono::milliseconds timeout = 10s);
 // Writes raw bytes to host:port and returns what comes back until close or timeout.
 std::string RawExchange(const std::string& host, int port, const std::string& bytes, std::chrono::milliseconds timeout = 3s);
 

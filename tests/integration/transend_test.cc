@@ -435,6 +435,43 @@ TEST(TransendTest, DispatchRulesRunChainsAndAFailedChainAnswersTheOriginal) {
   EXPECT_EQ(bin.Header("x-tacc-chain"), "");
 }
 
+// An `auto` rule plans the cheapest chain per request from the types the classes declare
+// and what the client accepts: two cheap steps beat one dear one, a client that takes
+// the middle type gets one step, and one that takes none of them gets the original.
+TEST(TransendTest, AutoRulesPlanTheCheapestChainToWhatTheClientAccepts) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "dispatch.min_transform_bytes=0", "dispatch.rules=[\"text/plain -> auto\"]", 
+                                 "classes.tomid.worker=test", "classes.tomid.min_workers=1", "classes.tomid.args.echo=1", "classes.tomid.args.append=[mid]",
+                                 "classes.tomid.takes=[\"text/plain\"]", "classes.tomid.produces=[\"text/x-mid\"]", "classes.tomid.cost_hint=1",
+                                 "classes.tofinal.worker=test", "classes.tofinal.min_workers=1", "classes.tofinal.args.echo=1",
+                                 "classes.tofinal.args.append=[final]", "classes.tofinal.takes=[\"text/x-mid\"]",
+                                 "classes.tofinal.produces=[\"text/x-final\"]", "classes.tofinal.cost_hint=1",
+                                 "classes.direct.worker=test", "classes.direct.min_workers=1", "classes.direct.args.echo=1",
+                                 "classes.direct.args.append=[direct]", "classes.direct.takes=[\"text/plain\"]",
+                                 "classes.direct.produces=[\"text/x-final\"]", "classes.direct.cost_hint=5"}});
+  c.Start();
+  ASSERT_TRUE(c.WaitForWorkers({"tomid", "tofinal", "direct"})) << c.Log();
+  std::string url = "http://127.0.0.1:" + std::to_string(origin.port()) + "/t.txt";
+
+  auto two = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url, "", {{"Accept", "text/x-final"}});
+  EXPECT_EQ(two.status, 200) << two.body;
+  EXPECT_EQ(two.body, "abc[mid][final]");
+  EXPECT_EQ(two.Header("x-tacc-chain"), "tomid|tofinal");
+  EXPECT_EQ(two.Header("content-type"), "text/x-final");
+  EXPECT_NE(two.Header("vary").find("Accept"), std::string::npos) << two.Header("vary");
+
+  auto one = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url, "", {{"Accept", "text/x-mid, text/x-final;q=0.5"}});
+  EXPECT_EQ(one.body, "abc[mid]");
+  EXPECT_EQ(one.Header("x-tacc-chain"), "tomid");
+
+  auto none = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", url, "", {{"Accept", "image/png"}});
+  EXPECT_EQ(none.status, 200);
+  EXPECT_EQ(none.body, "abc");
+  EXPECT_EQ(none.Header("x-tacc-chain"), "");
+  EXPECT_NE(none.Header("x-tacc-untransformed").find("text/plain"), std::string::npos) << none.Header("x-tacc-untransformed");
+}
+
 // Rules come from the configuration file and change on SIGHUP, without a restart: the
 // front end's pid and an open keep-alive connection both survive the reload.
 TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {

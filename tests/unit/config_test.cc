@@ -297,3 +297,19 @@ TEST(ConfigArgsTest, ToArgvRepeatsConfigAndOverrides) {
 
 }  // namespace
 }  // namespace tacc
+
+namespace tacc {
+namespace {
+// A class's types for the chain planner: lists of exact MIME types, printed back.
+TEST(ConfigTest, ClassTypesAreListsOfExactMimeTypes) {
+  auto c = Config::Load("", {"classes.g.worker=test", "classes.g.takes=[\"image/gif\"]", "classes.g.produces=[\"image/png\", \"image/jpeg\"]"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->FindClass("g")->takes, std::vector<std::string>{"image/gif"});
+  EXPECT_EQ(c->FindClass("g")->produces, (std::vector<std::string>{"image/png", "image/jpeg"}));
+  EXPECT_NE(c->ToToml().find("produces = [\"image/png\", \"image/jpeg\"]"), std::string::npos) << c->ToToml();
+  ExpectNames(Config::Load("", {"classes.g.takes=\"image/gif\""}), "classes.g.takes");
+  ExpectNames(Config::Load("", {"classes.g.takes=[\"image/*\"]"}), "classes.g.takes");
+  ExpectNames(Config::Load("", {"classes.g.produces=[\"png\"]"}), "classes.g.produces");
+}
+}  // namespace
+}  // namespace tacc

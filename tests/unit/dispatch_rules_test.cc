@@ -37,13 +37,24 @@ TEST(DispatchRulesTest, ObjectsUnderTheMinimumPassThrough) {
 
 TEST(DispatchRulesTest, MalformedRulesAreRefusedWithTheirText) {
   for (std::string bad : {"image/jpeg jpeg", "-> jpeg", "image -> jpeg", "*/jpeg -> x", "image/jpeg size>=lots -> x", "image/jpeg bogus -> x",
-                          "image/jpeg -> ", "image/jpeg -> a || b", "image/jpeg -> a{q}", "image/jpeg -> a{q=1", "image/jpeg -> bad name"}) {
+                          "image/jpeg -> ", "image/jpeg -> a || b", "image/jpeg -> a{q}", "image/jpeg -> a{q=1", "image/jpeg -> bad name",
+                          "image/* -> auto | jpeg", "image/* -> auto{q=1}"}) {
     auto r = DispatchRules::Parse({bad}, 0);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' was accepted";
     if (!r.ok()) {
       EXPECT_NE(r.status().message().find(bad.substr(0, 10)), std::string::npos) << r.status().message();
     }
   }
+}
+
+TEST(DispatchRulesTest, AutoIsAPlannedChainNotAClass) {
+  auto r = DispatchRules::Parse({"image/* -> auto", "text/html -> munger"}, 0);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const DispatchRule* m = r->Match("image/gif", 5000, {});
+  ASSERT_NE(m, nullptr);
+  EXPECT_TRUE(m->planned());
+  EXPECT_FALSE(r->Match("text/html", 5000, {})->planned());
+  EXPECT_EQ(r->Classes(), std::vector<std::string>{"munger"});
 }
 
 }  // namespace

@@ -40,6 +40,9 @@
 #include "tacc/dispatch_rules.h"
 #include "tacc/fat_url.h"
 #include "tacc/pipeline.h"
+#include "tacc/accept_list.h"
+#include "tacc/chain_planner.h"
+#include "sns/worker_registry.h"
 #include "services/transend/cached_response.h"
 #include "services/transend/response_cache.h"
 #include "services/transend/client_hints.h"
@@ -155,6 +158,21 @@ Result<std::shared_ptr<const tacc_layer::DispatchRules>> MakeRules(const Config&
   return std::make_shared<const tacc_layer::DispatchRules>(std::move(*rules));
 }
 
+// The planner for `auto` rules: every class whose types are declared (in the
+// configuration, else by its worker's registration), at its cost_hint.
+std::shared_ptr<const tacc_layer::ChainPlanner> MakePlanner(const Config& c) {
+  std::vector<tacc_layer::ClassTypes> classes;
+  for (const auto& [name, cc] : c.classes) {
+    tacc_layer::ClassTypes t{name, cc.takes, cc.produces, cc.cost_hint};
+    if (const auto* impl = sns::FindWorkerImpl(cc.worker.empty() ? name : cc.worker)) {
+      if (t.takes.empty()) t.takes = impl->takes;
+      if (t.produces.empty()) t.produces = impl->produces;
+    }
+    if (!t.takes.empty() && !t.produces.empty()) classes.push_back(std::move(t));
+  }
+  return std::make_shared<const tacc_layer::ChainPlanner>(std::move(classes));
+}
+
 // Who a request is for: the user token (a cookie, else the client's address) and that
 // user's preferences from the customization database.
 struct User {
@@ -214,6 +232,7 @@ class TransendService : public sns::Service {
         connect_timeout_ms_(c.proxy.connect_timeout_ms),
         tunnel_idle_(c.proxy.tunnel_idle_timeout_ms),
         rules_(std::move(setup.rules)),
+        planner_(MakePlanner(c)),
         url_api_enabled_(c.url_api.enabled),
         url_keys_(std::move(setup.url_keys)),
         allow_unsigned_(c.url_api.allow_unsigned),
@@ -234,6 +253,7 @@ class TransendService : public sns::Service {
     auto rules = MakeRules(c);
     if (!rules.ok()) return rules.status();
     rules_ = std::move(*rules);
+    planner_ = MakePlanner(c);
     chain_deadline_ = std::chrono::milliseconds(c.dispatch.chain_deadline_ms);
     overload_queue_ = c.dispatch.overload_queue;
     return Status::Ok();
@@ -619,6 +639,20 @@ class TransendService : public sns::Service {
     if (distill && req.method() == bhttp::verb::get && answer.result() == bhttp::status::ok && !mime.empty() && !NoTransform(req) && !NoTransform(answer))
       rule = rules->Match(mime, static_cast<int64_t>(answer.body().size()), user.profile);
     if (!rule) co_return answer;
+    // An `auto` rule: the cheapest chain from this type to one the client takes.
+    std::optional<tacc_layer::DispatchRule> planned;
+    if (rule->planned()) {
+      auto plan = planner_->Plan(mime, tacc_layer::AcceptList::Parse(req[bhttp::field::accept]));
+      if (!plan) {
+        answer.set(bhttp::field::vary, "Accept");  // another client may get a chain
+        answer.set("X-Tacc-Untransformed", HeaderSafe("no chain of worker classes turns " + tacc_layer::MimeEssence(mime) + " into a type this client accepts"));
+        co_return answer;
+      }
+      planned = *rule;
+      planned->text = rule->text + " => " + plan->Text();  // the plan shapes the variant
+      planned->chain = std::move(plan->steps);
+      rule = &*planned;
+    }
     // A worker reads the body as it is meant, so a compressed one is decoded first
     // (bounded: a bomb is refused and the answer passes as it came).
     if (auto ce = answer.find(bhttp::field::content_encoding); ce != answer.end() && !boost::beast::iequals(ce->value(), "identity")) {
@@ -765,6 +799,7 @@ class TransendService : public sns::Service {
   int connect_timeout_ms_;
   std::chrono::milliseconds tunnel_idle_;
   std::shared_ptr<const tacc_layer::DispatchRules> rules_;
+  std::shared_ptr<const tacc_layer::ChainPlanner> planner_;
   bool url_api_enabled_;
   std::vector<tacc_layer::UrlSigningKey> url_keys_;
   bool allow_unsigned_;

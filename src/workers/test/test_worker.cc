@@ -1,9 +1,11 @@
 // The built-in "test" worker: a task of configurable cost, for tests and benchmarks.
 //
 // Start-up args (classes.<name>.args): mode = "sleep" | "cpu", cost_ms = milliseconds,
-// allow_faults = true | false (default false).
-// Per-task args override mode and cost_ms; echo=1 returns the input (and its type),
-// append=TEXT adds TEXT to the output (chains of test steps show each step),
+// allow_faults = true | false (default false), echo and append (defaults for the task
+// args of those names, so that a class in a planned chain marks its step).
+// Per-task args override mode, cost_ms, echo and append; echo=1 returns the input (and
+// its type), append=TEXT adds TEXT to the output (chains of test steps show each step),
+// to=TYPE labels the output with that MIME type (a planned chain's step),
 // inject=NAME:V1|V2 offers the virtual cache one more result per value, as if the task
 // had NAME=Vi (its output plus "[NAME=Vi]"). Fault injection,
 // for tests of the cluster's fault handling: crash=1 aborts the process (a worker may
@@ -33,9 +35,12 @@ std::string Arg(const std::map<std::string, std::string>& m, const std::string& 
 
 class TestWorker : public sns::WorkerFunction {
  public:
-  TestWorker(std::string mode, double cost_ms, bool allow_faults) : mode_(std::move(mode)), cost_ms_(cost_ms), allow_faults_(allow_faults) {}
+  TestWorker(std::string mode, double cost_ms, bool allow_faults, std::map<std::string, std::string> task_defaults)
+      : mode_(std::move(mode)), cost_ms_(cost_ms), allow_faults_(allow_faults), task_defaults_(std::move(task_defaults)) {}
 
-  Result<TaskOutput> Process(const TaskInput& in) override {
+  Result<TaskOutput> Process(const TaskInput& given) override {
+    TaskInput in = given;
+    for (const auto& [k, v] : task_defaults_) in.args.try_emplace(k, v);
     bool crash = Arg(in.args, "crash", "0") == "1", fail = Arg(in.args, "fail", "0") == "1";
     if ((crash || fail) && !allow_faults_)
       return Status::InvalidArgument(
@@ -65,6 +70,7 @@ class TestWorker : public sns::WorkerFunction {
       out.data = fmt::format("done by pid {} ({} {} ms)\n", getpid(), mode, cost);
     }
     out.data += Arg(in.args, "append", "");  // visible in chains: each step adds its mark
+    if (auto to = Arg(in.args, "to", ""); !to.empty()) out.mime_type = to;
     out.meta["cost_ms"] = fmt::format("{}", cost);
     if (auto inject = Arg(in.args, "inject", ""); !inject.empty()) {
       auto colon = inject.find(':');
@@ -89,6 +95,7 @@ class TestWorker : public sns::WorkerFunction {
   std::string mode_;
   double cost_ms_;
   bool allow_faults_;
+  std::map<std::string, std::string> task_defaults_;
 };
 
 Result<sns::WorkerFunctionPtr> MakeTestWorker(const std::map<std::string, std::string>& args) {
@@ -100,7 +107,10 @@ Result<sns::WorkerFunctionPtr> MakeTestWorker(const std::map<std::string, std::s
   if (end == cost_s.c_str() || cost < 0 || cost > 60000) return Status::InvalidArgument("test worker: cost_ms must be a number within 0..60000");
   std::string faults = Arg(args, "allow_faults", "false");
   if (faults != "true" && faults != "false") return Status::InvalidArgument("test worker: allow_faults must be true or false, not '" + faults + "'");
-  return sns::WorkerFunctionPtr(std::make_unique<TestWorker>(mode, cost, faults == "true"));
+  std::map<std::string, std::string> task_defaults;
+  for (const char* k : {"echo", "append"})
+    if (auto it = args.find(k); it != args.end()) task_defaults[k] = it->second;
+  return sns::WorkerFunctionPtr(std::make_unique<TestWorker>(mode, cost, faults == "true", std::move(task_defaults)));
 }
 
 }  // namespace

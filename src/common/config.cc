@@ -261,7 +261,7 @@ const SettingDef* FindSetting(std::string_view key) {
   return nullptr;
 }
 
-const std::set<std::string> kClassFields = {"worker", "min_workers", "max_workers", "cost_hint", "takes", "produces", "args"};
+const std::set<std::string> kClassFields = {"worker", "min_workers", "max_workers", "cost_hint", "takes", "produces", "handoff_to", "args"};
 
 Status SetClassField(Config& c, const std::string& cls, const std::string& field, const toml::node& n) {
   std::string key = "classes." + cls + "." + field;
@@ -294,6 +294,16 @@ Status SetClassField(Config& c, const std::string& cls, const std::string& field
         return Bad(key, "expected a list of MIME types (\"type/subtype\", no wildcards)");
       list.push_back(*v);
     }
+  } else if (field == "handoff_to") {
+    auto* a = n.as_array();
+    if (!a) return Bad(key, "expected a list of class names");
+    cc.handoff_to.clear();
+    for (auto& e : *a) {
+      auto v = e.value<std::string>();
+      if (!e.is_string() || !v || !PlainName(*v)) return Bad(key, "expected a list of class names");
+      if (*v == cls) return Bad(key, "a class cannot hand tasks to itself");
+      cc.handoff_to.push_back(*v);
+    }
   } else if (field == "args") {
     auto* t = n.as_table();
     if (!t) return Bad(key, "expected a table of name = value");
@@ -305,7 +315,7 @@ Status SetClassField(Config& c, const std::string& cls, const std::string& field
       else if (v.is_boolean()) cc.args[std::string(k.str())] = *v.value<bool>() ? "true" : "false"; else return Bad(key + "." + std::string(k.str()), "expected a string, number or boolean");
     }
   } else {
-    return Bad(key, "unknown class field (known: worker, min_workers, max_workers, cost_hint, takes, produces, args)");
+    return Bad(key, "unknown class field (known: worker, min_workers, max_workers, cost_hint, takes, produces, handoff_to, args)");
   }
   return Status::Ok();
 }
@@ -403,6 +413,8 @@ Status Validate(Config& c) {
     if (cc.max_workers < cc.min_workers)
       return Bad("classes." + name + ".max_workers", "must not be below min_workers");
     if (cc.max_workers == 0) return Bad("classes." + name + ".max_workers", "must be at least 1");
+    for (const auto& to : cc.handoff_to)
+      if (!c.classes.contains(to)) return Bad("classes." + name + ".handoff_to", "'" + to + "' is not a declared class");
   }
   return CheckConsistency(c);
 }
@@ -473,11 +485,11 @@ std::string Config::ToToml() const {
   for (auto& [name, cc] : classes) {
     out += fmt::format("\n[classes.{}]\nworker = {}\nmin_workers = {}\nmax_workers = {}\ncost_hint = {}\n", name, Quote(cc.worker), cc.min_workers,
                        cc.max_workers, cc.cost_hint);
-    for (const auto* list : {&cc.takes, &cc.produces}) {
+    for (const auto* list : {&cc.takes, &cc.produces, &cc.handoff_to}) {
       if (list->empty()) continue;
       std::string items;
       for (const auto& t : *list) items += (items.empty() ? "" : ", ") + Quote(t);
-      out += fmt::format("{} = [{}]\n", list == &cc.takes ? "takes" : "produces", items);
+      out += fmt::format("{} = [{}]\n", list == &cc.takes ? "takes" : list == &cc.produces ? "produces" : "handoff_to", items);
     }
     out += "args = { ";
     bool first = true;
@@ -507,6 +519,7 @@ std::string Config::Reference() {
       "| `max_workers` | 8 | never spawned above |\n"
       "| `cost_hint` | 1.0 | expected cost of a task, used when `worker.weight_by_cost` is on, and by the chain planner |\n"
       "| `takes`, `produces` | the worker's own | MIME types the class converts between, for `auto` dispatch rules (the chain planner); e.g. `[\"image/gif\"]` |\n"
+      "| `handoff_to` | [] | classes this class's workers may hand a task on to through their stub (e.g. big pages to a faster parser) |\n"
       "| `args` | {} | name = value pairs handed to the worker at start-up |\n\n"
       "A request for a class that is not declared is refused with a clear error.\n";
   return out;

@@ -24,6 +24,7 @@ struct ClassConfig {
   int max_workers = 8;          // never spawn above this
   double cost_hint = 1.0;       // expected cost of one task, for weighted load reports and chain planning
   std::vector<std::string> takes, produces;  // MIME types, for chain planning; empty: the worker's own
+  std::vector<std::string> handoff_to;       // classes its workers may hand a task on to (WorkerFunction's Handoff)
   std::map<std::string, std::string> args;  // passed to the worker at start-up
 };
 

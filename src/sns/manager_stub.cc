@@ -201,6 +201,7 @@ wire::Envelope TaskEnvelope(const std::string& cls, TaskInput& input, double cos
   t->mutable_args()->insert(input.args.begin(), input.args.end());
   t->mutable_profile()->insert(input.profile.begin(), input.profile.end());
   t->set_cost_hint(cost_hint);
+  t->set_handed_off(input.handed_off);
   return env;
 }
 

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ struct TaskInput {
   std::string mime_type;
   std::map<std::string, std::string> args;     // per-task arguments (from the service)
   std::map<std::string, std::string> profile;  // the user's preferences
+  bool handed_off = false;  // another worker's stub handed this task on (it cannot be again)
 };
 
 // A result a worker offers the virtual cache besides its answer (paper §3.1.5): what
@@ -31,11 +33,22 @@ struct CacheInjection {
   std::string data;
 };
 
+// Instead of an answer, a worker may hand its task on to another class (paper §3.1.6:
+// the HTML munger passing big pages to a faster parser). Its stub, not the worker, makes
+// the call: the same input, with `args` laid over the task's, goes to a worker of
+// `worker_class` (which must be in the class's handoff_to), and that worker's answer is
+// this task's answer. A task that was handed on once cannot be handed on again.
+struct Handoff {
+  std::string worker_class;
+  std::map<std::string, std::string> args;
+};
+
 struct TaskOutput {
   std::string data;
   std::string mime_type;
   std::map<std::string, std::string> meta;  // e.g. what was done, for headers and logs
   std::vector<CacheInjection> injections;
+  std::optional<Handoff> handoff;  // set: data, mime_type and injections are ignored
 };
 
 class WorkerFunction {

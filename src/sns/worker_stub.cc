@@ -1,6 +1,7 @@
 #include "sns/worker_stub.h"
 
 #include <algorithm>
+#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/metrics.h"
+#include "sns/manager_stub.h"
 #include "wire/cluster_options.h"
 #include "wire/datagram_seal.h"
 
@@ -30,6 +32,7 @@ struct StubCounters {
   Counter& overloaded = Metrics().counter("tacc_worker_overloaded_total", "Tasks refused because the queue was full");
   Counter& expired = Metrics().counter("tacc_worker_expired_total", "Tasks dropped because their deadline passed while queued");
   Counter& failed = Metrics().counter("tacc_worker_failed_total", "Tasks the worker function failed");
+  Counter& handoffs = Metrics().counter("tacc_worker_handoffs_total", "Tasks handed on to another class (WorkerFunction's Handoff)");
 };
 StubCounters& Counters() {
   static StubCounters c;
@@ -46,7 +49,10 @@ WorkerStub::WorkerStub(asio::io_context& ctx, Config config, std::string worker_
       acceptor_(ctx),
       follower_(ManagerFollower::Options{Millis(config_.frontend.manager_timeout_ms), Millis(3 * config_.beacon.interval_ms)}),
       alive_(std::make_shared<bool>(true)) {
-  if (auto* cc = config_.FindClass(class_)) default_cost_ = cc->cost_hint;
+  if (auto* cc = config_.FindClass(class_)) {
+    default_cost_ = cc->cost_hint;
+    handoff_to_ = cc->handoff_to;
+  }
 }
 
 WorkerStub::~WorkerStub() {
@@ -72,9 +78,24 @@ Status WorkerStub::Start() {
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   id_ = fmt::format("{}@{}:{}", class_, config_.cluster.host, port());
 
-  // A worker needs only the manager's address and epoch: beacon headers.
+  // A worker needs only the manager's address and epoch: beacon headers. One that may
+  // hand tasks on needs the whole beacons, to pick a worker of the other class.
   BeaconListener::Options lo;
-  lo.header_only = true;
+  lo.header_only = handoff_to_.empty();
+  if (!handoff_to_.empty()) {
+    handoff_directory_ = std::make_unique<SharedDirectory>();
+    handoff_stub_ = std::make_unique<ManagerStub>(
+        ctx_, config_, *handoff_directory_,
+        [this, alive = alive_](const std::string& cls) {
+          asio::post(ctx_, [this, alive, cls] {
+            if (!*alive || !manager_conn_ || !manager_conn_->is_open()) return;
+            wire::Envelope env;
+            env.mutable_spawn_request()->set_worker_class(cls);
+            manager_conn_->Send(std::move(env));
+          });
+        },
+        std::random_device{}(), auth_);
+  }
   auto l = BeaconListener::Open(ctx_, config_, auth_->key, [this](const wire::Beacon& b) { OnBeacon(b); }, lo);
   if (!l.ok()) return l.status();
   beacons_ = std::move(*l);
@@ -147,7 +168,9 @@ asio::awaitable<void> WorkerStub::DrainLoop() {
 void WorkerStub::OnBeacon(const wire::Beacon& b) {
   if (stopped_ || draining_) return;
   bool connected = manager_conn_ && manager_conn_->is_open();
-  if (follower_.OnBeacon(b, Clock::now(), connected).register_) {
+  auto decision = follower_.OnBeacon(b, Clock::now(), connected);
+  if (decision.use && handoff_directory_) handoff_directory_->Set(DirectorySnapshot::FromBeacon(b));
+  if (decision.register_) {
     follower_.RegistrationStarted();
     asio::co_spawn(ctx_, RegisterWithManager(b.manager(), b.epoch()), asio::detached);
   }
@@ -400,6 +423,7 @@ void WorkerStub::WorkerThreadMain() {
       in.mime_type = t.mime_type();
       in.args.insert(t.args().begin(), t.args().end());
       in.profile.insert(t.profile().begin(), t.profile().end());
+      in.handed_off = t.handed_off();
       try {
         result = fn_->Process(in);
       } catch (const std::exception& e) {
@@ -431,6 +455,49 @@ void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
     if (queue_.empty() && running_ == 0) queued_cost_ = 0;
     load_now = LoadLocked();
   }
+  if (result.ok() && result->handoff) {
+    Status allowed = CheckHandoff(task, *result->handoff);
+    if (allowed.ok()) {
+      asio::co_spawn(ctx_, HandOff(std::move(task), std::move(*result->handoff)), asio::detached);
+      return;
+    }
+    result = allowed;
+  }
+  Answer(std::move(task), std::move(result), load_now);
+}
+
+Status WorkerStub::CheckHandoff(const QueuedTask& task, const Handoff& handoff) const {
+  if (task.request.task().handed_off())
+    return Status::WorkerError(fmt::format("{} asked to hand on a task that was handed on already (only one hand-off per task)", id_));
+  if (!handoff_stub_ || std::find(handoff_to_.begin(), handoff_to_.end(), handoff.worker_class) == handoff_to_.end())
+    return Status::WorkerError(fmt::format("{} asked to hand a task on to class '{}', which is not in classes.{}.handoff_to", id_, handoff.worker_class, class_));
+  return Status::Ok();
+}
+
+asio::awaitable<void> WorkerStub::HandOff(QueuedTask task, Handoff handoff) {
+  auto alive = alive_;
+  const auto& t = task.request.task();
+  TaskInput in;
+  in.data = t.input();
+  in.mime_type = t.mime_type();
+  in.args.insert(t.args().begin(), t.args().end());
+  for (auto& [k, v] : handoff.args) in.args[k] = v;
+  in.profile.insert(t.profile().begin(), t.profile().end());
+  in.handed_off = true;
+  Counters().handoffs.Inc();
+  std::string to = handoff.worker_class;  // named: see the GCC 12 note in transend_service.cc
+  auto result = co_await handoff_stub_->Dispatch(to, std::move(in), task.deadline, nullptr);
+  if (!*alive) co_return;
+  if (result.ok()) result->meta["handed_off_by"] = id_;
+  double load_now;
+  {
+    std::lock_guard lock(mu_);
+    load_now = LoadLocked();
+  }
+  Answer(std::move(task), std::move(result), load_now);
+}
+
+void WorkerStub::Answer(QueuedTask task, Result<TaskOutput> result, double load_now) {
   if (result.ok()) {
     ++completed_;
   } else {
@@ -449,7 +516,7 @@ void WorkerStub::Finish(QueuedTask task, Result<TaskOutput> result) {
   r->set_output(std::move(result->data));
   r->set_mime_type(std::move(result->mime_type));
   r->mutable_meta()->insert(result->meta.begin(), result->meta.end());
-  (*r->mutable_meta())["worker"] = id_;
+  r->mutable_meta()->insert({"worker", id_});  // a handed-on task's keeps the worker that did it
   for (auto& inj : result->injections) {
     auto* i = r->add_injections();
     i->mutable_args()->insert(inj.args.begin(), inj.args.end());

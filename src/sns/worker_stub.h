@@ -10,6 +10,9 @@
 // when the function makes no progress for worker.hang_timeout_ms while tasks wait, the
 // stub ends the process, so its tasks fail over to other workers at once (their
 // connections break) and the manager starts a replacement.
+// A worker function may hand its task on to another class (WorkerFunction's Handoff):
+// the stub checks the class against classes.<class>.handoff_to, sends the task there
+// through a ManagerStub of its own (fed by whole beacons), and answers with its result.
 //
 // Thread safety: the public methods run on the stub's io_context; the worker thread
 // only touches the task queue (under its mutex) and posts results back.
@@ -36,6 +39,9 @@
 #include "wire/connection.h"
 
 namespace tacc::sns {
+
+class ManagerStub;
+class SharedDirectory;
 
 class WorkerStub {
  public:
@@ -79,6 +85,9 @@ class WorkerStub {
   void OnTask(const wire::Connection::Ptr& conn, wire::Envelope&& env);
   void WorkerThreadMain();
   void Finish(QueuedTask task, Result<TaskOutput> result);
+  Status CheckHandoff(const QueuedTask& task, const Handoff& handoff) const;
+  boost::asio::awaitable<void> HandOff(QueuedTask task, Handoff handoff);
+  void Answer(QueuedTask task, Result<TaskOutput> result, double load_now);
   // The load a report or an answer announces (queued + running, or their cost). Holds mu_.
   double LoadLocked() const;
   // Reports to the manager by datagram from now on, with `token`; false if it cannot.
@@ -91,6 +100,10 @@ class WorkerStub {
   std::string id_;
   WorkerFunctionPtr fn_;
   double default_cost_ = 1;
+
+  std::vector<std::string> handoff_to_;
+  std::unique_ptr<SharedDirectory> handoff_directory_;  // only with handoff_to
+  std::unique_ptr<ManagerStub> handoff_stub_;
 
   boost::asio::ip::tcp::acceptor acceptor_;
   std::unique_ptr<BeaconListener> beacons_;

@@ -472,6 +472,39 @@ TEST(TransendTest, AutoRulesPlanTheCheapestChainToWhatTheClientAccepts) {
   EXPECT_NE(none.Header("x-tacc-untransformed").find("text/plain"), std::string::npos) << none.Header("x-tacc-untransformed");
 }
 
+// A worker may hand its task on to another class; its stub makes the call, only to a
+// class in its handoff_to, and only once per task.
+TEST(TransendTest, AWorkerHandsATaskOnThroughItsStub) {
+  TestOrigin origin(TypedAnswer);
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "dispatch.min_transform_bytes=0", "stub.max_retries=0", "cache.enabled=false",
+                                 "dispatch.rules=[\"text/plain -> front{handoff=fast}\", \"text/html -> front{handoff=test}\", "
+                                 "\"application/octet-stream -> front{handoff=fast,handoff_again=front}\"]",
+                                 "classes.front.worker=test", "classes.front.min_workers=1", "classes.front.handoff_to=[\"fast\"]",
+                                 "classes.fast.worker=test", "classes.fast.min_workers=0", "classes.fast.args.echo=1",
+                                 "classes.fast.args.append=[fast]", "classes.fast.handoff_to=[\"front\"]"}});
+  c.Start();
+  ASSERT_TRUE(c.WaitForWorkers({"front"})) << c.Log();
+  std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+
+  // The fast class has no worker yet: the front worker's stub asks the manager for one.
+  auto t = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/t.txt");
+  EXPECT_EQ(t.status, 200) << t.body;
+  EXPECT_EQ(t.body, "abc[fast]");
+  EXPECT_EQ(t.Header("x-tacc-approximate"), "");
+
+  // A class not in handoff_to: a worker error, so the original, marked approximate.
+  auto h = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/h.html");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.body, "<p>page</p>");
+  EXPECT_NE(h.Header("x-tacc-approximate-reason").find("not in classes.front.handoff_to"), std::string::npos) << h.Header("x-tacc-approximate-reason");
+
+  // A handed-on task handed on again: refused by the second stub, whatever its class allows.
+  auto b = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/b.bin");
+  EXPECT_EQ(b.body, "\x01\x02");
+  EXPECT_NE(b.Header("x-tacc-approximate-reason").find("handed on already"), std::string::npos) << b.Header("x-tacc-approximate-reason");
+}
+
 // Rules come from the configuration file and change on SIGHUP, without a restart: the
 // front end's pid and an open keep-alive connection both survive the reload.
 TEST(TransendTest, DispatchRulesReloadOnSighupWithoutRestartingFrontEnds) {

@@ -47,6 +47,7 @@
 #include "services/transend/response_cache.h"
 #include "services/transend/client_hints.h"
 #include "services/transend/preferences_page.h"
+#include "services/transend/refinement.h"
 #include "tacc/cached_profile_store.h"
 #include "tacc/sqlite_profile_store.h"
 #include "tacc/url_api.h"
@@ -263,12 +264,18 @@ class TransendService : public sns::Service {
     if (http::ViaHasLoop(req, via_name_)) co_return Page(req, bhttp::status::loop_detected, "this request has come through this proxy before (Via)");
     if (req.method() == bhttp::verb::connect) co_return co_await Connect(req, ctx);
     if (cache_enabled_ && !cache_) cache_ = std::make_unique<ResponseCache>(ctx.tasks, cache_options_);
-    if (req.target() == kPreferencesPath) co_return co_await Preferences(req, ctx);
+    // The front end's own pages, asked for in origin-form or, through the forward proxy,
+    // on any host (src/services/transend/refinement.h).
+    const auto own = OwnPath(req.target());
+    const std::string own_path = own ? own->substr(0, own->find('?')) : std::string();
+    if (own_path == kPreferencesPath) co_return co_await Preferences(req, ctx);
     auto user = co_await LoadUser(req, ctx);
     if (!user.ok()) co_return Page(req, bhttp::status::service_unavailable, "the customization database is unavailable: " + user.status().message());
+    if (own_path == kOriginalPath || own_path == kRefinePagePath) co_return co_await Refine(req, ctx, *user, *own);
     if (url_api_enabled_ && req.target().starts_with(tacc_layer::kUrlApiPrefix)) co_return co_await UrlApi(req, ctx, *user);
-    if (req.target().starts_with("/")) co_return co_await Reverse(req, ctx, *user);
-    co_return co_await Forward(req, ctx, *user);
+    const std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
+    if (req.target().starts_with("/")) co_return co_await Reverse(req, ctx, *user, no_args);
+    co_return co_await Forward(req, ctx, *user, no_args);
   }
 
  private:
@@ -358,7 +365,8 @@ class TransendService : public sns::Service {
     co_return reply;
   }
 
-  boost::asio::awaitable<http::Reply> Forward(http::Request& req, sns::ServiceContext& ctx, const User& user) {
+  // `args` go to every step of a chain the answer takes (refinement's zoom).
+  boost::asio::awaitable<http::Reply> Forward(http::Request& req, sns::ServiceContext& ctx, const User& user, const std::map<std::string, std::string>& args) {
     if (!clients_.Contains(ctx.request_info.remote.address()))
       co_return Page(req, bhttp::status::forbidden, "forward proxying is not offered to this client's network (proxy.client_networks)");
     auto url = boost::urls::parse_absolute_uri(req.target());
@@ -378,10 +386,10 @@ class TransendService : public sns::Service {
     // co_await expression twice.
     http::OriginEndpoint where{tls, url->host_address(), port};
     std::string host_header(url->encoded_host_and_port());
-    co_return co_await Relay(req, ctx, user, forward_, std::move(where), std::move(target), std::move(host_header), nullptr);
+    co_return co_await Relay(req, ctx, user, forward_, std::move(where), std::move(target), std::move(host_header), nullptr, args);
   }
 
-  boost::asio::awaitable<http::Reply> Reverse(http::Request& req, sns::ServiceContext& ctx, const User& user) {
+  boost::asio::awaitable<http::Reply> Reverse(http::Request& req, sns::ServiceContext& ctx, const User& user, const std::map<std::string, std::string>& args) {
     std::string host(req[bhttp::field::host]);
     for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto it = reverse_.find(host);
@@ -400,7 +408,36 @@ class TransendService : public sns::Service {
     std::string client = ctx.request_info.remote.address().to_string();
     std::string target(req.target());
     std::string host_header(req[bhttp::field::host]);
-    co_return co_await Relay(req, ctx, user, reverse_client_, it->second, std::move(target), std::move(host_header), &client);
+    co_return co_await Relay(req, ctx, user, reverse_client_, it->second, std::move(target), std::move(host_header), &client, args);
+  }
+
+  // /_tacc/orig and /_tacc/refine: the original of a distilled image, the region around
+  // a click at full resolution, or the page to click on.
+  boost::asio::awaitable<http::Reply> Refine(http::Request& req, sns::ServiceContext& ctx, User user, const std::string& own) {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head)
+      co_return Page(req, bhttp::status::method_not_allowed, "refinement answers GET and HEAD");
+    auto r = ParseRefineRequest(own);
+    if (!r.ok()) co_return Page(req, bhttp::status::bad_request, r.status().message());
+    if (r->page) {
+      auto res = http::MakeResponse(req, bhttp::status::ok, RenderRefinePage(r->url), "text/html; charset=utf-8");
+      res.set(bhttp::field::cache_control, "no-store");
+      co_return res;
+    }
+    std::map<std::string, std::string> args;
+    if (r->zoom) args = ZoomArgs(*r->zoom);
+    else user.profile["distill"] = "off";  // the original, whatever the rules say
+    // An image on the host this request came to (a reverse-proxied site) is asked for
+    // the way the page was; any other goes through the forward proxy and its checks.
+    auto u = boost::urls::parse_absolute_uri(r->url);
+    std::string authority(u->encoded_host_and_port()), host(req[bhttp::field::host]);
+    if (req.target().starts_with("/") && boost::beast::iequals(authority, host)) {
+      std::string target = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
+      if (u->has_query()) target += "?" + std::string(u->encoded_query());
+      req.target(target);
+      co_return co_await Reverse(req, ctx, user, args);
+    }
+    req.target(r->url);
+    co_return co_await Forward(req, ctx, user, args);
   }
 
   // Checks the URL API's options: known names, values in range, an allowed size.
@@ -474,7 +511,8 @@ class TransendService : public sns::Service {
   // Sends `req` on to `where` as `target` with Host `host_header`, and streams the
   // answer back. `forwarded_for`: the client's address for X-Forwarded-For, or null.
   boost::asio::awaitable<http::Reply> Relay(http::Request& req, sns::ServiceContext& ctx, const User& user, http::OriginClient& origin, http::OriginEndpoint where,
-                                            std::string target, std::string host_header, const std::string* forwarded_for) {
+                                            std::string target, std::string host_header, const std::string* forwarded_for,
+                                            const std::map<std::string, std::string>& args) {
     http::OriginClient::Request out{req.method(), target, 11};
     for (const auto& f : req) out.insert(f.name_string(), f.value());
     http::RemoveHopByHop(out);
@@ -488,7 +526,6 @@ class TransendService : public sns::Service {
 
     // The virtual cache (RFC 9111, shared): fresh -> answered from it; stale -> the
     // origin is asked to revalidate; only-if-cached and nothing usable -> 504.
-    std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
     CacheSlot slot;
     std::shared_ptr<const CachedResponse> stored;
     const std::string url_key = tacc_layer::FatUrl(where.Key() + target, {});
@@ -499,7 +536,7 @@ class TransendService : public sns::Service {
         tacc_layer::StoredResponseView view{stored->status, &stored->headers, stored->secondary_key, stored->request_time, stored->response_time};
         auto d = tacc_layer::Lookup(req.method(), req, view, std::chrono::system_clock::now());
         if (d.action == tacc_layer::LookupAction::kServe)
-          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key);
+          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key, args);
         if (d.action == tacc_layer::LookupAction::kGatewayTimeout)
           co_return Page(req, bhttp::status::gateway_timeout, "only-if-cached: nothing usable is cached");
         if (d.action == tacc_layer::LookupAction::kRevalidate) {
@@ -527,11 +564,11 @@ class TransendService : public sns::Service {
         refreshed.request_time = slot.request_time;
         refreshed.response_time = now;
         co_await cache_->Replace(slot.lookup.key, refreshed);
-        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key);
+        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key, args);
       }
     }
     const CacheSlot* cache_slot = slot.lookup.primary.empty() ? nullptr : &slot;
-    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(no_args), cache_slot);
+    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), args, cache_slot);
   }
 
   // Where an answer goes in the virtual cache: its key, and when it was asked for.
@@ -542,7 +579,8 @@ class TransendService : public sns::Service {
 
   // An answer from the virtual cache, with its Age, through the chains like any other.
   boost::asio::awaitable<http::Reply> FromCache(http::Request& req, sns::ServiceContext& ctx, const User& user, const CachedResponse& stored,
-                                                std::chrono::seconds age, std::string_view how, const std::string& key) {
+                                                std::chrono::seconds age, std::string_view how, const std::string& key,
+                                                const std::map<std::string, std::string>& args) {
     http::Response answer{static_cast<bhttp::status>(stored.status), req.version()};
     for (const auto& f : stored.headers) answer.insert(f.name_string(), f.value());
     answer.set(bhttp::field::age, tacc_layer::AgeFieldValue(age));
@@ -550,8 +588,7 @@ class TransendService : public sns::Service {
     http::AppendVia(answer, "1.1", via_name_);
     answer.keep_alive(req.keep_alive());
     answer.body() = stored.body;
-    std::map<std::string, std::string> args;
-    co_return co_await WholeAnswer(req, ctx, user, std::move(answer), std::move(args), key);
+    co_return co_await WholeAnswer(req, ctx, user, std::move(answer), args, key);
   }
 
   // Answers `req` with what an origin sent: through a chain of workers if a rule wants

@@ -5,7 +5,9 @@
 // args of those names, so that a class in a planned chain marks its step).
 // Per-task args override mode, cost_ms, echo and append; echo=1 returns the input (and
 // its type), append=TEXT adds TEXT to the output (chains of test steps show each step),
-// to=TYPE labels the output with that MIME type (a planned chain's step),
+// to=TYPE labels the output with that MIME type (a planned chain's step), handoff=CLASS
+// hands the task on to CLASS through the stub (with handoff set to handoff_again's
+// value, by default none),
 // inject=NAME:V1|V2 offers the virtual cache one more result per value, as if the task
 // had NAME=Vi (its output plus "[NAME=Vi]"). Fault injection,
 // for tests of the cluster's fault handling: crash=1 aborts the process (a worker may
@@ -48,6 +50,11 @@ class TestWorker : public sns::WorkerFunction {
           "configured with classes.<class>.args.allow_faults = true");
     if (crash) std::abort();
     if (fail) return Status::WorkerError("asked to fail");
+    if (auto to = Arg(in.args, "handoff", ""); !to.empty()) {
+      TaskOutput out;
+      out.handoff = sns::Handoff{to, {{"handoff", Arg(in.args, "handoff_again", "")}}};
+      return out;
+    }
     std::string mode = Arg(in.args, "mode", mode_);
     double cost = cost_ms_;
     if (auto it = in.args.find("cost_ms"); it != in.args.end()) cost = std::atof(it->second.c_str());

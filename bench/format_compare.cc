@@ -91,7 +91,8 @@ double Ssim(const Raster& a, const Raster& b) {
       mb /= 64;
       for (int j = 0; j < 8; ++j)
         for (int i = 0; i < 8; ++i) {
-          const double da = ya[static_cast<size_t>(y + j) * a.width + x + i] - ma, db = yb[static_cast<size_t>(y + j) * a.width + x + i] - mb;
+          const double da = ya[static_cast<size_t>(y + j) * a.width + x + i] - ma,
+                       db = yb[static_cast<size_t>(y + j) * a.width + x + i] - mb;
           va += da * da;
           vb += db * db;
           cov += da * db;
@@ -213,14 +214,16 @@ int main(int argc, char** argv) {
   if (webp_q < 0) webp_q = WebpQuality(q);
   if (avif_qz < 0) avif_qz = AvifQuantizer(q);
   std::vector<Format> formats;
-  formats.push_back({"jpeg (libjpeg-turbo)", [q](const Raster& r) {
+  formats.push_back({"jpeg (libjpeg-turbo)",
+                     [q](const Raster& r) {
                        JpegEncodeOptions o;
                        o.quality = q;
                        return EncodeJpeg(r, o);
                      },
                      jpeg_decode});
   for (int method : quick ? std::vector<int>{4} : std::vector<int>{0, 4, 6})
-    formats.push_back({"webp method " + std::to_string(method), [webp_q, method](const Raster& r) {
+    formats.push_back({"webp method " + std::to_string(method),
+                       [webp_q, method](const Raster& r) {
                          WebpEncodeOptions o;
                          o.quality = webp_q;
                          o.method = method;
@@ -231,12 +234,13 @@ int main(int argc, char** argv) {
     const char* codec;
     int speed;
   };
-  const std::vector<Av> avifs = quick ? std::vector<Av>{{"aom", 8}}
-                                      : std::vector<Av>{{"aom", 6}, {"aom", 8}, {"aom", 10}, {"rav1e", 8}, {"rav1e", 10}, {"svt", 8}, {"svt", 10}};
+  const std::vector<Av> avifs = quick ? std::vector<Av>{{"aom", 8}} : std::vector<Av>{{"aom", 6},    {"aom", 8}, {"aom", 10}, {"rav1e", 8},
+                                                                                      {"rav1e", 10}, {"svt", 8}, {"svt", 10}};
   for (const auto& av : avifs) {
     auto codec = ParseAvifCodec(av.codec);
     if (!codec.ok()) continue;
-    formats.push_back({std::string("avif ") + av.codec + " speed " + std::to_string(av.speed), [avif_qz, c = *codec, speed = av.speed](const Raster& r) {
+    formats.push_back({std::string("avif ") + av.codec + " speed " + std::to_string(av.speed),
+                       [avif_qz, c = *codec, speed = av.speed](const Raster& r) {
                          AvifEncodeOptions o;
                          o.quantizer = avif_qz;
                          o.speed = speed;
@@ -250,7 +254,8 @@ int main(int argc, char** argv) {
     const std::string bytes = ReadFile(path);
     Size target;
     auto d = DecodeJpeg(bytes, ImageLimits{}, [&](Size up) {
-      target = Size{std::max(1, static_cast<int>(std::lround(up.width * scale))), std::max(1, static_cast<int>(std::lround(up.height * scale)))};
+      target =
+          Size{std::max(1, static_cast<int>(std::lround(up.width * scale))), std::max(1, static_cast<int>(std::lround(up.height * scale)))};
       return target;
     });
     if (!d.ok()) {
@@ -295,19 +300,21 @@ int main(int argc, char** argv) {
     }
   }
   const Format& jpeg = formats.front();
-  std::printf("%zu pictures (%s), scale %.2f, quality %d (webp %d, avif quantizer %d)\n", files.size(), set.c_str(), scale, q, webp_q, avif_qz);
-  std::printf("| format | mean bytes | bytes / jpeg | mean encode ms | time / jpeg | mean SSIM | refused |\n|---|---|---|---|---|---|---|\n");
+  std::printf("%zu pictures (%s), scale %.2f, quality %d (webp %d, avif quantizer %d)\n", files.size(), set.c_str(), scale, q, webp_q,
+              avif_qz);
+  std::printf(
+      "| format | mean bytes | bytes / jpeg | mean encode ms | time / jpeg | mean SSIM | refused |\n|---|---|---|---|---|---|---|\n");
   for (const auto& f : formats) {
     const double n = f.images;
-    std::printf("| %s | %.0f | %.2f | %.2f | %.1f | %.4f | %d |\n", f.name.c_str(), f.bytes / n, f.bytes / jpeg.bytes, 1000 * f.cpu_s / n, f.cpu_s / jpeg.cpu_s,
-                f.ssim / n, f.failed);
+    std::printf("| %s | %.0f | %.2f | %.2f | %.1f | %.4f | %d |\n", f.name.c_str(), f.bytes / n, f.bytes / jpeg.bytes, 1000 * f.cpu_s / n,
+                f.cpu_s / jpeg.cpu_s, f.ssim / n, f.failed);
   }
   for (const auto& f : formats) {
     std::string key = f.name;
     for (auto& ch : key)
       if (ch == ' ' || ch == '(' || ch == ')' || ch == '-') ch = '_';
-    std::printf("RESULT format=%s mean_bytes=%.0f mean_encode_ms=%.3f mean_ssim=%.4f images=%d\n", key.c_str(), f.bytes / f.images, 1000 * f.cpu_s / f.images,
-                f.ssim / f.images, f.images);
+    std::printf("RESULT format=%s mean_bytes=%.0f mean_encode_ms=%.3f mean_ssim=%.4f images=%d\n", key.c_str(), f.bytes / f.images,
+                1000 * f.cpu_s / f.images, f.ssim / f.images, f.images);
   }
   return 0;
 }

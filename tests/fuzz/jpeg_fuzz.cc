@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Raster upright = ApplyOrientation(decoded->raster, decoded->orientation);
   Check(upright.width >= asked.width && upright.height >= asked.height, "the DCT scale undershot the target");
   Raster small = ResizeArea(upright, asked.width, asked.height);
-  Check(small.width == asked.width && small.height == asked.height && small.pixels.size() == static_cast<size_t>(small.height) * small.row_bytes(),
+  Check(small.width == asked.width && small.height == asked.height &&
+            small.pixels.size() == static_cast<size_t>(small.height) * small.row_bytes(),
         "the resize made the wrong size");
   return 0;
 }

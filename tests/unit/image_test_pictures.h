@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <jpeglib.h>
 #include <cstdio>
 #include <cstdlib>
-#include <jpeglib.h>
 
 #include <array>
 #include <cmath>
@@ -100,7 +100,8 @@ inline std::string JpegOf(const Raster& r, int quality = 90, int orientation = 1
 
 // The jpeg worker (made with `startup` args) run on `jpeg`.
 inline Result<sns::TaskOutput> RunJpegWorker(const std::string& jpeg, std::map<std::string, std::string> args = {},
-                                             std::map<std::string, std::string> profile = {}, std::map<std::string, std::string> startup = {}) {
+                                             std::map<std::string, std::string> profile = {},
+                                             std::map<std::string, std::string> startup = {}) {
   auto* e = sns::FindWorkerImpl("jpeg");
   if (!e) return Status::NotFound("no jpeg worker registered");
   auto fn = e->factory(startup);

@@ -38,7 +38,7 @@ TEST(OutputFormatTest, TheChoiceFollowsTheTable) {
       {false, true, "", "", true, F::kWebp},
       {true, false, "", "", true, F::kAvif},
       {true, true, "", "", true, F::kAvif},
-      {true, true, "", "", false, F::kWebp},   // avif off for the class
+      {true, true, "", "", false, F::kWebp},  // avif off for the class
       {true, false, "", "", false, F::kJpeg},
       {true, true, "auto", "", true, F::kAvif},
       {true, true, "", "auto", true, F::kAvif},
@@ -70,8 +70,8 @@ TEST(OutputFormatTest, TheChoiceFollowsTheTable) {
     auto c = ChooseOutput(args, profile, s, 25);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     EXPECT_EQ(FormatName(c->format), FormatName(r.expected))
-        << "accept avif=" << r.accept_avif << " webp=" << r.accept_webp << " profile=" << r.profile << " f=" << r.f << " avif on=" << r.avif_enabled
-        << " (" << c->why << ")";
+        << "accept avif=" << r.accept_avif << " webp=" << r.accept_webp << " profile=" << r.profile << " f=" << r.f
+        << " avif on=" << r.avif_enabled << " (" << c->why << ")";
     EXPECT_FALSE(c->why.empty());
     EXPECT_EQ(c->quality, 25);
   }

@@ -35,7 +35,8 @@ TEST(RefinementTest, ACropReturnsThatRegionAtFullResolution) {
     auto out = RunJpegWorker(original, {{"crop", c.crop}, {"q", "90"}});
     ASSERT_TRUE(out.ok()) << c.crop << ": " << out.status().ToString();
     auto seen = Look(*out);
-    EXPECT_TRUE(Near(seen.middle, c.colour)) << c.crop << ": " << int{seen.middle[0]} << "," << int{seen.middle[1]} << "," << int{seen.middle[2]};
+    EXPECT_TRUE(Near(seen.middle, c.colour)) << c.crop << ": " << int{seen.middle[0]} << "," << int{seen.middle[1]} << ","
+                                             << int{seen.middle[2]};
     EXPECT_EQ(out->meta["crop"], c.crop);
     EXPECT_EQ(out->meta["dct_scale"], "1/1") << "a crop is not shrunk unless asked";
   }
@@ -84,7 +85,8 @@ TEST(RefinementTest, CropCoordinatesAreUprightOnesUnderExifOrientation) {
     auto seen = Look(*out);
     EXPECT_EQ(seen.width, 64) << c.crop;
     EXPECT_EQ(seen.height, 128) << c.crop;
-    EXPECT_TRUE(Near(seen.middle, c.colour)) << c.crop << ": " << int{seen.middle[0]} << "," << int{seen.middle[1]} << "," << int{seen.middle[2]};
+    EXPECT_TRUE(Near(seen.middle, c.colour)) << c.crop << ": " << int{seen.middle[0]} << "," << int{seen.middle[1]} << ","
+                                             << int{seen.middle[2]};
   }
   // In upright pixels the picture is 128 wide: x=130 is outside even though the stored
   // picture is 256 wide; y=200 is inside though the stored one is 128 high.
@@ -104,8 +106,8 @@ TEST(RefinementTest, CropCoordinatesAreUprightOnesUnderExifOrientation) {
 
 TEST(RefinementTest, ACropOutsideThePictureOrMalformedIsAnInvalidArgument) {
   const std::string original = JpegOf(Quadrants(256, 128, kRed, kGreen, kBlue, kWhite), 90);
-  for (const char* bad : {"200,0,100,10", "0,100,10,29", "256,0,1,1", "0,0,257,128", "0,0,0,10", "0,0,10,0", "-1,0,10,10", "0,0,10", "0,0,10,10,5",
-                          "a,b,c,d", "0,0,10,10x", "", "2147483647,0,1,1"}) {
+  for (const char* bad : {"200,0,100,10", "0,100,10,29", "256,0,1,1", "0,0,257,128", "0,0,0,10", "0,0,10,0", "-1,0,10,10", "0,0,10",
+                          "0,0,10,10,5", "a,b,c,d", "0,0,10,10x", "", "2147483647,0,1,1"}) {
     auto out = RunJpegWorker(original, {{"crop", bad}});
     if (std::string(bad).empty()) {  // an empty crop is no crop
       EXPECT_TRUE(out.ok());

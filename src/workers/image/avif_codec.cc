@@ -24,9 +24,12 @@ struct RWDataGuard {
 
 avifCodecChoice Choice(AvifCodec c) {
   switch (c) {
-    case AvifCodec::kRav1e: return AVIF_CODEC_CHOICE_RAV1E;
-    case AvifCodec::kSvt: return AVIF_CODEC_CHOICE_SVT;
-    case AvifCodec::kAom: break;
+    case AvifCodec::kRav1e:
+      return AVIF_CODEC_CHOICE_RAV1E;
+    case AvifCodec::kSvt:
+      return AVIF_CODEC_CHOICE_SVT;
+    case AvifCodec::kAom:
+      break;
   }
   return AVIF_CODEC_CHOICE_AOM;
 }
@@ -35,10 +38,14 @@ avifCodecChoice Choice(AvifCodec c) {
 
 Result<AvifCodec> ParseAvifCodec(std::string_view name) {
   AvifCodec c;
-  if (name == "aom") c = AvifCodec::kAom;
-  else if (name == "rav1e") c = AvifCodec::kRav1e;
-  else if (name == "svt") c = AvifCodec::kSvt;
-  else return Status::InvalidArgument(fmt::format("avif_codec must be aom, rav1e or svt, not '{}'", name));
+  if (name == "aom")
+    c = AvifCodec::kAom;
+  else if (name == "rav1e")
+    c = AvifCodec::kRav1e;
+  else if (name == "svt")
+    c = AvifCodec::kSvt;
+  else
+    return Status::InvalidArgument(fmt::format("avif_codec must be aom, rav1e or svt, not '{}'", name));
   if (!avifCodecName(Choice(c), AVIF_CODEC_FLAG_CAN_ENCODE))
     return Status::InvalidArgument(fmt::format("this libavif ({}) cannot encode with {}", avifVersion(), name));
   return c;
@@ -52,8 +59,8 @@ Result<std::string> EncodeAvif(const Raster& raster, const AvifEncodeOptions& op
   if (raster.width > 65536 || raster.height > 65536) return Status::InvalidArgument("an AVIF is at most 65536 pixels on a side");
 
   const bool gray = raster.channels == 1;
-  std::unique_ptr<avifImage, ImageDeleter> image(avifImageCreate(static_cast<uint32_t>(raster.width), static_cast<uint32_t>(raster.height), 8,
-                                                                  gray ? AVIF_PIXEL_FORMAT_YUV400 : AVIF_PIXEL_FORMAT_YUV420));
+  std::unique_ptr<avifImage, ImageDeleter> image(avifImageCreate(static_cast<uint32_t>(raster.width), static_cast<uint32_t>(raster.height),
+                                                                 8, gray ? AVIF_PIXEL_FORMAT_YUV400 : AVIF_PIXEL_FORMAT_YUV420));
   if (!image) return Status::Internal("libavif: out of memory");
   // The distillers' pixels are sRGB (a JPEG without a profile is taken as sRGB).
   image->yuvRange = AVIF_RANGE_FULL;

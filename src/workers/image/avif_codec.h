@@ -24,7 +24,7 @@ struct AvifEncodeOptions {
   int quantizer = 30;  // AV1's 0 (best) .. 63 (worst); see output_format.h for the mapping
   int speed = 8;       // libavif's 0 (slowest, smallest) .. 10 (fastest)
   AvifCodec codec = AvifCodec::kAom;
-  std::string icc;     // embedded if not empty
+  std::string icc;  // embedded if not empty
 };
 
 // An 8-bit AVIF of `raster`: 4:2:0 for RGB, 4:0:0 (monochrome) for gray, full range,

@@ -32,18 +32,24 @@ Result<int> Integer(const std::map<std::string, std::string>& m, const char* nam
 
 std::string_view FormatName(OutputFormat f) {
   switch (f) {
-    case OutputFormat::kWebp: return "webp";
-    case OutputFormat::kAvif: return "avif";
-    case OutputFormat::kJpeg: break;
+    case OutputFormat::kWebp:
+      return "webp";
+    case OutputFormat::kAvif:
+      return "avif";
+    case OutputFormat::kJpeg:
+      break;
   }
   return "jpeg";
 }
 
 std::string_view MimeType(OutputFormat f) {
   switch (f) {
-    case OutputFormat::kWebp: return "image/webp";
-    case OutputFormat::kAvif: return "image/avif";
-    case OutputFormat::kJpeg: break;
+    case OutputFormat::kWebp:
+      return "image/webp";
+    case OutputFormat::kAvif:
+      return "image/avif";
+    case OutputFormat::kJpeg:
+      break;
   }
   return "image/jpeg";
 }
@@ -52,9 +58,12 @@ Result<OutputSettings> ParseOutputSettings(const std::map<std::string, std::stri
   OutputSettings s;
   auto avif = a.find("avif");
   if (avif != a.end()) {
-    if (avif->second == "1" || avif->second == "true" || avif->second == "on") s.avif = true;
-    else if (avif->second == "0" || avif->second == "false" || avif->second == "off") s.avif = false;
-    else return Status::InvalidArgument(fmt::format("avif must be 1 or 0, not '{}'", avif->second));
+    if (avif->second == "1" || avif->second == "true" || avif->second == "on")
+      s.avif = true;
+    else if (avif->second == "0" || avif->second == "false" || avif->second == "off")
+      s.avif = false;
+    else
+      return Status::InvalidArgument(fmt::format("avif must be 1 or 0, not '{}'", avif->second));
   }
   auto speed = Integer(a, "avif_speed", s.avif_speed, 0, 10), method = Integer(a, "webp_method", s.webp_method, 0, 6);
   if (!speed.ok()) return speed.status();
@@ -87,7 +96,8 @@ Result<OutputChoice> ChooseOutput(const std::map<std::string, std::string>& args
     if (requested != "auto" && requested != "jpeg" && requested != "webp" && requested != "avif") requested = "auto";
   }
   if (requested != "auto" && requested != "jpeg" && requested != "webp" && requested != "avif" && requested != "png" && requested != "gif")
-    return Status::InvalidArgument(fmt::format("argument {}={} is not a format (auto, jpeg, webp, avif, png, gif)", source, requested.substr(0, 32)));
+    return Status::InvalidArgument(
+        fmt::format("argument {}={} is not a format (auto, jpeg, webp, avif, png, gif)", source, requested.substr(0, 32)));
   const bool avif = Flag(args, "accept_avif"), webp = Flag(args, "accept_webp");
   if (requested == "auto") {
     if (avif && settings.avif) {
@@ -101,7 +111,8 @@ Result<OutputChoice> ChooseOutput(const std::map<std::string, std::string>& args
     }
   } else if (requested == "avif") {
     if (avif && settings.avif) c.format = OutputFormat::kAvif;
-    c.why = !avif ? "avif asked (" + source + ") but the client does not accept it" : (settings.avif ? "avif asked (" + source + ")" : "avif asked (" + source + ") but it is off for this worker class");
+    c.why = !avif ? "avif asked (" + source + ") but the client does not accept it"
+                  : (settings.avif ? "avif asked (" + source + ")" : "avif asked (" + source + ") but it is off for this worker class");
   } else if (requested == "webp") {
     if (webp) c.format = OutputFormat::kWebp;
     c.why = webp ? "webp asked (" + source + ")" : "webp asked (" + source + ") but the client does not accept it";
@@ -155,7 +166,8 @@ Result<EncodedImage> EncodeFor(const Raster& raster, const OutputChoice& choice)
     if (!chosen.ok()) {
       out.fallback = fmt::format("{} failed: {}", FormatName(choice.format), chosen.status().message());
     } else if (chosen->size() >= jpeg->size()) {
-      out.fallback = fmt::format("{} ({} bytes) was not smaller than jpeg ({} bytes)", FormatName(choice.format), chosen->size(), jpeg->size());
+      out.fallback =
+          fmt::format("{} ({} bytes) was not smaller than jpeg ({} bytes)", FormatName(choice.format), chosen->size(), jpeg->size());
     } else {
       out.bytes = std::move(*chosen);
       out.format = choice.format;

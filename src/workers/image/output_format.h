@@ -69,9 +69,9 @@ Result<OutputSettings> ParseOutputSettings(const std::map<std::string, std::stri
 
 struct OutputChoice {
   OutputFormat format = OutputFormat::kJpeg;
-  std::string why;            // how it was chosen, for the answer's meta
-  int quality = 25;           // JPEG-style 1..100, mapped per encoder
-  std::string icc;            // carried into the output if not empty
+  std::string why;                // how it was chosen, for the answer's meta
+  int quality = 25;               // JPEG-style 1..100, mapped per encoder
+  std::string icc;                // carried into the output if not empty
   bool compare_with_jpeg = true;  // the fallback above; off only to measure
   OutputSettings settings;
 };

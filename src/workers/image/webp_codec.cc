@@ -32,7 +32,8 @@ Result<std::string> WithIcc(const uint8_t* bytes, size_t size, const std::string
   std::unique_ptr<WebPMux, MuxDeleter> mux(WebPMuxCreate(&image, /*copy_data=*/0));
   if (!mux) return Status::Internal("libwebp: cannot read back its own bitstream");
   WebPData profile{reinterpret_cast<const uint8_t*>(icc.data()), icc.size()};
-  if (WebPMuxSetChunk(mux.get(), "ICCP", &profile, /*copy_data=*/0) != WEBP_MUX_OK) return Status::Internal("libwebp: cannot add the ICC profile");
+  if (WebPMuxSetChunk(mux.get(), "ICCP", &profile, /*copy_data=*/0) != WEBP_MUX_OK)
+    return Status::Internal("libwebp: cannot add the ICC profile");
   WebPData out;
   WebPDataInit(&out);
   const WebPMuxError e = WebPMuxAssemble(mux.get(), &out);
@@ -79,7 +80,8 @@ Result<std::string> EncodeWebp(const Raster& raster, const WebpEncodeOptions& op
   WriterGuard writer_guard{&writer};
   picture.writer = WebPMemoryWrite;
   picture.custom_ptr = &writer;
-  if (!WebPEncode(&config, &picture)) return Status::Internal(fmt::format("libwebp: encoding failed (error {})", static_cast<int>(picture.error_code)));
+  if (!WebPEncode(&config, &picture))
+    return Status::Internal(fmt::format("libwebp: encoding failed (error {})", static_cast<int>(picture.error_code)));
   if (!options.icc.empty()) return WithIcc(writer.mem, writer.size, options.icc);
   return std::string(reinterpret_cast<const char*>(writer.mem), writer.size);
 }

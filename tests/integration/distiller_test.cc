@@ -1,8 +1,11 @@
 // TranSend's distillers through real processes (issue 8): with `tacc up`'s default rules a
 // JPEG from an origin comes back smaller, at half its size, from a `jpeg` worker; a
 // truncated or bomb-shaped one comes back as it was, marked approximate, and the worker
-// that refused it is still the same process.
+// that refused it is still the same process. A client whose Accept names image/webp gets
+// WebP (and one that does not, JPEG), each its own variant.
 #include <gtest/gtest.h>
+
+#include <webp/decode.h>
 
 #include "cluster_harness.h"
 #include "test_origin.h"
@@ -33,6 +36,31 @@ std::string PhotoJpeg(int w, int h) {
   JpegEncodeOptions o;
   o.quality = 80;
   return *EncodeJpeg(r, o);
+}
+
+// A GET through the proxy with an Accept field (HttpRequest sends none), answered with
+// Content-Length.
+HttpReply AcceptRequest(int port, const std::string& url, const std::string& accept) {
+  HttpReply r;
+  std::string raw = RawExchange("127.0.0.1", port,
+                                "GET " + url + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: " + accept + "\r\nConnection: close\r\n\r\n", 20s);
+  auto end = raw.find("\r\n\r\n");
+  if (raw.size() < 12 || end == std::string::npos) return r;
+  r.status = std::atoi(raw.substr(9, 3).c_str());
+  size_t at = raw.find("\r\n") + 2;
+  while (at < end) {
+    size_t eol = raw.find("\r\n", at);
+    std::string line = raw.substr(at, eol - at);
+    auto colon = line.find(':');
+    if (colon != std::string::npos) {
+      std::string name = line.substr(0, colon);
+      for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+    at = eol + 2;
+  }
+  r.body = raw.substr(end + 4);
+  return r;
 }
 
 TEST(DistillerTest, JpegsAreDistilledAndBrokenOnesPassAsTheyCame) {
@@ -81,6 +109,31 @@ TEST(DistillerTest, JpegsAreDistilledAndBrokenOnesPassAsTheyCame) {
   EXPECT_TRUE(ProcessAlive(worker)) << "the worker died on a hostile file";
   auto again = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/photo.jpg");
   EXPECT_EQ(again.Header("X-Tacc-Chain"), "jpeg");
+
+  // A browser that takes WebP gets WebP, one that takes AVIF too (Chrome's image Accept)
+  // gets AVIF; a plain client asking after them still gets the JPEG: the variants differ
+  // by the accept_* args, and the answer says it varies by Accept. Twice: the second
+  // round may come from the cache, and must not mix the variants up.
+  for (int round = 0; round < 2; ++round) {
+    auto webp = AcceptRequest(c.FrontendPort(), base + "/photo.jpg", "image/webp,*/*");
+    ASSERT_EQ(webp.status, 200) << webp.body.substr(0, 200);
+    EXPECT_EQ(webp.Header("Content-Type"), "image/webp");
+    EXPECT_EQ(webp.Header("X-Tacc-Chain"), "jpeg");
+    EXPECT_NE(webp.Header("Vary").find("Accept"), std::string::npos) << webp.Header("Vary");
+    int w = 0, h = 0;
+    ASSERT_TRUE(WebPGetInfo(reinterpret_cast<const uint8_t*>(webp.body.data()), webp.body.size(), &w, &h)) << "not a WebP";
+    EXPECT_EQ(w, 320);
+    EXPECT_EQ(h, 240);
+    EXPECT_LT(webp.body.size(), small.body.size()) << "WebP no smaller than the JPEG variant";
+    auto avif = AcceptRequest(c.FrontendPort(), base + "/photo.jpg", "image/avif,image/webp,image/apng,image/*,*/*;q=0.8");
+    ASSERT_EQ(avif.status, 200);
+    EXPECT_EQ(avif.Header("Content-Type"), "image/avif");
+    EXPECT_EQ(avif.body.substr(4, 8), "ftypavif");
+    auto plain = AcceptRequest(c.FrontendPort(), base + "/photo.jpg", "*/*");
+    ASSERT_EQ(plain.status, 200);
+    EXPECT_EQ(plain.Header("Content-Type"), "image/jpeg");
+    EXPECT_EQ(plain.body.substr(0, 2), "\xFF\xD8");
+  }
 }
 
 }  // namespace

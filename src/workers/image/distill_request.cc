@@ -7,6 +7,8 @@
 #include <cmath>
 #include <optional>
 
+#include "workers/image/resample.h"
+
 namespace tacc::workers::image {
 namespace {
 
@@ -21,6 +23,24 @@ Result<std::optional<double>> Number(const std::map<std::string, std::string>& m
   if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(v) || v < lo || v > hi)
     return Status::InvalidArgument(fmt::format("{} {}={} is not a number within {}..{}", where, name, s, lo, hi));
   return std::optional<double>(v);
+}
+
+// "x,y,w,h": four whole numbers, x and y at least 0, w and h at least 1.
+std::optional<DistillRequest::Region> ParseRegion(const std::string& s) {
+  int v[4] = {};
+  const char* p = s.data();
+  const char* end = s.data() + s.size();
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) {
+      if (p == end || *p != ',') return std::nullopt;
+      ++p;
+    }
+    auto [next, ec] = std::from_chars(p, end, v[i]);
+    if (ec != std::errc() || next == p) return std::nullopt;
+    p = next;
+  }
+  if (p != end || v[0] < 0 || v[1] < 0 || v[2] < 1 || v[3] < 1) return std::nullopt;
+  return DistillRequest::Region{v[0], v[1], v[2], v[3]};
 }
 
 }  // namespace
@@ -54,10 +74,18 @@ Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::stri
     return it != m.end() && (it->second == "1" || it->second == "true" || it->second == "on");
   };
   r.gray = on(args, "gray") || on(profile, "gray");
+  r.original = on(args, "orig");
+  if (auto c = args.find("crop"); c != args.end() && !c->second.empty()) {
+    auto region = ParseRegion(c->second);
+    if (!region) return Status::InvalidArgument(fmt::format("argument crop={} is not x,y,w,h (whole numbers, w and h at least 1)", c->second.substr(0, 64)));
+    r.crop = *region;
+    if (!*scale) r.scale = 1;  // a refinement: full resolution unless asked otherwise
+  }
   return r;
 }
 
 Size TargetSize(Size upright, const DistillRequest& r) {
+  if (r.crop) upright = Size{r.crop->width, r.crop->height};
   const double w = std::max(1, upright.width), h = std::max(1, upright.height);
   double f = 1;
   if (r.box_width > 0 || r.box_height > 0) {
@@ -68,6 +96,35 @@ Size TargetSize(Size upright, const DistillRequest& r) {
     if (r.max_width > 0) f = std::min(f, r.max_width / w);
   }
   return Size{std::max(1, static_cast<int>(std::lround(w * f))), std::max(1, static_cast<int>(std::lround(h * f)))};
+}
+
+Status CheckCrop(Size upright, const DistillRequest& r) {
+  if (!r.crop) return Status::Ok();
+  const auto& c = *r.crop;
+  if (c.width < 1 || c.height < 1 || c.x < 0 || c.y < 0 || int64_t{c.x} + c.width > upright.width || int64_t{c.y} + c.height > upright.height)
+    return Status::InvalidArgument(fmt::format("crop={},{},{},{} is not inside the {}x{} picture (upright pixels)", c.x, c.y, c.width, c.height,
+                                               upright.width, upright.height));
+  return Status::Ok();
+}
+
+Size DecodeSize(Size upright, Size target, const DistillRequest& r) {
+  if (!r.crop) return target;
+  // Each side of the whole picture scaled by the larger of the region's two factors,
+  // rounded up: the region then spans at least `target` decoded pixels.
+  const double f = std::max(static_cast<double>(target.width) / r.crop->width, static_cast<double>(target.height) / r.crop->height);
+  return Size{std::min(upright.width, static_cast<int>(std::ceil(upright.width * f - 1e-9))),
+              std::min(upright.height, static_cast<int>(std::ceil(upright.height * f - 1e-9)))};
+}
+
+Raster CropRegion(Raster pixels, Size upright, const DistillRequest& r) {
+  if (!r.crop || upright.width <= 0 || upright.height <= 0) return pixels;
+  const double sx = static_cast<double>(pixels.width) / upright.width, sy = static_cast<double>(pixels.height) / upright.height;
+  const auto& c = *r.crop;
+  const int x0 = std::clamp(static_cast<int>(std::floor(c.x * sx + 1e-9)), 0, pixels.width - 1);
+  const int y0 = std::clamp(static_cast<int>(std::floor(c.y * sy + 1e-9)), 0, pixels.height - 1);
+  const int x1 = std::clamp(static_cast<int>(std::ceil((c.x + c.width) * sx - 1e-9)), x0 + 1, pixels.width);
+  const int y1 = std::clamp(static_cast<int>(std::ceil((c.y + c.height) * sy - 1e-9)), y0 + 1, pixels.height);
+  return Crop(pixels, x0, y0, x1 - x0, y1 - y0);
 }
 
 }  // namespace tacc::workers::image

@@ -1,14 +1,27 @@
 // DistillRequest: what a client's task asks of an image distiller (issue 8), from the
 // task's args (the URL API's w, h, q, gray; client hints' max_width and save_data; a
-// dispatch rule's scale or quality) over the user's profile (quality, max_width, gray)
-// over the worker class's defaults, and the size that follows for a given picture.
+// dispatch rule's scale or quality; refinement's crop and orig) over the user's profile
+// (quality, max_width, gray) over the worker class's defaults, and the size that
+// follows for a given picture.
+//
+// Refinement (paper Figure 1: the user picks a region of a distilled picture and gets
+// it at a higher resolution, or asks for the original):
+//   crop=x,y,w,h  the region, in the ORIGINAL picture's upright pixels (after its EXIF
+//                 orientation: what the user saw). It is cut out before resizing, the
+//                 target size fits the region, and scale defaults to 1 (no shrinking
+//                 unless scale, a box or max_width asks). Out of the picture, or w or h
+//                 under 1: InvalidArgument.
+//   orig=1        no distillation at all: the original bytes (the worker answers them
+//                 with meta distilled=no, reason refinement).
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
 #include "workers/image/jpeg_codec.h"
+#include "workers/image/raster.h"
 
 namespace tacc::workers::image {
 
@@ -23,15 +36,32 @@ struct DistillRequest {
   int max_width = 0;  // cap on the width (client hints, profile); 0: none
   int quality = 25;
   bool gray = false;
+  struct Region {
+    int x = 0, y = 0, width = 0, height = 0;
+  };
+  std::optional<Region> crop;  // upright pixels of the original
+  bool original = false;       // orig=1
 };
 
 // InvalidArgument naming the argument for values out of range or not numbers.
 Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::string>& args, const std::map<std::string, std::string>& profile,
                                            const DistillDefaults& defaults);
 
-// The output size for a picture of `upright` size: within the box if one is given, else
-// scaled and capped by max_width; the aspect ratio kept, never larger than the picture,
-// at least 1x1.
+// The output size for a picture of `upright` size (of its crop region, if any): within
+// the box if one is given, else scaled and capped by max_width; the aspect ratio kept,
+// never larger than the picture (region), at least 1x1.
 Size TargetSize(Size upright, const DistillRequest& request);
+
+// InvalidArgument unless the crop region (if any) lies inside a picture of `upright` size.
+Status CheckCrop(Size upright, const DistillRequest& request);
+
+// The size the WHOLE picture must be decoded to (at least) so that its crop region
+// covers `target`: `target` itself without a crop.
+Size DecodeSize(Size upright, Size target, const DistillRequest& request);
+
+// `pixels` (the whole picture, upright, at any decoded size) cut to the crop region,
+// mapped from `upright` (the original's size) to the decoded size, outward to whole
+// pixels; unchanged without a crop.
+Raster CropRegion(Raster pixels, Size upright, const DistillRequest& request);
 
 }  // namespace tacc::workers::image

@@ -112,6 +112,22 @@ Raster ApplyOrientation(Raster in, int orientation) {
   return out;
 }
 
+Raster Crop(const Raster& in, int x, int y, int width, int height) {
+  x = std::clamp(x, 0, std::max(0, in.width - 1));
+  y = std::clamp(y, 0, std::max(0, in.height - 1));
+  width = std::clamp(width, 1, std::max(1, in.width - x));
+  height = std::clamp(height, 1, std::max(1, in.height - y));
+  if (x == 0 && y == 0 && width == in.width && height == in.height) return in;
+  Raster out;
+  out.width = width;
+  out.height = height;
+  out.channels = in.channels;
+  out.pixels.resize(static_cast<size_t>(height) * out.row_bytes());
+  for (int r = 0; r < height; ++r)
+    std::copy_n(in.row(y + r) + static_cast<size_t>(x) * static_cast<size_t>(in.channels), out.row_bytes(), out.row(r));
+  return out;
+}
+
 Raster ToGray(Raster in) {
   if (in.channels == 1) return in;
   Raster out;

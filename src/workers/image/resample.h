@@ -1,7 +1,7 @@
 // Resampling and pixel operations the image distillers share (issue 8): a downscale
 // that low-pass filters as it subsamples (each output pixel is the area-weighted mean of
 // the input pixels it covers, so nothing aliases: the paper's distiller filtered before
-// subsampling), EXIF orientation, grayscale.
+// subsampling), EXIF orientation, cropping, grayscale.
 #pragma once
 
 #include "workers/image/raster.h"
@@ -14,6 +14,9 @@ Raster ResizeArea(const Raster& in, int width, int height);
 
 // `in` turned upright for an EXIF orientation 1..8 (others: unchanged).
 Raster ApplyOrientation(Raster in, int orientation);
+
+// The width x height rectangle of `in` at (x, y), clamped to `in` (at least 1x1).
+Raster Crop(const Raster& in, int x, int y, int width, int height);
 
 // One channel of luma (Rec. 601 weights) from an RGB raster; a gray one is returned as is.
 Raster ToGray(Raster in);

@@ -66,6 +66,19 @@ TEST(RefinementTest, TheOriginalOfADistilledImageAndTheRefinePage) {
   EXPECT_NE(page.body.find("ismap"), std::string::npos) << page.body;
   EXPECT_NE(page.body.find(services::OriginalLink(image)), std::string::npos) << page.body;
 
+  // A click at (400, 40) on the picture shown 480 wide: the top-right quarter (blue), at
+  // full resolution.
+  auto zoom = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", host + services::OriginalLink(image) + "&zoom=480?400,40");
+  ASSERT_EQ(zoom.status, 200) << zoom.body;
+  EXPECT_EQ(zoom.Header("X-Tacc-Chain"), "jpeg");
+  auto region = DecodeJpeg(zoom.body, ImageLimits{}, [](Size s) { return s; });
+  ASSERT_TRUE(region.ok()) << region.status().ToString();
+  EXPECT_EQ(region->source.width, 320);
+  EXPECT_EQ(region->source.height, 240);
+  const uint8_t* mid = region->raster.row(120) + 160 * 3;
+  EXPECT_GT(mid[2], 150);
+  EXPECT_LT(mid[0], 100);
+
   auto bad = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", host + "/_tacc/orig?u=ftp%3A%2F%2Fx%2Fy");
   EXPECT_EQ(bad.status, 400);
 }

@@ -160,5 +160,24 @@ TEST(RefinementTest, TheRequestsSizesFollowTheRegion) {
   EXPECT_TRUE(CheckCrop(picture, *plain).ok());
 }
 
+// A click on the refine page's image map (zoom=x,y,display_width) becomes the region
+// half the picture's size around the click, kept inside the picture.
+TEST(RefinementTest, AZoomClickBecomesTheRegionAroundIt) {
+  const std::string original = JpegOf(Quadrants(256, 128, kRed, kGreen, kBlue, kWhite), 95);
+  // Shown 480 wide: (400, 40) is in the top-right quadrant, (60, 200) bottom-left.
+  auto tr = RunJpegWorker(original, {{"zoom", "400,40,480"}});
+  ASSERT_TRUE(tr.ok()) << tr.status().ToString();
+  EXPECT_EQ(tr->meta["size"], "128x64");
+  EXPECT_EQ(tr->meta["crop"], "128,0,128,64") << "the region is kept inside the picture";
+  EXPECT_TRUE(Near(Look(*tr).middle, kGreen));
+  auto bl = RunJpegWorker(original, {{"zoom", "60,200,480"}});
+  ASSERT_TRUE(bl.ok()) << bl.status().ToString();
+  EXPECT_EQ(bl->meta["crop"], "0,64,128,64");
+  EXPECT_TRUE(Near(Look(*bl).middle, kBlue));
+  EXPECT_GE(std::stoi(bl->meta["quality"]), 75) << "a refinement is sharper than the distilled picture";
+  for (const char* bad : {"1,2", "a,b,c", "1,2,0"}) EXPECT_FALSE(RunJpegWorker(original, {{"zoom", bad}}).ok()) << bad;
+  EXPECT_FALSE(RunJpegWorker(original, {{"zoom", "1,2,480"}, {"crop", "0,0,8,8"}}).ok());
+}
+
 }  // namespace
 }  // namespace tacc::workers::image

@@ -81,6 +81,15 @@ Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::stri
     r.crop = *region;
     if (!*scale) r.scale = 1;  // a refinement: full resolution unless asked otherwise
   }
+  if (auto z = args.find("zoom"); z != args.end() && !z->second.empty()) {
+    // x,y,dw: the same parser, with a dummy fourth number.
+    auto p = ParseRegion(z->second + ",1");
+    if (!p || p->width < 1 || p->width > 100000) return Status::InvalidArgument(fmt::format("argument zoom={} is not x,y,display_width", z->second.substr(0, 64)));
+    if (r.crop) return Status::InvalidArgument("crop and zoom are two ways to say one thing: give one");
+    r.zoom = DistillRequest::Zoom{p->x, p->y, p->width};
+    if (!*scale) r.scale = 1;
+    r.quality = std::max(r.quality, 75);
+  }
   return r;
 }
 
@@ -105,6 +114,18 @@ Status CheckCrop(Size upright, const DistillRequest& r) {
     return Status::InvalidArgument(fmt::format("crop={},{},{},{} is not inside the {}x{} picture (upright pixels)", c.x, c.y, c.width, c.height,
                                                upright.width, upright.height));
   return Status::Ok();
+}
+
+Status ResolveRegion(Size upright, DistillRequest& r) {
+  if (r.zoom && upright.width > 0 && upright.height > 0) {
+    const double f = static_cast<double>(upright.width) / r.zoom->display_width;
+    const int w = std::max(1, (upright.width + 1) / 2), h = std::max(1, (upright.height + 1) / 2);
+    const int cx = static_cast<int>(std::lround(r.zoom->x * f)), cy = static_cast<int>(std::lround(r.zoom->y * f));
+    const int x = std::clamp(cx - w / 2, 0, upright.width - w), y = std::clamp(cy - h / 2, 0, upright.height - h);
+    r.crop = DistillRequest::Region{x, y, w, h};
+    r.zoom.reset();
+  }
+  return CheckCrop(upright, r);
 }
 
 Size DecodeSize(Size upright, Size target, const DistillRequest& r) {

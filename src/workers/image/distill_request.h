@@ -11,6 +11,11 @@
 //                 target size fits the region, and scale defaults to 1 (no shrinking
 //                 unless scale, a box or max_width asks). Out of the picture, or w or h
 //                 under 1: InvalidArgument.
+//   zoom=x,y,dw   a click at (x, y) on the picture shown dw pixels wide (the refine
+//                 page's image map): the crop becomes the region half the picture's
+//                 width and height around that point (kept inside the picture), at full
+//                 resolution and at least quality 75. Resolved once the size is known
+//                 (ResolveRegion).
 //   orig=1        no distillation at all: the original bytes (the worker answers them
 //                 with meta distilled=no, reason refinement).
 #pragma once
@@ -40,6 +45,10 @@ struct DistillRequest {
     int x = 0, y = 0, width = 0, height = 0;
   };
   std::optional<Region> crop;  // upright pixels of the original
+  struct Zoom {
+    int x = 0, y = 0, display_width = 1;
+  };
+  std::optional<Zoom> zoom;  // becomes `crop` in ResolveRegion
   bool original = false;       // orig=1
 };
 
@@ -54,6 +63,9 @@ Size TargetSize(Size upright, const DistillRequest& request);
 
 // InvalidArgument unless the crop region (if any) lies inside a picture of `upright` size.
 Status CheckCrop(Size upright, const DistillRequest& request);
+
+// Turns a zoom into its crop region for a picture of `upright` size, then CheckCrop.
+Status ResolveRegion(Size upright, DistillRequest& request);
 
 // The size the WHOLE picture must be decoded to (at least) so that its crop region
 // covers `target`: `target` itself without a crop.

@@ -49,7 +49,7 @@ class JpegDistiller : public sns::WorkerFunction {
     Status crop_ok;
     auto decoded = DecodeJpeg(in.data, limits_, [&](Size size) {
       upright = size;
-      crop_ok = CheckCrop(size, *request);
+      crop_ok = ResolveRegion(size, *request);
       if (!crop_ok.ok()) return Size{1, 1};  // the cheapest decode, then refused
       target = TargetSize(size, *request);
       return DecodeSize(size, target, *request);

@@ -14,6 +14,7 @@ PKGS=(
   zlib1g-dev libbrotli-dev    # decoding gzip/deflate/br bodies a worker must read
   libjemalloc-dev             # allocator that gives memory back (TACC_ALLOCATOR)
   libjpeg62-turbo-dev         # JPEG distiller (libjpeg-turbo)
+  libspng-dev libgif-dev      # PNG and GIF distillers (libspng, giflib)
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks
   chromium                    # tests: a real browser through the proxy (headless)

@@ -11,8 +11,9 @@
 // distilled=no). A file that is corrupt, truncated, over a limit, or not a JPEG is an
 // InvalidArgument (the service answers the original, marked approximate).
 //
-// Task args: w, h (a box), scale, max_width, q or quality, gray=1 (see
-// distill_request.h); profile: quality, max_width, gray.
+// Task args: w, h (a box), scale, max_width, q or quality, gray=1, grays, bpp (see
+// distill_request.h; with grays or bpp the answer is a low-bit gray PNG when that is
+// smaller, small_device.h); profile: quality, max_width, gray, grays, bpp.
 // Start-up args (classes.<name>.args): scale (0.5), quality (25), max_input_mb (32),
 // max_megapixels (50), max_scans (64), max_decode_ms (3000).
 #include <fmt/format.h>
@@ -23,6 +24,7 @@
 #include "workers/image/distill_request.h"
 #include "workers/image/jpeg_codec.h"
 #include "workers/image/resample.h"
+#include "workers/image/small_device.h"
 
 namespace tacc::workers::image {
 namespace {
@@ -53,6 +55,7 @@ class JpegDistiller : public sns::WorkerFunction {
 
     sns::TaskOutput out;
     out.mime_type = "image/jpeg";
+    if (auto s = PreferGrayLevelsPng(pixels, *request, *encoded, out.mime_type); !s.ok()) return s;  // grays, bpp
     out.meta["source"] = fmt::format("{}x{}", decoded->source.width, decoded->source.height);
     if (encoded->size() >= in.data.size()) {
       out.data = in.data;

@@ -20,11 +20,11 @@ struct CtxFree {
 using Ctx = std::unique_ptr<spng_ctx, CtxFree>;
 
 constexpr char kSignature[] = "\x89PNG\r\n\x1a\n";
-// Ancillary chunks libspng keeps in memory (text, ICC, EXIF...), all together, and how
-// many chunks a file may have: a file of a few bytes can otherwise claim much memory
-// through compressed text.
+// Ancillary chunks libspng keeps in memory (text, ICC, EXIF...), all together: a file of
+// a few bytes can otherwise claim much memory through compressed text. (How many chunks
+// a file may have is libspng's default, 1000: its 0.7.3 refuses to set the limit before
+// any chunk has been read.)
 constexpr size_t kChunkCacheBytes = size_t{8} << 20;
-constexpr int kMaxChunks = 1000;
 
 Status Error(const char* what, int err) { return Status::InvalidArgument(fmt::format("{} PNG: {}", what, spng_strerror(err))); }
 
@@ -119,7 +119,6 @@ Result<DecodedPng> DecodePng(std::string_view bytes, const ImageLimits& limits) 
   const auto side = static_cast<uint32_t>(std::min<uint64_t>(limits.max_pixels, 0x7fffffff));
   int err = spng_set_image_limits(ctx.get(), side, side);
   if (!err) err = spng_set_chunk_limits(ctx.get(), std::min<size_t>(bytes.size(), 0x7fffffff), kChunkCacheBytes);
-  if (!err) err = spng_set_option(ctx.get(), SPNG_CHUNK_COUNT_LIMIT, kMaxChunks);
   if (!err) err = spng_set_png_buffer(ctx.get(), bytes.data(), bytes.size());
   if (err) return Error("cannot read", err);
 

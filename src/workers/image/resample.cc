@@ -167,8 +167,10 @@ bool HasTransparency(const Raster& in) {
 
 Raster Flatten(Raster in, Rgb background) {
   if (!in.has_alpha_channel()) return in;
-  const size_t ch = static_cast<size_t>(in.channels), colours = ch - 1;
-  const uint8_t bg_gray = static_cast<uint8_t>((299u * background.r + 587u * background.g + 114u * background.b + 500u) / 1000u);
+  const size_t ch = static_cast<size_t>(in.channels);
+  const bool gray_in = ch == 2;
+  // Gray + alpha stays gray on a gray background; on a coloured one it becomes RGB.
+  const size_t colours = gray_in && background.r == background.g && background.g == background.b ? 1 : 3;
   const uint8_t bg[3] = {background.r, background.g, background.b};
   Raster out;
   out.width = in.width;
@@ -178,10 +180,10 @@ Raster Flatten(Raster in, Rgb background) {
   out.pixels.resize(n * colours);
   for (size_t i = 0; i < n; ++i) {
     const uint8_t* p = &in.pixels[i * ch];
-    const unsigned a = p[colours];
+    const unsigned a = p[ch - 1];
     for (size_t c = 0; c < colours; ++c) {
-      const unsigned b = colours == 1 ? bg_gray : bg[c];
-      out.pixels[i * colours + c] = static_cast<uint8_t>((p[c] * a + b * (255u - a) + 127u) / 255u);
+      const unsigned v = gray_in ? p[0] : p[c];
+      out.pixels[i * colours + c] = static_cast<uint8_t>((v * a + bg[c] * (255u - a) + 127u) / 255u);
     }
   }
   return out;

@@ -28,8 +28,8 @@ struct Rgb {
 // Whether any pixel is less than opaque (false for rasters without alpha).
 bool HasTransparency(const Raster& in);
 
-// `in` composited over an opaque `background` (alpha dropped; gray + alpha uses the
-// background's luma); a raster without alpha is returned as is.
+// `in` composited over an opaque `background` (alpha dropped; gray + alpha stays gray on
+// a gray background, else becomes RGB); a raster without alpha is returned as is.
 Raster Flatten(Raster in, Rgb background);
 
 // The alpha channel removed, for a raster whose pixels are all opaque.

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <vector>
+
 #include "image_test_util.h"
 #include "workers/image/jpeg_codec.h"
 #include "workers/image/palette.h"
@@ -57,6 +59,48 @@ TEST(PngCodecTest, RoundTripsEveryChannelCountAndReducesToWhatIsNeeded) {
   EXPECT_EQ(ReadPngHeader(*pal).colour_type, 3);
   EXPECT_EQ(ReadPngHeader(*pal).bit_depth, 2);
   EXPECT_EQ(DecodeOk(*pal).raster.pixels, LineArt(40, 40).pixels);
+}
+
+// A 5x5 8-bit gray PNG stored interlaced (Adam7; libspng writes no interlaced files).
+std::string InterlacedGray(const std::vector<std::vector<uint8_t>>& px) {
+  const int w = static_cast<int>(px[0].size()), h = static_cast<int>(px.size());
+  static constexpr int kPass[7][4] = {{0, 0, 8, 8}, {4, 0, 8, 8}, {0, 4, 4, 8}, {2, 0, 4, 4}, {0, 2, 2, 4}, {1, 0, 2, 2}, {0, 1, 1, 2}};
+  std::string raw;
+  for (const auto& p : kPass) {
+    if (p[0] >= w || p[1] >= h) continue;
+    for (int y = p[1]; y < h; y += p[3]) {
+      raw += '\0';  // filter: none
+      for (int x = p[0]; x < w; x += p[2]) raw += static_cast<char>(px[static_cast<size_t>(y)][static_cast<size_t>(x)]);
+    }
+  }
+  std::string z(compressBound(raw.size()), '\0');
+  uLongf zlen = z.size();
+  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(z.data()), &zlen, reinterpret_cast<const Bytef*>(raw.data()), raw.size()), Z_OK);
+  z.resize(zlen);
+  auto chunk = [](const std::string& type, const std::string& data) {
+    std::string c;
+    for (int i = 0; i < 4; ++i) c += static_cast<char>(data.size() >> (24 - 8 * i));
+    c += type + data;
+    const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(c.data() + 4), static_cast<uInt>(c.size() - 4));
+    for (int i = 0; i < 4; ++i) c += static_cast<char>(crc >> (24 - 8 * i));
+    return c;
+  };
+  std::string ihdr;
+  for (int v : {w, h})
+    for (int i = 0; i < 4; ++i) ihdr += static_cast<char>(v >> (24 - 8 * i));
+  ihdr += std::string("\x08\x00\x00\x00\x01", 5);  // 8 bits, gray, deflate, filters, Adam7
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
+}
+
+TEST(PngCodecTest, InterlacedFilesAreDeinterlaced) {
+  std::vector<std::vector<uint8_t>> px(5, std::vector<uint8_t>(5));
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 5; ++x) px[static_cast<size_t>(y)][static_cast<size_t>(x)] = static_cast<uint8_t>(x * 50 + y * 7);
+  auto d = DecodeOk(InterlacedGray(px));
+  EXPECT_TRUE(d.interlaced);
+  ASSERT_EQ(d.raster.channels, 1);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 5; ++x) EXPECT_EQ(*Pixel(d.raster, x, y), px[static_cast<size_t>(y)][static_cast<size_t>(x)]) << x << "," << y;
 }
 
 TEST(ResampleTest, AlphaIsPremultipliedSoTransparentColoursDoNotFringeTheEdges) {

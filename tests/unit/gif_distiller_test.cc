@@ -323,6 +323,12 @@ TEST(GifDistillerTest, HostileFilesAreRefusedWithAClearError) {
   ASSERT_NE(desc, std::string::npos);
   for (size_t i = 5; i < 9; ++i) frame_bomb[desc + i] = static_cast<char>(0xff);
   expect_refused(frame_bomb, "max_megapixels");
+  // A large canvas with many tiny frames: few bytes, but every frame is a whole scaled
+  // canvas to keep. 30 frames of 1000 x 1000, scaled to 500 x 500, against 5 megapixels.
+  std::vector<TestFrame> dots(30, Fill(0, 0, 1, 1, kRed));
+  auto many = Distill("gif", WriteGif(1000, 1000, dots), "image/gif", {}, {}, {{"max_megapixels", "5"}});
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.status().message().find("max_megapixels"), std::string::npos) << many.status().message();
   // No trailer after whole frames is fine (common on the web); no frames at all is not.
   const std::string whole = TexturedAnimation(1);
   auto untrailed = Distill("gif", whole.substr(0, whole.size() - 1), "image/gif");

@@ -25,7 +25,8 @@
 // Task args: w, h, scale, max_width, q or quality, gray, grays, bpp, background, flatten
 // (distill_request.h); profile: the same keys but w, h, scale.
 // Start-up args (classes.<name>.args): scale (0.5), quality (25), max_input_mb (32),
-// max_megapixels (50, for the canvas and for each frame), max_decode_ms (3000),
+// max_megapixels (50: the canvas, each frame, and all scaled frames together),
+// max_decode_ms (3000),
 // max_frames (100).
 #include <fmt/format.h>
 
@@ -72,10 +73,19 @@ class GifDistiller : public sns::WorkerFunction {
     std::vector<ScaledFrame> frames;
     Size target;
     int source_colours = 0;
+    uint64_t kept_pixels = 0;  // of the scaled frames held for re-encoding
+    bool too_large = false;
     auto info = DecodeGif(in.data, args_.limits, max_frames_, [&](const GifFrame& f) {
       if (f.index == 0) {
         target = TargetSize(Size{f.canvas->width, f.canvas->height}, *request);
         source_colours = CountColours(*f.canvas, 256);
+      }
+      // A huge canvas with many one-pixel frames is a few bytes: the scaled frames kept
+      // count against max_megapixels too.
+      kept_pixels += static_cast<uint64_t>(target.width) * static_cast<uint64_t>(target.height);
+      if (kept_pixels > args_.limits.max_pixels) {
+        too_large = true;
+        return false;
       }
       Raster r = request->flatten ? Flatten(*f.canvas, request->background) : *f.canvas;
       r = ResizeArea(r, target.width, target.height);
@@ -84,6 +94,9 @@ class GifDistiller : public sns::WorkerFunction {
       return !small_device;  // a small device gets the first frame
     });
     if (!info.ok()) return info.status();
+    if (too_large)
+      return Status::InvalidArgument(fmt::format("{} frames of {}x{}: over the image limit of {} pixels (max_megapixels)", info->frames, target.width,
+                                                 target.height, args_.limits.max_pixels));
 
     sns::TaskOutput out;
     out.meta["source"] = fmt::format("{}x{}", info->canvas.width, info->canvas.height);

@@ -104,6 +104,18 @@ TEST(SmallDeviceTest, TheJpegWorkerAnswersOneBitWhenAskedAndSmaller) {
   EXPECT_EQ(d->raster.channels, 1) << "grays implies gray";
 }
 
+TEST(SmallDeviceTest, AnOriginalThatStaysIsLabelledAsItself) {
+  // A JPEG so coarse that neither the gray JPEG at quality 100 nor the 1-bit PNG beats it.
+  JpegEncodeOptions o;
+  o.quality = 3;
+  const std::string jpeg = *EncodeJpeg(Photo(400, 300), o);
+  auto out = Distill("jpeg", jpeg, "image/jpeg", {{"bpp", "1"}, {"q", "100"}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_EQ(out->meta["distilled"], "no") << jpeg.size() << " bytes became " << out->data.size();
+  EXPECT_EQ(out->data, jpeg);
+  EXPECT_EQ(out->mime_type, "image/jpeg");
+}
+
 TEST(SmallDeviceTest, ThePngAndGifWorkersAnswerTheAskedDepth) {
   const Raster photo = Photo(400, 300);
   auto png = Distill("png", *EncodePng(photo, PngEncodeOptions{}), "image/png", {{"grays", "16"}});

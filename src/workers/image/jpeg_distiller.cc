@@ -59,6 +59,7 @@ class JpegDistiller : public sns::WorkerFunction {
     out.meta["source"] = fmt::format("{}x{}", decoded->source.width, decoded->source.height);
     if (encoded->size() >= in.data.size()) {
       out.data = in.data;
+      out.mime_type = "image/jpeg";
       out.meta["distilled"] = "no";
       out.meta["reason"] = fmt::format("the distilled picture ({} bytes) was not smaller", encoded->size());
       return out;

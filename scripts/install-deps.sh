@@ -15,6 +15,7 @@ PKGS=(
   libjemalloc-dev             # allocator that gives memory back (TACC_ALLOCATOR)
   libjpeg62-turbo-dev         # JPEG distiller (libjpeg-turbo)
   libwebp-dev libavif-dev     # WebP and AVIF output of the image distillers (libavif: aom, rav1e, SVT-AV1 encoders; dav1d)
+  libspng-dev libgif-dev      # PNG and GIF distillers (libspng, giflib)
   libgtest-dev libgmock-dev   # tests
   iproute2 procps curl        # tests: namespaces, process checks
   chromium                    # tests: a real browser through the proxy (headless)

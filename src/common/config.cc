@@ -445,7 +445,16 @@ Config::Config() {
   jpeg.min_workers = 1;
   jpeg.max_workers = 4;
   classes.emplace("jpeg", std::move(jpeg));
-  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg"};
+  // Its PNG and GIF distillers, the same way.
+  for (const char* name : {"png", "gif"}) {
+    ClassConfig c;
+    c.name = name;
+    c.worker = name;
+    c.min_workers = 1;
+    c.max_workers = 4;
+    classes.emplace(name, std::move(c));
+  }
+  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg", "image/png -> png", "image/gif -> gif"};
 }
 
 Result<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {

@@ -226,7 +226,9 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "frontend.threads=1",
                                    "frontend.service=test",         // tests that want TranSend say so
                                    "classes.cache.min_workers=0",  // and its cache partition
-                                   "classes.jpeg.min_workers=0",   // and its distiller
+                                   "classes.jpeg.min_workers=0",   // and its distillers
+                                   "classes.png.min_workers=0",
+                                   "classes.gif.min_workers=0",
                                    "frontend.count=" + std::to_string(options_.frontends),
                                    "frontend.manager_timeout_ms=1000",
                                    "manager.adopt_grace_ms=600",

@@ -2,26 +2,39 @@
 // JPEG from an origin comes back smaller, at half its size, from a `jpeg` worker; a
 // truncated or bomb-shaped one comes back as it was, marked approximate, and the worker
 // that refused it is still the same process. A client whose Accept names image/webp gets
-// WebP (and one that does not, JPEG), each its own variant.
+// WebP (and one that does not, JPEG), each its own variant. PNGs and GIFs go to the `png`
+// and `gif` workers the same way: a photo PNG comes back as JPEG, an animated GIF as a
+// smaller animated GIF, a bomb-shaped GIF as it was.
 #include <gtest/gtest.h>
 
 #include <webp/decode.h>
 
 #include "cluster_harness.h"
 #include "test_origin.h"
+#include "workers/image/gif_codec.h"
 #include "workers/image/jpeg_codec.h"
+#include "workers/image/palette.h"
+#include "workers/image/png_codec.h"
 
 namespace tacc::testing {
 namespace {
 
+using workers::image::DecodeGif;
 using workers::image::DecodeJpeg;
+using workers::image::DecodePng;
+using workers::image::EncodeGif;
+using workers::image::EncodePng;
+using workers::image::GifFrame;
+using workers::image::GifOutputFrame;
+using workers::image::PngEncodeOptions;
+using workers::image::Quantize;
 using workers::image::EncodeJpeg;
 using workers::image::ImageLimits;
 using workers::image::JpegEncodeOptions;
 using workers::image::Raster;
 using workers::image::Size;
 
-std::string PhotoJpeg(int w, int h) {
+Raster PhotoRaster(int w, int h) {
   Raster r;
   r.width = w;
   r.height = h;
@@ -33,6 +46,11 @@ std::string PhotoJpeg(int w, int h) {
       p[1] = static_cast<uint8_t>(y * 255 / h);
       p[2] = static_cast<uint8_t>((x * y) % 251);
     }
+  return r;
+}
+
+std::string PhotoJpeg(int w, int h) {
+  Raster r = PhotoRaster(w, h);
   JpegEncodeOptions o;
   o.quality = 80;
   return *EncodeJpeg(r, o);
@@ -134,6 +152,65 @@ TEST(DistillerTest, JpegsAreDistilledAndBrokenOnesPassAsTheyCame) {
     EXPECT_EQ(plain.Header("Content-Type"), "image/jpeg");
     EXPECT_EQ(plain.body.substr(0, 2), "\xFF\xD8");
   }
+}
+
+TEST(DistillerTest, PngsAndGifsGoToTheirOwnWorkers) {
+  const std::string png = *EncodePng(PhotoRaster(320, 240), PngEncodeOptions{});
+  std::vector<GifOutputFrame> frames;
+  for (int k = 0; k < 3; ++k) {  // three frames, each a shifted photo dithered to a palette
+    Raster r = PhotoRaster(160, 120);
+    for (auto& v : r.pixels) v = static_cast<uint8_t>(v + 40 * k);
+    auto q = Quantize(r, 256);
+    frames.push_back({std::move(*q), 5});
+  }
+  const std::string gif = *EncodeGif(frames, 0);
+  std::string bomb = gif;
+  bomb[6] = bomb[7] = bomb[8] = bomb[9] = static_cast<char>(0xff);  // a 65535 x 65535 screen
+  TestOrigin origin([&](const TestOrigin::Request& r) {
+    std::string t(r.target());
+    if (t == "/photo.png") return OkAnswer(png, "image/png", "");
+    if (t == "/anim.gif") return OkAnswer(gif, "image/gif", "");
+    return OkAnswer(bomb, "image/gif", "");
+  });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "classes.png.min_workers=1",
+                                 "classes.gif.min_workers=1", "manager.spawn_policy=fixed"}});
+  c.Start();
+  auto up = c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "png") == 1 && ClusterHarness::CountWorkers(b, "gif") == 1; }, 20s);
+  ASSERT_TRUE(up) << c.Log();
+  pid_t gif_worker = 0;
+  for (const auto& w : up->workers())
+    if (w.worker_class() == "gif") gif_worker = static_cast<pid_t>(w.pid());
+  const std::string base = "http://127.0.0.1:" + std::to_string(origin.port());
+
+  auto p = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/photo.png");
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_EQ(p.Header("X-Tacc-Chain"), "png");
+  EXPECT_EQ(p.Header("Content-Type"), "image/jpeg") << "a photo PNG becomes JPEG";
+  EXPECT_LT(p.body.size() * 5, png.size());
+  auto pj = DecodeJpeg(p.body, ImageLimits{}, [](Size s) { return s; });
+  ASSERT_TRUE(pj.ok()) << pj.status().ToString();
+  EXPECT_EQ(pj->source.width, 160);
+
+  auto g = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/anim.gif");
+  ASSERT_EQ(g.status, 200) << g.body;
+  EXPECT_EQ(g.Header("X-Tacc-Chain"), "gif");
+  EXPECT_EQ(g.Header("Content-Type"), "image/gif");
+  EXPECT_LT(g.body.size(), gif.size());
+  int n = 0;
+  auto gi = DecodeGif(g.body, ImageLimits{}, 100, [&](const GifFrame& f) {
+    EXPECT_EQ(f.canvas->width, 80);
+    ++n;
+    return true;
+  });
+  ASSERT_TRUE(gi.ok()) << gi.status().ToString();
+  EXPECT_EQ(n, 3) << "the animation kept its frames";
+
+  auto b = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/bomb.gif");
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(b.body, bomb) << "not the original bytes";
+  EXPECT_EQ(b.Header("X-Tacc-Approximate"), "original");
+  EXPECT_NE(b.Header("X-Tacc-Approximate-Reason").find("gif"), std::string::npos) << b.Header("X-Tacc-Approximate-Reason");
+  EXPECT_TRUE(ProcessAlive(gif_worker)) << "the worker died on a hostile file";
 }
 
 }  // namespace

@@ -20,7 +20,7 @@
 
 namespace tacc::workers::image::test {
 
-using Rgb = std::array<uint8_t, 3>;
+using Pixel = std::array<uint8_t, 3>;
 
 // Smooth gradients with some texture.
 inline Raster PhotoRaster(int w, int h) {
@@ -40,7 +40,7 @@ inline Raster PhotoRaster(int w, int h) {
 }
 
 // Four flat quadrants: top-left, top-right, bottom-left, bottom-right.
-inline Raster Quadrants(int w, int h, Rgb tl, Rgb tr, Rgb bl, Rgb br) {
+inline Raster Quadrants(int w, int h, Pixel tl, Pixel tr, Pixel bl, Pixel br) {
   Raster r;
   r.width = w;
   r.height = h;
@@ -48,13 +48,13 @@ inline Raster Quadrants(int w, int h, Rgb tl, Rgb tr, Rgb bl, Rgb br) {
   r.pixels.resize(static_cast<size_t>(w) * h * 3);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const Rgb& c = y < h / 2 ? (x < w / 2 ? tl : tr) : (x < w / 2 ? bl : br);
+      const Pixel& c = y < h / 2 ? (x < w / 2 ? tl : tr) : (x < w / 2 ? bl : br);
       std::copy(c.begin(), c.end(), r.row(y) + static_cast<size_t>(x) * 3);
     }
   return r;
 }
 
-inline constexpr Rgb kRed{230, 20, 20}, kGreen{20, 200, 20}, kBlue{20, 20, 230}, kWhite{250, 250, 250};
+inline constexpr Pixel kRed{230, 20, 20}, kGreen{20, 200, 20}, kBlue{20, 20, 230}, kWhite{250, 250, 250};
 
 // An EXIF APP1 segment (big-endian TIFF) holding only the orientation tag.
 inline std::string ExifWithOrientation(int orientation) {
@@ -122,13 +122,13 @@ inline Raster DecodeWhole(const std::string& jpeg) {
 }
 
 // The colour at (x, y) of an RGB raster.
-inline Rgb At(const Raster& r, int x, int y) {
+inline Pixel At(const Raster& r, int x, int y) {
   const uint8_t* p = r.row(y) + static_cast<size_t>(x) * 3;
-  return Rgb{p[0], p[1], p[2]};
+  return Pixel{p[0], p[1], p[2]};
 }
 
 // Whether `a` is within `tolerance` of `b` in every channel.
-inline bool Near(Rgb a, Rgb b, int tolerance = 30) {
+inline bool Near(Pixel a, Pixel b, int tolerance = 30) {
   for (int i = 0; i < 3; ++i)
     if (std::abs(int{a[static_cast<size_t>(i)]} - int{b[static_cast<size_t>(i)]}) > tolerance) return false;
   return true;

@@ -14,7 +14,7 @@ using namespace test;
 // The colour of the middle pixel of a JPEG the worker answered, and its size.
 struct Seen {
   int width = 0, height = 0;
-  Rgb middle{};
+  Pixel middle{};
 };
 Seen Look(const sns::TaskOutput& out) {
   EXPECT_EQ(out.mime_type, "image/jpeg");
@@ -29,7 +29,7 @@ TEST(RefinementTest, ACropReturnsThatRegionAtFullResolution) {
   const std::string original = JpegOf(Quadrants(256, 128, kRed, kGreen, kBlue, kWhite), 95);
   const struct {
     const char* crop;
-    Rgb colour;
+    Pixel colour;
   } cases[] = {{"0,0,128,64", kRed}, {"128,0,128,64", kGreen}, {"0,64,128,64", kBlue}, {"128,64,128,64", kWhite}, {"150,10,40,30", kGreen}};
   for (const auto& c : cases) {
     auto out = RunJpegWorker(original, {{"crop", c.crop}, {"q", "90"}});
@@ -77,7 +77,7 @@ TEST(RefinementTest, CropCoordinatesAreUprightOnesUnderExifOrientation) {
   const std::string original = JpegOf(Quadrants(256, 128, kRed, kGreen, kBlue, kWhite), 95, /*orientation=*/6);
   const struct {
     const char* crop;
-    Rgb colour;
+    Pixel colour;
   } cases[] = {{"0,0,64,128", kBlue}, {"64,0,64,128", kRed}, {"0,128,64,128", kWhite}, {"64,128,64,128", kGreen}};
   for (const auto& c : cases) {
     auto out = RunJpegWorker(original, {{"crop", c.crop}, {"q", "90"}});

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <string_view>
 
 #include "workers/image/resample.h"
 
@@ -43,7 +44,28 @@ std::optional<DistillRequest::Region> ParseRegion(const std::string& s) {
   return DistillRequest::Region{v[0], v[1], v[2], v[3]};
 }
 
+// A colour: white, black, or six hex digits with an optional '#'.
+Result<std::optional<Rgb>> Colour(const std::map<std::string, std::string>& m, const char* name, const char* where) {
+  auto it = m.find(name);
+  if (it == m.end() || it->second.empty()) return std::optional<Rgb>();
+  std::string_view s = it->second;
+  if (s == "white") return std::optional<Rgb>(Rgb{255, 255, 255});
+  if (s == "black") return std::optional<Rgb>(Rgb{0, 0, 0});
+  if (!s.empty() && s[0] == '#') s.remove_prefix(1);
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
+  if (s.size() != 6 || ec != std::errc() || p != s.data() + s.size())
+    return Status::InvalidArgument(fmt::format("{} {}={} is not white, black or a RRGGBB colour", where, name, it->second));
+  return std::optional<Rgb>(Rgb{static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)});
+}
+
 }  // namespace
+
+int DistillRequest::gray_levels() const {
+  int levels = grays;
+  if (bpp > 0) levels = levels > 0 ? std::min(levels, 1 << bpp) : 1 << bpp;
+  return levels;
+}
 
 Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::string>& args, const std::map<std::string, std::string>& profile,
                                            const DistillDefaults& defaults) {
@@ -90,6 +112,24 @@ Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::stri
     if (!*scale) r.scale = 1;
     r.quality = std::max(r.quality, 75);
   }
+  r.flatten = on(args, "flatten") || on(profile, "flatten");
+  // Small devices: the task's args over the profile.
+  auto ag = Number(args, "grays", 2, 256, "argument"), pg = Number(profile, "grays", 2, 256, "profile");
+  auto ab = Number(args, "bpp", 1, 2, "argument"), pb = Number(profile, "bpp", 1, 2, "profile");
+  for (const auto* v : {&ag, &pg, &ab, &pb}) {
+    if (!v->ok()) return v->status();
+    if (**v && std::floor(***v) != ***v) return Status::InvalidArgument(fmt::format("grays and bpp are whole numbers, not {}", ***v));
+  }
+  if (*pg) r.grays = static_cast<int>(**pg);
+  if (*ag) r.grays = static_cast<int>(**ag);
+  if (*pb) r.bpp = static_cast<int>(**pb);
+  if (*ab) r.bpp = static_cast<int>(**ab);
+  if (r.gray_levels() > 0) r.gray = true;
+  auto abg = Colour(args, "background", "argument"), pbg = Colour(profile, "background", "profile");
+  for (const auto* v : {&abg, &pbg})
+    if (!v->ok()) return v->status();
+  if (*pbg) r.background = **pbg;
+  if (*abg) r.background = **abg;
   return r;
 }
 

@@ -18,6 +18,10 @@
 //                 (ResolveRegion).
 //   orig=1        no distillation at all: the original bytes (the worker answers them
 //                 with meta distilled=no, reason refinement).
+// Small devices (the paper's PDA) ask, by arg or profile key, for `grays=N` (N levels of
+// gray, 2..256) or `bpp=1|2` (1 or 2 bits per pixel), both dithered: see small_device.h.
+// `background` (white, black, or RRGGBB hex) is what alpha is flattened onto when the
+// output can't keep it; `flatten=1` asks for that even when it could.
 #pragma once
 
 #include <map>
@@ -27,6 +31,7 @@
 #include "common/status.h"
 #include "workers/image/jpeg_codec.h"
 #include "workers/image/raster.h"
+#include "workers/image/resample.h"
 
 namespace tacc::workers::image {
 
@@ -40,7 +45,11 @@ struct DistillRequest {
   double scale = 0.5;
   int max_width = 0;  // cap on the width (client hints, profile); 0: none
   int quality = 25;
-  bool gray = false;
+  bool gray = false;     // also set by grays or bpp
+  int grays = 0;         // levels of gray for a small device (2..256); 0: not asked
+  int bpp = 0;           // bits per pixel for a small device (1 or 2); 0: not asked
+  Rgb background;        // white unless asked
+  bool flatten = false;  // alpha flattened onto the background even where it could stay
   struct Region {
     int x = 0, y = 0, width = 0, height = 0;
   };
@@ -50,6 +59,10 @@ struct DistillRequest {
   };
   std::optional<Zoom> zoom;  // becomes `crop` in ResolveRegion
   bool original = false;       // orig=1
+
+  // The levels of gray a small device asks for (from bpp, or grays, the fewer if both);
+  // 0 when none is asked.
+  int gray_levels() const;
 };
 
 // InvalidArgument naming the argument for values out of range or not numbers.

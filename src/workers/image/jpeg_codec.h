@@ -18,11 +18,6 @@
 
 namespace tacc::workers::image {
 
-struct Size {
-  int width = 0;
-  int height = 0;
-};
-
 struct DecodedJpeg {
   Raster raster;            // RGB or gray, as stored (not yet turned upright), at the DCT scale
   Size source;              // as the file declares it (not turned)

@@ -16,9 +16,10 @@
 // (decoded at the DCT scale that still covers it at the target size); orig=1 answers
 // the original untouched (meta distilled=no, reason refinement).
 //
-// Task args: w, h (a box), scale, max_width, q or quality, gray=1, crop, orig (see
-// distill_request.h); f or format, accept_avif, accept_webp (output_format.h); profile:
-// quality, max_width, gray, format.
+// Task args: w, h (a box), scale, max_width, q or quality, gray=1, grays, bpp, crop, zoom,
+// orig (see distill_request.h; with grays or bpp the answer is a low-bit gray PNG when
+// that is smaller, small_device.h); f or format, accept_avif, accept_webp
+// (output_format.h); profile: quality, max_width, gray, grays, bpp, format.
 // Start-up args (classes.<name>.args): scale (0.5), quality (25), max_input_mb (32),
 // max_megapixels (50), max_scans (64), max_decode_ms (3000); avif (1), avif_speed (8),
 // avif_codec (aom), webp_method (4) (output_format.h).
@@ -31,6 +32,7 @@
 #include "workers/image/jpeg_codec.h"
 #include "workers/image/output_format.h"
 #include "workers/image/resample.h"
+#include "workers/image/small_device.h"
 
 namespace tacc::workers::image {
 namespace {
@@ -69,6 +71,10 @@ class JpegDistiller : public sns::WorkerFunction {
     out.mime_type = std::string(encoded->mime_type);
     out.meta["format"] = std::string(FormatName(encoded->format));
     out.meta["format_choice"] = encoded->fallback.empty() ? choice->why : choice->why + "; " + encoded->fallback;
+    if (request->gray_levels() > 0) {  // grays, bpp: a low-bit PNG if smaller
+      if (auto s = PreferGrayLevelsPng(pixels, *request, encoded->bytes, out.mime_type); !s.ok()) return s;
+      if (out.mime_type == "image/png") out.meta["format"] = "png";
+    }
     out.meta["source"] = fmt::format("{}x{}", decoded->source.width, decoded->source.height);
     if (encoded->bytes.size() >= in.data.size()) {
       out.data = in.data;

@@ -42,25 +42,33 @@ std::vector<Tap> AreaTaps(int in_size, int out_size) {
   return taps;
 }
 
-}  // namespace
-
-Raster ResizeArea(const Raster& in, int width, int height) {
-  width = std::max(1, width);
-  height = std::max(1, height);
-  if (width == in.width && height == in.height) return in;
+// The two passes (horizontal into fixed-point sums per row, then vertical). With
+// kPremultiply the last channel is alpha and each colour is weighted by it as it is
+// summed (premultiplied), then divided by the summed alpha: a transparent pixel's colour
+// (often black or junk) then counts for nothing, so edges don't fringe.
+template <bool kPremultiply>
+Raster ResizeAreaPasses(const Raster& in, int width, int height) {
   const int ch = in.channels;
+  const size_t sch = static_cast<size_t>(ch);
   const auto xs = AreaTaps(in.width, width), ys = AreaTaps(in.height, height);
-  // Horizontal pass into 16.16 fixed-point sums per row, then vertical.
-  std::vector<uint32_t> rows(static_cast<size_t>(in.height) * static_cast<size_t>(width) * static_cast<size_t>(ch));
+  // Input values: 8-bit samples, or (premultiplied) colour x alpha and alpha x 255, both
+  // at most 65025. Row sums keep 8 more bits than the values.
+  std::vector<uint32_t> rows(static_cast<size_t>(in.height) * static_cast<size_t>(width) * sch);
   for (int y = 0; y < in.height; ++y) {
     const uint8_t* src = in.row(y);
-    uint32_t* dst = rows.data() + static_cast<size_t>(y) * static_cast<size_t>(width) * static_cast<size_t>(ch);
+    uint32_t* dst = rows.data() + static_cast<size_t>(y) * static_cast<size_t>(width) * sch;
     for (int x = 0; x < width; ++x) {
       const Tap& t = xs[static_cast<size_t>(x)];
       for (int c = 0; c < ch; ++c) {
         uint64_t sum = 0;
-        for (size_t k = 0; k < t.weights.size(); ++k) sum += static_cast<uint64_t>(src[static_cast<size_t>(t.first + static_cast<int>(k)) * static_cast<size_t>(ch) + static_cast<size_t>(c)]) * t.weights[k];
-        dst[static_cast<size_t>(x) * static_cast<size_t>(ch) + static_cast<size_t>(c)] = static_cast<uint32_t>(sum >> 8);  // value * 256
+        for (size_t k = 0; k < t.weights.size(); ++k) {
+          const uint8_t* p = src + static_cast<size_t>(t.first + static_cast<int>(k)) * sch;
+          uint32_t v = p[c];
+          if constexpr (kPremultiply) v = c == ch - 1 ? v * 255u : v * p[ch - 1];
+          sum += static_cast<uint64_t>(v) * t.weights[k];
+        }
+        // Weights sum to 65536: sum >> 8 is the value * 256 (fits: 65025 * 256 < 2^32).
+        dst[static_cast<size_t>(x) * sch + static_cast<size_t>(c)] = static_cast<uint32_t>(sum >> 8);
       }
     }
   }
@@ -69,18 +77,37 @@ Raster ResizeArea(const Raster& in, int width, int height) {
   out.height = height;
   out.channels = ch;
   out.pixels.resize(static_cast<size_t>(height) * out.row_bytes());
-  const size_t stride = static_cast<size_t>(width) * static_cast<size_t>(ch);
+  const size_t stride = static_cast<size_t>(width) * sch;
+  std::vector<uint64_t> sums(sch);
   for (int y = 0; y < height; ++y) {
     const Tap& t = ys[static_cast<size_t>(y)];
     uint8_t* dst = out.row(y);
-    for (size_t i = 0; i < stride; ++i) {
-      uint64_t sum = 0;
-      for (size_t k = 0; k < t.weights.size(); ++k) sum += static_cast<uint64_t>(rows[static_cast<size_t>(t.first + static_cast<int>(k)) * stride + i]) * t.weights[k];
-      // sum is value * 256 * 65536.
-      dst[i] = static_cast<uint8_t>(std::min<uint64_t>(255, (sum + (uint64_t{1} << 23)) >> 24));
+    for (size_t px = 0; px < stride; px += sch) {
+      for (size_t c = 0; c < sch; ++c) {
+        uint64_t sum = 0;
+        for (size_t k = 0; k < t.weights.size(); ++k) sum += static_cast<uint64_t>(rows[static_cast<size_t>(t.first + static_cast<int>(k)) * stride + px + c]) * t.weights[k];
+        sums[c] = sum;  // the value * 2^24
+      }
+      if constexpr (!kPremultiply) {
+        for (size_t c = 0; c < sch; ++c) dst[px + c] = static_cast<uint8_t>(std::min<uint64_t>(255, (sums[c] + (uint64_t{1} << 23)) >> 24));
+      } else {
+        const uint64_t a = sums[sch - 1];  // alpha * 255 * 2^24
+        dst[px + sch - 1] = static_cast<uint8_t>(std::min<uint64_t>(255, (a + 255 * (uint64_t{1} << 23)) / (255 * (uint64_t{1} << 24))));
+        for (size_t c = 0; c + 1 < sch; ++c)  // colour * alpha * 2^24 over alpha * 255 * 2^24 / 255
+          dst[px + c] = a == 0 ? 0 : static_cast<uint8_t>(std::min<uint64_t>(255, (sums[c] * 255 + a / 2) / a));
+      }
     }
   }
   return out;
+}
+
+}  // namespace
+
+Raster ResizeArea(const Raster& in, int width, int height) {
+  width = std::max(1, width);
+  height = std::max(1, height);
+  if (width == in.width && height == in.height) return in;
+  return in.has_alpha_channel() ? ResizeAreaPasses<true>(in, width, height) : ResizeAreaPasses<false>(in, width, height);
 }
 
 Raster ApplyOrientation(Raster in, int orientation) {
@@ -129,17 +156,58 @@ Raster Crop(const Raster& in, int x, int y, int width, int height) {
 }
 
 Raster ToGray(Raster in) {
-  if (in.channels == 1) return in;
+  if (in.channels <= 2) return in;
+  const bool alpha = in.channels == 4;
   Raster out;
   out.width = in.width;
   out.height = in.height;
-  out.channels = 1;
-  out.pixels.resize(static_cast<size_t>(in.width) * static_cast<size_t>(in.height));
-  for (size_t i = 0; i < out.pixels.size(); ++i) {
-    const uint8_t* p = &in.pixels[i * 3];
-    out.pixels[i] = static_cast<uint8_t>((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+  out.channels = alpha ? 2 : 1;
+  const size_t n = static_cast<size_t>(in.width) * static_cast<size_t>(in.height);
+  out.pixels.resize(n * static_cast<size_t>(out.channels));
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = &in.pixels[i * static_cast<size_t>(in.channels)];
+    uint8_t* q = &out.pixels[i * static_cast<size_t>(out.channels)];
+    q[0] = static_cast<uint8_t>((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+    if (alpha) q[1] = p[3];
   }
   return out;
+}
+
+bool HasTransparency(const Raster& in) {
+  if (!in.has_alpha_channel()) return false;
+  const size_t ch = static_cast<size_t>(in.channels);
+  for (size_t i = ch - 1; i < in.pixels.size(); i += ch)
+    if (in.pixels[i] != 255) return true;
+  return false;
+}
+
+Raster Flatten(Raster in, Rgb background) {
+  if (!in.has_alpha_channel()) return in;
+  const size_t ch = static_cast<size_t>(in.channels);
+  const bool gray_in = ch == 2;
+  // Gray + alpha stays gray on a gray background; on a coloured one it becomes RGB.
+  const size_t colours = gray_in && background.r == background.g && background.g == background.b ? 1 : 3;
+  const uint8_t bg[3] = {background.r, background.g, background.b};
+  Raster out;
+  out.width = in.width;
+  out.height = in.height;
+  out.channels = static_cast<int>(colours);
+  const size_t n = static_cast<size_t>(in.width) * static_cast<size_t>(in.height);
+  out.pixels.resize(n * colours);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = &in.pixels[i * ch];
+    const unsigned a = p[ch - 1];
+    for (size_t c = 0; c < colours; ++c) {
+      const unsigned v = gray_in ? p[0] : p[c];
+      out.pixels[i * colours + c] = static_cast<uint8_t>((v * a + bg[c] * (255u - a) + 127u) / 255u);
+    }
+  }
+  return out;
+}
+
+Raster DropAlpha(Raster in) {
+  if (!in.has_alpha_channel()) return in;
+  return Flatten(std::move(in), Rgb{0, 0, 0});  // every alpha is 255: nothing shows through
 }
 
 }  // namespace tacc::workers::image

@@ -1,0 +1,28 @@
+// Start-up args shared by the png and gif distillers (classes.<name>.args; issue 8):
+// scale (0.5), quality (25), max_input_mb (32), max_megapixels (50), max_decode_ms
+// (3000), as the jpeg worker reads them, and a worker's own whole-number extras (the gif
+// worker's max_frames). Validated once, by the worker's factory: a bad value stops the
+// worker from starting, with a message naming the arg.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/status.h"
+#include "workers/image/distill_request.h"
+#include "workers/image/image_limits.h"
+
+namespace tacc::workers::image {
+
+struct DistillerArgs {
+  DistillDefaults defaults;
+  ImageLimits limits;
+};
+
+Result<DistillerArgs> ParseDistillerArgs(const std::map<std::string, std::string>& args, const char* worker);
+
+// A start-up arg as a number within [lo, hi]; `dflt` if absent. InvalidArgument naming
+// the worker and the arg otherwise.
+Result<double> StartupNumber(const std::map<std::string, std::string>& args, const char* worker, const char* name, double dflt, double lo, double hi);
+
+}  // namespace tacc::workers::image

@@ -14,7 +14,9 @@ PKGS=(
   zlib1g-dev libbrotli-dev    # decoding gzip/deflate/br bodies a worker must read
   libjemalloc-dev             # allocator that gives memory back (TACC_ALLOCATOR)
   libjpeg62-turbo-dev         # JPEG distiller (libjpeg-turbo)
+  libgumbo-dev                # HTML munger and keyword filter (an HTML5 tokenizer with source positions)
   libgtest-dev libgmock-dev   # tests
+  clang libclang-rt-14-dev    # tests: libFuzzer targets (scripts/fuzz.sh)
   iproute2 procps curl        # tests: namespaces, process checks
   chromium                    # tests: a real browser through the proxy (headless)
 )

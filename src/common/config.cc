@@ -421,7 +421,21 @@ Config::Config() {
   jpeg.min_workers = 1;
   jpeg.max_workers = 4;
   classes.emplace("jpeg", std::move(jpeg));
-  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg"};
+  // TranSend's HTML munger and keyword filter (issue 8), chained: the filter passes a
+  // page at once for users who set no keyword.
+  ClassConfig munger;
+  munger.name = "html_munger";
+  munger.worker = "html_munger";
+  munger.min_workers = 1;
+  munger.max_workers = 4;
+  classes.emplace("html_munger", std::move(munger));
+  ClassConfig keyword;
+  keyword.name = "keyword_filter";
+  keyword.worker = "keyword_filter";
+  keyword.min_workers = 1;
+  keyword.max_workers = 4;
+  classes.emplace("keyword_filter", std::move(keyword));
+  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg", "text/html -> html_munger | keyword_filter"};
 }
 
 Result<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {

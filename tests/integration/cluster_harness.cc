@@ -215,6 +215,8 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "frontend.service=test",         // tests that want TranSend say so
                                    "classes.cache.min_workers=0",  // and its cache partition
                                    "classes.jpeg.min_workers=0",   // and its distiller
+                                   "classes.html_munger.min_workers=0",     // and its HTML workers
+                                   "classes.keyword_filter.min_workers=0",
                                    "frontend.count=" + std::to_string(options_.frontends),
                                    "frontend.manager_timeout_ms=1000",
                                    "manager.adopt_grace_ms=600",

@@ -468,7 +468,9 @@ class TransendService : public sns::Service {
 
     // The virtual cache (RFC 9111, shared): fresh -> answered from it; stale -> the
     // origin is asked to revalidate; only-if-cached and nothing usable -> 504.
-    std::map<std::string, std::string> no_args;  // named: see the GCC 12 note in Forward()
+    // Every chain step learns the object's absolute URL (the HTML munger resolves
+    // relative image URLs against it). Named: see the GCC 12 note in Forward().
+    std::map<std::string, std::string> url_args{{"url", (where.tls ? "https://" : "http://") + host_header + target}};
     CacheSlot slot;
     std::shared_ptr<const CachedResponse> stored;
     const std::string url_key = tacc_layer::FatUrl(where.Key() + target, {});
@@ -479,7 +481,7 @@ class TransendService : public sns::Service {
         tacc_layer::StoredResponseView view{stored->status, &stored->headers, stored->secondary_key, stored->request_time, stored->response_time};
         auto d = tacc_layer::Lookup(req.method(), req, view, std::chrono::system_clock::now());
         if (d.action == tacc_layer::LookupAction::kServe)
-          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key);
+          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key, url_args);
         if (d.action == tacc_layer::LookupAction::kGatewayTimeout)
           co_return Page(req, bhttp::status::gateway_timeout, "only-if-cached: nothing usable is cached");
         if (d.action == tacc_layer::LookupAction::kRevalidate) {
@@ -507,11 +509,11 @@ class TransendService : public sns::Service {
         refreshed.request_time = slot.request_time;
         refreshed.response_time = now;
         co_await cache_->Replace(slot.lookup.key, refreshed);
-        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key);
+        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key, url_args);
       }
     }
     const CacheSlot* cache_slot = slot.lookup.primary.empty() ? nullptr : &slot;
-    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(no_args), cache_slot);
+    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), std::move(url_args), cache_slot);
   }
 
   // Where an answer goes in the virtual cache: its key, and when it was asked for.
@@ -522,7 +524,8 @@ class TransendService : public sns::Service {
 
   // An answer from the virtual cache, with its Age, through the chains like any other.
   boost::asio::awaitable<http::Reply> FromCache(http::Request& req, sns::ServiceContext& ctx, const User& user, const CachedResponse& stored,
-                                                std::chrono::seconds age, std::string_view how, const std::string& key) {
+                                                std::chrono::seconds age, std::string_view how, const std::string& key,
+                                                std::map<std::string, std::string> args) {
     http::Response answer{static_cast<bhttp::status>(stored.status), req.version()};
     for (const auto& f : stored.headers) answer.insert(f.name_string(), f.value());
     answer.set(bhttp::field::age, tacc_layer::AgeFieldValue(age));
@@ -530,7 +533,6 @@ class TransendService : public sns::Service {
     http::AppendVia(answer, "1.1", via_name_);
     answer.keep_alive(req.keep_alive());
     answer.body() = stored.body;
-    std::map<std::string, std::string> args;
     co_return co_await WholeAnswer(req, ctx, user, std::move(answer), std::move(args), key);
   }
 

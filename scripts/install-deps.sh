@@ -16,7 +16,9 @@ PKGS=(
   libjpeg62-turbo-dev         # JPEG distiller (libjpeg-turbo)
   libwebp-dev libavif-dev     # WebP and AVIF output of the image distillers (libavif: aom, rav1e, SVT-AV1 encoders; dav1d)
   libspng-dev libgif-dev      # PNG and GIF distillers (libspng, giflib)
+  libgumbo-dev                # HTML munger and keyword filter (an HTML5 tokenizer with source positions)
   libgtest-dev libgmock-dev   # tests
+  clang libclang-rt-14-dev    # tests: libFuzzer targets (scripts/fuzz.sh)
   iproute2 procps curl        # tests: namespaces, process checks
   chromium                    # tests: a real browser through the proxy (headless)
 )

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command: install dependencies, build (release and ASan+UBSan), run every test.
+# One command: install dependencies, build (release and ASan+UBSan), run every test,
+# then every fuzz target briefly (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -15,4 +16,6 @@ ctest --test-dir build/release --output-on-failure -j "$jobs" --timeout 300
 echo "== asan+ubsan build: unit + integration tests"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600
+echo "== libFuzzer targets (clang): ${FUZZ_SECONDS:-20} s each"
+scripts/fuzz.sh
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"

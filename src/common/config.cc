@@ -454,7 +454,22 @@ Config::Config() {
     c.max_workers = 4;
     classes.emplace(name, std::move(c));
   }
-  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg", "image/png -> png", "image/gif -> gif"};
+  // TranSend's HTML munger and keyword filter (issue 8), chained: the filter passes a
+  // page at once for users who set no keyword.
+  ClassConfig munger;
+  munger.name = "html_munger";
+  munger.worker = "html_munger";
+  munger.min_workers = 1;
+  munger.max_workers = 4;
+  classes.emplace("html_munger", std::move(munger));
+  ClassConfig keyword;
+  keyword.name = "keyword_filter";
+  keyword.worker = "keyword_filter";
+  keyword.min_workers = 1;
+  keyword.max_workers = 4;
+  classes.emplace("keyword_filter", std::move(keyword));
+  dispatch.rules = {"image/jpeg -> jpeg", "image/pjpeg -> jpeg", "image/png -> png", "image/gif -> gif",
+                    "text/html -> html_munger | keyword_filter"};
 }
 
 Result<Config> Config::Load(const std::string& path, const std::vector<std::string>& overrides) {

@@ -229,6 +229,8 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "classes.jpeg.min_workers=0",   // and its distillers
                                    "classes.png.min_workers=0",
                                    "classes.gif.min_workers=0",
+                                   "classes.html_munger.min_workers=0",     // and its HTML workers
+                                   "classes.keyword_filter.min_workers=0",
                                    "frontend.count=" + std::to_string(options_.frontends),
                                    "frontend.manager_timeout_ms=1000",
                                    "manager.adopt_grace_ms=600",

@@ -526,6 +526,10 @@ class TransendService : public sns::Service {
 
     // The virtual cache (RFC 9111, shared): fresh -> answered from it; stale -> the
     // origin is asked to revalidate; only-if-cached and nothing usable -> 504.
+    // Every chain step learns the object's absolute URL (the HTML munger resolves
+    // relative image URLs against it), besides the caller's args (refinement's zoom).
+    std::map<std::string, std::string> step_args = args;
+    step_args["url"] = (where.tls ? "https://" : "http://") + host_header + target;
     CacheSlot slot;
     std::shared_ptr<const CachedResponse> stored;
     const std::string url_key = tacc_layer::FatUrl(where.Key() + target, {});
@@ -536,7 +540,7 @@ class TransendService : public sns::Service {
         tacc_layer::StoredResponseView view{stored->status, &stored->headers, stored->secondary_key, stored->request_time, stored->response_time};
         auto d = tacc_layer::Lookup(req.method(), req, view, std::chrono::system_clock::now());
         if (d.action == tacc_layer::LookupAction::kServe)
-          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key, args);
+          co_return co_await FromCache(req, ctx, user, *stored, d.current_age, "hit", slot.lookup.key, step_args);
         if (d.action == tacc_layer::LookupAction::kGatewayTimeout)
           co_return Page(req, bhttp::status::gateway_timeout, "only-if-cached: nothing usable is cached");
         if (d.action == tacc_layer::LookupAction::kRevalidate) {
@@ -564,11 +568,11 @@ class TransendService : public sns::Service {
         refreshed.request_time = slot.request_time;
         refreshed.response_time = now;
         co_await cache_->Replace(slot.lookup.key, refreshed);
-        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key, args);
+        co_return co_await FromCache(req, ctx, user, refreshed, std::chrono::seconds(0), "revalidated", slot.lookup.key, step_args);
       }
     }
     const CacheSlot* cache_slot = slot.lookup.primary.empty() ? nullptr : &slot;
-    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), args, cache_slot);
+    co_return co_await Deliver(req, ctx, user, origin.limits(), std::move(*opened), step_args, cache_slot);
   }
 
   // Where an answer goes in the virtual cache: its key, and when it was asked for.

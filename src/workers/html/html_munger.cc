@@ -1,0 +1,82 @@
+// The built-in "html_munger" worker: TranSend's HTML munger (paper §2.3, Figure 1;
+// issue 8). Marks each inline image with the user's distillation preferences, adds a
+// refinement link to its original next to it, and puts a preferences toolbar at the top
+// of the body (html_munge.h says exactly what goes where). Everything else stays byte
+// for byte as it came: broken HTML and any charset survive (page_charset.h says which
+// charsets it leaves alone).
+//
+// A page it does not munge goes back as it came, meta munged=no and a reason: over
+// max_input_mb (the size above which a faster path should take the page; the stub's
+// hand-off to one is not here), over the parse budget, or a charset it can't touch.
+//
+// Task args: url (the page's absolute URL: relative srcs resolve against it); profile:
+// quality, max_width, gray, format (the image mark), keyword, distill (kept by the
+// toolbar's form). Start-up args (classes.<name>.args): toolbar=0|1 (1), max_input_mb
+// (8), max_parse_mb (gumbo's memory, 256), max_parse_ms (2000).
+// Output: the input's MIME type (charset parameter kept); meta munged=yes|no, images
+// (marked), links (refinement links added), toolbar=yes|no.
+#include <fmt/format.h>
+
+#include "sns/worker_registry.h"
+#include "workers/html/html_munge.h"
+#include "workers/html/page_charset.h"
+
+namespace tacc::workers::html {
+namespace {
+
+class HtmlMunger : public sns::WorkerFunction {
+ public:
+  HtmlMunger(bool toolbar, ParseLimits limits) : toolbar_(toolbar), limits_(limits) {}
+
+  Result<sns::TaskOutput> Process(const sns::TaskInput& in) override {
+    sns::TaskOutput out;
+    out.mime_type = in.mime_type;
+    auto as_is = [&](std::string reason) {
+      out.data = in.data;
+      out.meta["munged"] = "no";
+      out.meta["reason"] = std::move(reason);
+      return out;
+    };
+    if (ClassifyCharset(in.mime_type, in.data) == CharsetFit::kNone) return as_is("the page's charset is not ASCII-compatible");
+    MungeOptions o;
+    if (auto u = in.args.find("url"); u != in.args.end()) o.page_url = u->second;
+    o.prefs = PagePreferences::FromProfile(in.profile);
+    o.toolbar = toolbar_;
+    o.limits = limits_;
+    auto munged = MungeHtml(in.data, o);
+    if (!munged.ok()) return as_is(munged.status().message());
+    out.data = std::move(munged->html);
+    out.meta["munged"] = "yes";
+    out.meta["images"] = fmt::format("{}", munged->images);
+    out.meta["links"] = fmt::format("{}", munged->links);
+    out.meta["toolbar"] = munged->toolbar ? "yes" : "no";
+    return out;
+  }
+
+ private:
+  bool toolbar_;
+  ParseLimits limits_;
+};
+
+Result<sns::WorkerFunctionPtr> MakeHtmlMunger(const std::map<std::string, std::string>& args) {
+  bool toolbar = true;
+  if (auto it = args.find("toolbar"); it != args.end()) {
+    if (it->second != "0" && it->second != "1") return Status::InvalidArgument(fmt::format("html_munger worker: toolbar must be 0 or 1, not '{}'", it->second));
+    toolbar = it->second == "1";
+  }
+  for (const auto& [k, v] : args)
+    if (k != "toolbar" && k != "max_input_mb" && k != "max_parse_mb" && k != "max_parse_ms")
+      return Status::InvalidArgument(fmt::format("html_munger worker: unknown start-up arg '{}' (toolbar, max_input_mb, max_parse_mb, max_parse_ms)", k));
+  auto limits = ParseLimitsFromArgs(args, "html_munger", ParseLimits{});
+  if (!limits.ok()) return limits.status();
+  return sns::WorkerFunctionPtr(std::make_unique<HtmlMunger>(toolbar, *limits));
+}
+
+}  // namespace
+}  // namespace tacc::workers::html
+
+TACC_REGISTER_WORKER(html_munger, "html_munger",
+                     "HTML munger: marks inline images with the user's preferences (data-tacc), adds refinement links "
+                     "(/_tacc/orig) and a preferences toolbar, splicing at gumbo's source offsets; task arg url; "
+                     "args toolbar=0|1, max_input_mb, max_parse_mb, max_parse_ms",
+                     tacc::workers::html::MakeHtmlMunger);

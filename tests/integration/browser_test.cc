@@ -19,6 +19,7 @@
 
 #include "cluster_harness.h"
 #include "test_origin.h"
+#include "workers/image/jpeg_codec.h"
 
 namespace tacc::testing {
 namespace {
@@ -204,6 +205,83 @@ TEST_F(BrowserTest, ASiteBehindTheReverseProxyAndThePreferencesPage) {
   std::string prefs = ChromiumDom("", "http://" + fe + "/_tacc/prefs");
   EXPECT_NE(prefs.find("TranSend preferences"), std::string::npos) << prefs;
   EXPECT_NE(prefs.find("name=\"quality\""), std::string::npos) << prefs;
+}
+
+// A colourful 640x480 JPEG: red rising to the right, green downwards, blue in waves.
+std::string ColourPhoto() {
+  workers::image::Raster r;
+  r.width = 640;
+  r.height = 480;
+  r.pixels.resize(640 * 480 * 3);
+  for (int y = 0; y < 480; ++y)
+    for (int x = 0; x < 640; ++x) {
+      uint8_t* p = r.row(y) + static_cast<size_t>(x) * 3;
+      p[0] = static_cast<uint8_t>(x * 255 / 640);
+      p[1] = static_cast<uint8_t>(y * 255 / 480);
+      p[2] = static_cast<uint8_t>((x * 7 + y * 3) % 256);
+    }
+  workers::image::JpegEncodeOptions o;
+  o.quality = 85;
+  return *workers::image::EncodeJpeg(r, o);
+}
+
+// Pages over dispatch.min_transform_bytes (1 KB), so that the munger takes them.
+std::string Page(const std::string& body) {
+  return "<!doctype html><html><head><title>start</title></head><body>" + body + "<p>" + std::string(1200, 'x') + "</p></body></html>";
+}
+
+// The whole TranSend loop in a browser (issue 8): through the forward proxy a page shows
+// its image distilled (half the width), the munger's [orig] link next to it and its
+// toolbar; the toolbar's form, used the way a user would (ticking "gray" and applying),
+// saves the profile, and the next page's image arrives in gray.
+TEST_F(BrowserTest, DistilledImagesRefinementLinksAndAToolbarThatChangesTheProfile) {
+  const std::string photo = ColourPhoto();
+  TestOrigin origin([&](const TestOrigin::Request& r) {
+    std::string t(r.target());
+    if (t == "/page.html") return OkAnswer(Page("<h1>Photos</h1><img id=p src=\"/photo.jpg\" onload=\"document.title='w='+this.naturalWidth\">"), "text/html", "");
+    if (t == "/apply.html")
+      return OkAnswer(Page("<h1>Apply</h1><script>window.onload = function() { document.getElementById('tacc-gray').checked = true; "
+                           "document.getElementById('tacc-apply').click(); };</script>"),
+                      "text/html", "");
+    if (t == "/check.html")
+      return OkAnswer(Page("<img id=p src=\"/photo2.jpg\" onload=\"var c = document.createElement('canvas'); c.width = this.naturalWidth; "
+                           "c.height = this.naturalHeight; var g = c.getContext('2d'); g.drawImage(this, 0, 0); "
+                           "var d = g.getImageData(200, 100, 1, 1).data; document.title = 'px=' + d[0] + ',' + d[1] + ',' + d[2];\">"),
+                      "text/html", "");
+    if (t == "/photo.jpg" || t == "/photo2.jpg") return OkAnswer(photo, "image/jpeg", "");
+    OriginAnswer a;
+    a.raw = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
+    return a;
+  });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]"}});
+  c.Start();
+  const std::string flags = "--proxy-server=http://127.0.0.1:" + std::to_string(c.FrontendPort()) + " --proxy-bypass-list='<-loopback>'";
+  const std::string site = "http://127.0.0.1:" + std::to_string(origin.port());
+
+  std::string dom = ChromiumDom(flags, site + "/page.html");
+  EXPECT_NE(dom.find("<title>w=320</title>"), std::string::npos) << "the image was not distilled to half its width:\n" << dom;
+  EXPECT_NE(dom.find("id=\"tacc-toolbar\""), std::string::npos) << "no toolbar:\n" << dom;
+  EXPECT_NE(dom.find("class=\"tacc-orig\""), std::string::npos) << "no refinement link:\n" << dom;
+  EXPECT_NE(dom.find("/_tacc/orig?u=http%3A%2F%2F127.0.0.1%3A" + std::to_string(origin.port()) + "%2Fphoto.jpg"), std::string::npos) << dom;
+
+  // The pixel the check reads, before the profile changes: in colour.
+  auto pixel = [&](const std::string& page, int* r, int* g, int* b) {
+    std::string d = ChromiumDom(flags, site + page);
+    auto at = d.find("<title>px=");
+    if (at == std::string::npos) return "the image did not load:\n" + d;
+    return std::sscanf(d.c_str() + at + 10, "%d,%d,%d", r, g, b) == 3 ? std::string() : d.substr(at, 40);
+  };
+  int r = -1, g = -1, b = -1;
+  ASSERT_EQ(pixel("/check.html", &r, &g, &b), "");
+  EXPECT_FALSE(r == g && g == b) << "gray before any preference: " << r << "," << g << "," << b;
+
+  // The toolbar, used: the form goes to /_tacc/prefs on the page's host, which the
+  // proxy answers itself and saves (the user is this client's address).
+  std::string saved = ChromiumDom(flags, site + "/apply.html");
+  EXPECT_NE(saved.find("Saved."), std::string::npos) << "the toolbar's form was not saved:\n" << saved;
+
+  ASSERT_EQ(pixel("/check.html", &r, &g, &b), "");
+  EXPECT_TRUE(r == g && g == b) << "the next page's image is not gray: " << r << "," << g << "," << b;
 }
 
 }  // namespace

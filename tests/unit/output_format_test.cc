@@ -75,6 +75,13 @@ TEST(OutputFormatTest, TheChoiceFollowsTheTable) {
     EXPECT_FALSE(c->why.empty());
     EXPECT_EQ(c->quality, 25);
   }
+  // A planned chain's to= counts over the profile, and still only within what is accepted.
+  auto to = ChooseOutput({{"to", "image/webp"}, {"accept_webp", "1"}, {"accept_avif", "1"}}, {{"format", "avif"}}, {}, 25);
+  ASSERT_TRUE(to.ok());
+  EXPECT_EQ(FormatName(to->format), FormatName(OutputFormat::kWebp));
+  auto to_refused = ChooseOutput({{"to", "image/avif"}}, {}, {}, 25);
+  ASSERT_TRUE(to_refused.ok());
+  EXPECT_EQ(FormatName(to_refused->format), FormatName(OutputFormat::kJpeg));
   // A rule's format= counts when there is no f; f wins over it.
   auto rule = ChooseOutput({{"format", "webp"}, {"accept_webp", "1"}}, {{"format", "jpeg"}}, {}, 50);
   ASSERT_TRUE(rule.ok());

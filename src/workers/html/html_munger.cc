@@ -75,8 +75,8 @@ Result<sns::WorkerFunctionPtr> MakeHtmlMunger(const std::map<std::string, std::s
 }  // namespace
 }  // namespace tacc::workers::html
 
-TACC_REGISTER_WORKER(html_munger, "html_munger",
+TACC_REGISTER_TYPED_WORKER(html_munger, "html_munger",
                      "HTML munger: marks inline images with the user's preferences (data-tacc), adds refinement links "
                      "(/_tacc/orig) and a preferences toolbar, splicing at gumbo's source offsets; task arg url; "
                      "args toolbar=0|1, max_input_mb, max_parse_mb, max_parse_ms",
-                     tacc::workers::html::MakeHtmlMunger);
+                     tacc::workers::html::MakeHtmlMunger, (std::vector<std::string>{"text/html"}), (std::vector<std::string>{"text/html"}));

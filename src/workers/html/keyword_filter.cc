@@ -69,7 +69,7 @@ Result<sns::WorkerFunctionPtr> MakeKeywordFilter(const std::map<std::string, std
 }  // namespace
 }  // namespace tacc::workers::html
 
-TACC_REGISTER_WORKER(keyword_filter, "keyword_filter",
+TACC_REGISTER_TYPED_WORKER(keyword_filter, "keyword_filter",
                      "keyword filter: wraps matches of the user's keyword (profile or task arg keyword) in page text in "
                      "<mark class=\"tacc-kw\">; args max_input_mb, max_parse_mb, max_parse_ms",
-                     tacc::workers::html::MakeKeywordFilter);
+                     tacc::workers::html::MakeKeywordFilter, (std::vector<std::string>{"text/html"}), (std::vector<std::string>{"text/html"}));

@@ -139,8 +139,9 @@ Result<sns::WorkerFunctionPtr> MakeJpegDistiller(const std::map<std::string, std
 }  // namespace
 }  // namespace tacc::workers::image
 
-TACC_REGISTER_WORKER(jpeg, "jpeg",
-                     "JPEG distiller: scale (DCT-scaled decode, then area resize) and re-encode as JPEG, WebP or AVIF per Accept; "
-                     "args w, h, scale, max_width, q, gray, f, crop, orig; limits max_input_mb, max_megapixels, max_scans, max_decode_ms; "
-                     "output avif, avif_speed, avif_codec, webp_method",
-                     tacc::workers::image::MakeJpegDistiller);
+TACC_REGISTER_TYPED_WORKER(jpeg, "jpeg",
+                           "JPEG distiller: scale (DCT-scaled decode, then area resize) and re-encode as JPEG, WebP or AVIF per Accept; "
+                           "args w, h, scale, max_width, q, gray, grays, bpp, f, to, crop, zoom, orig; limits max_input_mb, max_megapixels, "
+                           "max_scans, max_decode_ms; output avif, avif_speed, avif_codec, webp_method",
+                           tacc::workers::image::MakeJpegDistiller, (std::vector<std::string>{"image/jpeg", "image/pjpeg"}),
+                           (std::vector<std::string>{"image/jpeg", "image/webp", "image/avif"}));

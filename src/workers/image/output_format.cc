@@ -90,6 +90,10 @@ Result<OutputChoice> ChooseOutput(const std::map<std::string, std::string>& args
   } else if (auto g = args.find("format"); g != args.end() && !g->second.empty()) {
     requested = g->second;
     source = "format";
+  } else if (auto to = args.find("to"); to != args.end() && to->second.starts_with("image/")) {
+    // A planned chain's step must make this type (src/tacc/chain_planner.h).
+    requested = to->second.substr(6);
+    source = "to";
   } else if (auto p = profile.find("format"); p != profile.end() && !p->second.empty()) {
     requested = p->second;
     source = "profile";

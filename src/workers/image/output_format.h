@@ -5,8 +5,9 @@
 //
 // The choice (ChooseOutput). The requested format is the task arg `f` (the URL API's
 // f: auto|jpeg|webp|avif|png|gif, checked by the service), else the task arg `format`
-// (a dispatch rule's), else the profile key `format` (auto|jpeg|webp|avif, the
-// preferences page), else auto. The client's Accept arrives as the task args
+// (a dispatch rule's), else the task arg `to` (a planned chain's step: image/jpeg,
+// image/webp or image/avif; src/tacc/chain_planner.h), else the profile key `format`
+// (auto|jpeg|webp|avif, the preferences page), else auto. The client's Accept arrives as the task args
 // accept_avif=1 / accept_webp=1 (services/transend/client_hints.h). A format the client
 // did not accept is never sent:
 //

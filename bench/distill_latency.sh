@@ -6,7 +6,7 @@
 # of REPEAT runs, one thread pinned to core CPU); for PNG and GIF workers that are built in,
 # the same photos are converted (Pillow: PNG as is, GIF quantized to 256 colours) into
 # bench/corpus/latency/ first. The paper's task: scale 0.5, quality 25 (the workers'
-# defaults).
+# defaults). Needs /usr/bin/python3 with PIL (python3-pil: scripts/install-deps.sh --bench).
 #
 # Writes docs/bench/distill_latency-<date>.tsv (one row per file) and .png (ms against
 # input KB, one series per type, with a least-squares line each), and prints per type:
@@ -31,7 +31,7 @@ jpegs=("$CORPUS"/small/*.jpg "$CORPUS"/large/*.jpg)
 has_worker() { "$TACC" worker --list 2>/dev/null | grep -q "^ *$1\b"; }
 # PNG and GIF versions of the same photos, made once.
 if has_worker png || has_worker gif; then
-  python3 - "$CORPUS/latency" "${jpegs[@]}" <<'PY'
+  /usr/bin/python3 - "$CORPUS/latency" "${jpegs[@]}" <<'PY'
 import os, sys
 from PIL import Image
 out = sys.argv[1]
@@ -81,6 +81,7 @@ set xlabel 'input (KB)'
 set ylabel 'median latency (ms)'
 set key top left
 set grid
+set yrange [0:*]
 plot $plot
 GP
   bench_log "plot: $PNG"

@@ -192,5 +192,40 @@ TEST(RealPhotoTest, APngWithAlphaKeepsItAndAGifBecomesAJpeg) {
   }
 }
 
+// A planned chain's step (to=<type>) makes that type, whatever it would have chosen, and
+// even when that is not smaller; a type the worker cannot make is refused.
+TEST(RealPhotoTest, PlannedStepsMakeTheTypeTheyAreTold) {
+  const Raster original = DecodeAll(ReadPhoto("chelsea.jpg"));
+  Raster rgba = original;  // with an alpha channel: a PNG the png worker would keep as PNG
+  rgba.channels = 4;
+  rgba.pixels.clear();
+  for (size_t i = 0; i < original.pixels.size(); i += 3) rgba.pixels.insert(rgba.pixels.end(), {original.pixels[i], original.pixels[i + 1], original.pixels[i + 2], 128});
+  auto png = EncodePng(rgba, PngEncodeOptions{});
+  ASSERT_TRUE(png.ok());
+  auto as_jpeg = Distill("png", *png, "image/png", {{"to", "image/jpeg"}});
+  ASSERT_TRUE(as_jpeg.ok()) << as_jpeg.status().ToString();
+  EXPECT_EQ(as_jpeg->mime_type, "image/jpeg");
+  EXPECT_EQ(DecodeAll(as_jpeg->data).width, (original.width + 1) / 2);
+  auto photo_png = EncodePng(original, PngEncodeOptions{});
+  ASSERT_TRUE(photo_png.ok());
+  EXPECT_EQ(Distill("png", *photo_png, "image/png")->mime_type, "image/jpeg") << "a photo PNG, left to choose, becomes JPEG";
+  auto kept_png = Distill("png", *photo_png, "image/png", {{"to", "image/png"}});
+  ASSERT_TRUE(kept_png.ok()) << kept_png.status().ToString();
+  EXPECT_EQ(kept_png->mime_type, "image/png");
+  EXPECT_FALSE(Distill("png", *photo_png, "image/png", {{"to", "image/webp"}}).ok());
+
+  auto indexed = Quantize(original, 256);
+  ASSERT_TRUE(indexed.ok());
+  auto gif = EncodeGif({GifOutputFrame{*indexed, 10}, GifOutputFrame{*indexed, 10}}, 0);  // animated
+  ASSERT_TRUE(gif.ok());
+  EXPECT_EQ(Distill("gif", *gif, "image/gif")->mime_type, "image/gif") << "an animation, left to choose, stays a GIF";
+  for (const char* type : {"image/jpeg", "image/png"}) {
+    auto out = Distill("gif", *gif, "image/gif", {{"to", type}});
+    ASSERT_TRUE(out.ok()) << type << ": " << out.status().ToString();
+    EXPECT_EQ(out->mime_type, type);
+  }
+  EXPECT_FALSE(Distill("gif", *gif, "image/gif", {{"to", "text/html"}}).ok());
+}
+
 }  // namespace
 }  // namespace tacc::workers::image

@@ -61,6 +61,16 @@ Result<std::optional<Rgb>> Colour(const std::map<std::string, std::string>& m, c
 
 }  // namespace
 
+Result<std::string> RequiredType(const std::map<std::string, std::string>& args, const std::vector<std::string>& allowed, std::string_view worker) {
+  auto it = args.find("to");
+  if (it == args.end() || it->second.empty()) return std::string();
+  for (const auto& a : allowed)
+    if (it->second == a) return a;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  return Status::InvalidArgument(fmt::format("the {} worker makes {}, not to={}", worker, list, it->second.substr(0, 64)));
+}
+
 int DistillRequest::gray_levels() const {
   int levels = grays;
   if (bpp > 0) levels = levels > 0 ? std::min(levels, 1 << bpp) : 1 << bpp;

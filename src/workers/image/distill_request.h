@@ -27,6 +27,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "workers/image/jpeg_codec.h"
@@ -64,6 +66,12 @@ struct DistillRequest {
   // 0 when none is asked.
   int gray_levels() const;
 };
+
+// The type a planned chain's step must produce (task arg `to`, src/tacc/chain_planner.h),
+// or "" when the worker may choose. InvalidArgument if it is not one of `allowed`.
+// A step with `to` answers that type even when it is not smaller than the original
+// (the client, or the next step, cannot take another).
+Result<std::string> RequiredType(const std::map<std::string, std::string>& args, const std::vector<std::string>& allowed, std::string_view worker);
 
 // InvalidArgument naming the argument for values out of range or not numbers.
 Result<DistillRequest> ParseDistillRequest(const std::map<std::string, std::string>& args, const std::map<std::string, std::string>& profile,

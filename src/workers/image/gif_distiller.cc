@@ -62,6 +62,9 @@ int PaletteBudget(int source) {
   return n;
 }
 
+const std::vector<std::string> kTakes = {"image/gif"};
+const std::vector<std::string> kProduces = {"image/gif", "image/png", "image/jpeg"};
+
 class GifDistiller : public sns::WorkerFunction {
  public:
   GifDistiller(DistillerArgs args, int max_frames) : args_(args), max_frames_(max_frames) {}
@@ -69,6 +72,11 @@ class GifDistiller : public sns::WorkerFunction {
   Result<sns::TaskOutput> Process(const sns::TaskInput& in) override {
     auto request = ParseDistillRequest(in.args, in.profile, args_.defaults);
     if (!request.ok()) return request.status();
+    auto to = RequiredType(in.args, kProduces, "gif");
+    if (!to.ok()) return to.status();
+    // A planned step that must make a still type gets the first frame (as a small device).
+    const bool must_still = !to->empty() && *to != "image/gif";
+    if (*to == "image/jpeg") request->flatten = true;  // JPEG has no alpha
     const bool small_device = request->gray_levels() > 0;
     std::vector<ScaledFrame> frames;
     Size target;
@@ -91,7 +99,7 @@ class GifDistiller : public sns::WorkerFunction {
       r = ResizeArea(r, target.width, target.height);
       if (request->gray) r = ToGray(std::move(r));
       frames.push_back({std::move(r), f.delay_cs});
-      return !small_device;  // a small device gets the first frame
+      return !small_device && !must_still;  // a small device gets the first frame
     });
     if (!info.ok()) return info.status();
     if (too_large)
@@ -109,7 +117,13 @@ class GifDistiller : public sns::WorkerFunction {
     }
     Result<std::string> encoded = std::string();
     std::string mime = "image/png", format;
-    if (small_device) {
+    if (*to == "image/jpeg") {
+      JpegEncodeOptions options;
+      options.quality = request->quality;
+      encoded = EncodeJpeg(DropAlpha(std::move(frames[0].pixels)), options);
+      mime = "image/jpeg";
+      format = "jpeg";
+    } else if (small_device) {
       encoded = EncodeGrayLevelsPng(frames[0].pixels, *request);
       format = fmt::format("png-gray-{}bit", GrayBitDepth(request->gray_levels()));
     } else if (frames.size() > 1) {
@@ -125,7 +139,7 @@ class GifDistiller : public sns::WorkerFunction {
     } else {
       // A still picture: palette as GIF and as PNG; JPEG too unless it has few colours
       // or transparency. The smallest goes out.
-      const bool try_jpeg = source_colours > kFewColours && !HasTransparency(frames[0].pixels);
+      const bool try_jpeg = to->empty() && source_colours > kFewColours && !HasTransparency(frames[0].pixels);
       Result<std::string> jpeg = std::string();
       if (try_jpeg) {
         JpegEncodeOptions options;
@@ -142,7 +156,7 @@ class GifDistiller : public sns::WorkerFunction {
       if (!encoded.ok()) return encoded.status();
       mime = "image/gif";
       format = fmt::format("gif-palette-{}", colours);
-      if (png->size() < encoded->size()) {
+      if ((png->size() < encoded->size() && *to != "image/gif") || *to == "image/png") {
         encoded = std::move(*png);
         mime = "image/png";
         format = fmt::format("png-palette-{}", colours);
@@ -155,7 +169,7 @@ class GifDistiller : public sns::WorkerFunction {
     }
     if (!encoded.ok()) return encoded.status();
 
-    if (encoded->size() >= in.data.size()) {
+    if (encoded->size() >= in.data.size() && !must_still) {
       out.data = in.data;
       out.mime_type = "image/gif";
       out.meta["distilled"] = "no";
@@ -188,9 +202,9 @@ Result<sns::WorkerFunctionPtr> MakeGifDistiller(const std::map<std::string, std:
 }  // namespace
 }  // namespace tacc::workers::image
 
-TACC_REGISTER_WORKER(gif, "gif",
+TACC_REGISTER_TYPED_WORKER(gif, "gif",
                      "GIF distiller: scale (frames composited, area resize); still photos to JPEG, line art to palette GIF or PNG "
                      "(the smaller), animations kept animated up to max_frames (over it: passed untouched); args w, h, scale, "
-                     "max_width, q, gray, grays, bpp, background, flatten; limits max_input_mb, max_megapixels, max_decode_ms, "
+                     "max_width, q, gray, grays, bpp, background, flatten, to; limits max_input_mb, max_megapixels, max_decode_ms, "
                      "max_frames",
-                     tacc::workers::image::MakeGifDistiller);
+                     tacc::workers::image::MakeGifDistiller, tacc::workers::image::kTakes, tacc::workers::image::kProduces);

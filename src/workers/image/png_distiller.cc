@@ -43,6 +43,9 @@ namespace {
 // without trying JPEG.
 constexpr int kFewColours = 64;
 
+const std::vector<std::string> kTakes = {"image/png"};
+const std::vector<std::string> kProduces = {"image/png", "image/jpeg"};
+
 Result<std::string> Jpeg(const Raster& pixels, int quality, const std::string& icc) {
   JpegEncodeOptions jpeg;
   jpeg.quality = quality;
@@ -57,6 +60,10 @@ class PngDistiller : public sns::WorkerFunction {
   Result<sns::TaskOutput> Process(const sns::TaskInput& in) override {
     auto request = ParseDistillRequest(in.args, in.profile, args_.defaults);
     if (!request.ok()) return request.status();
+    auto to = RequiredType(in.args, kProduces, "png");
+    if (!to.ok()) return to.status();
+    const bool must_jpeg = *to == "image/jpeg", must_png = *to == "image/png";
+    if (must_jpeg) request->flatten = true;  // JPEG has no alpha
     auto decoded = DecodePng(in.data, args_.limits);
     if (!decoded.ok()) return decoded.status();
     Raster pixels = std::move(decoded->raster);
@@ -72,7 +79,11 @@ class PngDistiller : public sns::WorkerFunction {
     if (pixels.channels <= 2 && source_colour) png.icc.clear();  // made gray: an RGB profile no longer fits
     Result<std::string> encoded = std::string();
     std::string mime = "image/png", format;
-    if (request->gray_levels() > 0) {
+    if (must_jpeg) {
+      encoded = Jpeg(pixels, request->quality, png.icc);
+      mime = "image/jpeg";
+      format = "jpeg";
+    } else if (request->gray_levels() > 0) {
       encoded = EncodeGrayLevelsPng(pixels, *request);
       format = fmt::format("png-gray-{}bit", GrayBitDepth(request->gray_levels()));
     } else if (pixels.has_alpha_channel() && CountColours(pixels, 256) > 256) {
@@ -83,7 +94,7 @@ class PngDistiller : public sns::WorkerFunction {
       if (!indexed.ok()) return indexed.status();
       encoded = EncodePalettePng(*indexed, png);
       format = fmt::format("png-palette-{}", indexed->palette.size());
-      if (encoded.ok() && !pixels.has_alpha_channel() && source_colours > kFewColours) {
+      if (encoded.ok() && !pixels.has_alpha_channel() && source_colours > kFewColours && !must_png) {
         // Between line art and photo (a gray photo, a dithered or anti-aliased picture):
         // the smaller of the two.
         auto jpeg = Jpeg(pixels, request->quality, png.icc);
@@ -94,6 +105,9 @@ class PngDistiller : public sns::WorkerFunction {
           format = "jpeg";
         }
       }
+    } else if (must_png) {
+      encoded = EncodePng(pixels, png);
+      format = "png";
     } else {
       encoded = Jpeg(pixels, request->quality, png.icc);
       mime = "image/jpeg";
@@ -103,7 +117,7 @@ class PngDistiller : public sns::WorkerFunction {
 
     sns::TaskOutput out;
     out.meta["source"] = fmt::format("{}x{}", decoded->source.width, decoded->source.height);
-    if (encoded->size() >= in.data.size()) {
+    if (encoded->size() >= in.data.size() && !must_jpeg) {
       out.data = in.data;
       out.mime_type = in.mime_type.empty() ? "image/png" : in.mime_type;
       out.meta["distilled"] = "no";
@@ -132,8 +146,8 @@ Result<sns::WorkerFunctionPtr> MakePngDistiller(const std::map<std::string, std:
 }  // namespace
 }  // namespace tacc::workers::image
 
-TACC_REGISTER_WORKER(png, "png",
+TACC_REGISTER_TYPED_WORKER(png, "png",
                      "PNG distiller: scale (area resize, alpha premultiplied), keep alpha, palette PNG for <= 256 colours, JPEG for "
-                     "opaque photos; args w, h, scale, max_width, q, gray, grays, bpp, background, flatten; limits max_input_mb, "
+                     "opaque photos; args w, h, scale, max_width, q, gray, grays, bpp, background, flatten, to; limits max_input_mb, "
                      "max_megapixels, max_decode_ms",
-                     tacc::workers::image::MakePngDistiller);
+                     tacc::workers::image::MakePngDistiller, tacc::workers::image::kTakes, tacc::workers::image::kProduces);

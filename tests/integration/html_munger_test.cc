@@ -43,3 +43,29 @@ TEST(HtmlMungerTest, PagesAreMungedAndFilteredThroughTheDefaultChain) {
 
 }  // namespace
 }  // namespace tacc::testing
+
+namespace tacc::testing {
+namespace {
+
+// The paper's munger handing big pages on: over its max_input_mb the html_munger class
+// hands the page to html_big (the same worker with a larger budget) through its stub, and
+// the page comes back munged by a worker of that class.
+TEST(HtmlMungerTest, BigPagesAreHandedOnToAClassWithALargerBudget) {
+  const std::string page = "<!doctype html><html><body><p>" + std::string(4000, 'x') + "</p><img src=\"a.png\"></body></html>";
+  TestOrigin origin([&](const TestOrigin::Request&) { return OkAnswer(page, "text/html; charset=utf-8", ""); });
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]", "manager.spawn_policy=fixed",
+                                 "cache.enabled=false", "dispatch.rules=[\"text/html -> html_munger\"]", "classes.html_munger.min_workers=1",
+                                 "classes.html_munger.args.max_input_mb=0.002", "classes.html_munger.args.big_pages_to=html_big",
+                                 "classes.html_munger.handoff_to=[\"html_big\"]", "classes.html_big.worker=html_munger",
+                                 "classes.html_big.min_workers=1", "classes.html_big.args.max_input_mb=1"}});
+  c.Start();
+  ASSERT_TRUE(c.WaitForWorkers({"html_munger", "html_big"})) << c.Log();
+  auto r = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", "http://127.0.0.1:" + std::to_string(origin.port()) + "/big.html");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Header("x-tacc-approximate"), "") << r.Header("x-tacc-approximate-reason");
+  EXPECT_NE(r.body.find("id=\"tacc-toolbar\""), std::string::npos) << "the big page was not munged";
+  EXPECT_NE(r.body.find("class=\"tacc-orig\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tacc::testing

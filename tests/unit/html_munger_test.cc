@@ -320,6 +320,19 @@ TEST(MungerWorker, PagesOverTheLimitPassAsTheyCame) {
   EXPECT_EQ(out->data, page);
 }
 
+// big_pages_to: a page over max_input_mb is handed on (the stub makes the call), once.
+TEST(MungerWorker, BigPagesAreHandedOnWhenAClassIsNamed) {
+  std::string page = "<body>" + std::string(3000, 'x') + "<img src=a.png></body>";
+  auto out = RunMunger({{"max_input_mb", "0.002"}, {"big_pages_to", "html_big"}}, page);
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->handoff);
+  EXPECT_EQ(out->handoff->worker_class, "html_big");
+  auto small = RunMunger({{"max_input_mb", "0.002"}, {"big_pages_to", "html_big"}}, "<body><img src=a.png></body>");
+  ASSERT_TRUE(small.ok());
+  EXPECT_FALSE(small->handoff);
+  EXPECT_EQ(small->meta["munged"], "yes");
+}
+
 TEST(MungerWorker, Utf16PagesPassAsTheyCame) {
   std::string page("\xFF\xFE<\0b\0>\0", 8);
   auto out = RunMunger({}, page, "text/html");

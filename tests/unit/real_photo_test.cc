@@ -212,7 +212,7 @@ TEST(RealPhotoTest, PlannedStepsMakeTheTypeTheyAreTold) {
   auto kept_png = Distill("png", *photo_png, "image/png", {{"to", "image/png"}});
   ASSERT_TRUE(kept_png.ok()) << kept_png.status().ToString();
   EXPECT_EQ(kept_png->mime_type, "image/png");
-  EXPECT_FALSE(Distill("png", *photo_png, "image/png", {{"to", "image/webp"}}).ok());
+  EXPECT_FALSE(Distill("png", *photo_png, "image/png", {{"to", "image/gif"}}).ok());
 
   auto indexed = Quantize(original, 256);
   ASSERT_TRUE(indexed.ok());
@@ -225,6 +225,28 @@ TEST(RealPhotoTest, PlannedStepsMakeTheTypeTheyAreTold) {
     EXPECT_EQ(out->mime_type, type);
   }
   EXPECT_FALSE(Distill("gif", *gif, "image/gif", {{"to", "text/html"}}).ok());
+}
+
+// Photos the png and gif workers re-encode go out as WebP or AVIF where the client takes
+// them, as the jpeg worker's do.
+TEST(RealPhotoTest, PhotosFromPngAndGifGoOutAsWebpOrAvifWhereAccepted) {
+  const Raster original = DecodeAll(ReadPhoto("coffee.jpg"));
+  auto png = EncodePng(original, PngEncodeOptions{});
+  ASSERT_TRUE(png.ok());
+  auto webp = Distill("png", *png, "image/png", {{"accept_webp", "1"}});
+  ASSERT_TRUE(webp.ok()) << webp.status().ToString();
+  EXPECT_EQ(webp->mime_type, "image/webp");
+  EXPECT_EQ(webp->meta["format"], "webp");
+  auto indexed = Quantize(original, 256);
+  ASSERT_TRUE(indexed.ok());
+  auto gif = EncodeGif({GifOutputFrame{*indexed, 0}}, -1);
+  ASSERT_TRUE(gif.ok());
+  auto avif = Distill("gif", *gif, "image/gif", {{"accept_avif", "1"}, {"accept_webp", "1"}});
+  ASSERT_TRUE(avif.ok()) << avif.status().ToString();
+  EXPECT_EQ(avif->mime_type, "image/avif");
+  auto plain = Distill("gif", *gif, "image/gif");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->mime_type, "image/jpeg") << "a client that says nothing gets JPEG";
 }
 
 }  // namespace

@@ -28,6 +28,9 @@ Result<DistillerArgs> ParseDistillerArgs(const std::map<std::string, std::string
   a.limits.max_input_bytes = static_cast<size_t>(*input * 1024 * 1024);
   a.limits.max_pixels = static_cast<uint64_t>(*mp * 1e6);
   a.limits.max_decode = std::chrono::milliseconds(static_cast<int64_t>(*ms));
+  auto output = ParseOutputSettings(args);
+  if (!output.ok()) return output.status();
+  a.output = *output;
   return a;
 }
 

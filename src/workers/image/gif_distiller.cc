@@ -63,11 +63,24 @@ int PaletteBudget(int source) {
 }
 
 const std::vector<std::string> kTakes = {"image/gif"};
-const std::vector<std::string> kProduces = {"image/gif", "image/png", "image/jpeg"};
+const std::vector<std::string> kProduces = {"image/gif", "image/png", "image/jpeg", "image/webp", "image/avif"};
+
+// A still photo: JPEG, or WebP / AVIF where the client takes them (output_format.h).
+struct Photo {
+  std::string bytes, mime, format;
+};
 
 class GifDistiller : public sns::WorkerFunction {
  public:
   GifDistiller(DistillerArgs args, int max_frames) : args_(args), max_frames_(max_frames) {}
+
+  Result<Photo> EncodePhoto(const Raster& pixels, const sns::TaskInput& in, const DistillRequest& request) const {
+    auto choice = ChooseOutput(in.args, in.profile, args_.output, request.quality);
+    if (!choice.ok()) return choice.status();
+    auto e = EncodeFor(pixels, *choice);
+    if (!e.ok()) return e.status();
+    return Photo{std::move(e->bytes), std::string(e->mime_type), std::string(FormatName(e->format))};
+  }
 
   Result<sns::TaskOutput> Process(const sns::TaskInput& in) override {
     auto request = ParseDistillRequest(in.args, in.profile, args_.defaults);
@@ -76,7 +89,7 @@ class GifDistiller : public sns::WorkerFunction {
     if (!to.ok()) return to.status();
     // A planned step that must make a still type gets the first frame (as a small device).
     const bool must_still = !to->empty() && *to != "image/gif";
-    if (*to == "image/jpeg") request->flatten = true;  // JPEG has no alpha
+    if (must_still && *to != "image/png") request->flatten = true;  // the photo encoders take no alpha
     const bool small_device = request->gray_levels() > 0;
     std::vector<ScaledFrame> frames;
     Size target;
@@ -117,12 +130,10 @@ class GifDistiller : public sns::WorkerFunction {
     }
     Result<std::string> encoded = std::string();
     std::string mime = "image/png", format;
-    if (*to == "image/jpeg") {
-      JpegEncodeOptions options;
-      options.quality = request->quality;
-      encoded = EncodeJpeg(DropAlpha(std::move(frames[0].pixels)), options);
-      mime = "image/jpeg";
-      format = "jpeg";
+    if (must_still && *to != "image/png") {  // JPEG, WebP or AVIF
+      auto photo = EncodePhoto(DropAlpha(std::move(frames[0].pixels)), in, *request);
+      if (!photo.ok()) return photo.status();
+      encoded = std::move(photo->bytes), mime = photo->mime, format = photo->format;
     } else if (small_device) {
       encoded = EncodeGrayLevelsPng(frames[0].pixels, *request);
       format = fmt::format("png-gray-{}bit", GrayBitDepth(request->gray_levels()));
@@ -140,12 +151,10 @@ class GifDistiller : public sns::WorkerFunction {
       // A still picture: palette as GIF and as PNG; JPEG too unless it has few colours
       // or transparency. The smallest goes out.
       const bool try_jpeg = to->empty() && source_colours > kFewColours && !HasTransparency(frames[0].pixels);
-      Result<std::string> jpeg = std::string();
+      Result<Photo> photo = Photo{};
       if (try_jpeg) {
-        JpegEncodeOptions options;
-        options.quality = request->quality;
-        jpeg = EncodeJpeg(DropAlpha(frames[0].pixels), options);
-        if (!jpeg.ok()) return jpeg.status();
+        photo = EncodePhoto(DropAlpha(frames[0].pixels), in, *request);
+        if (!photo.ok()) return photo.status();
       }
       auto indexed = Quantize(BinaryAlpha(std::move(frames[0].pixels)), PaletteBudget(source_colours));
       if (!indexed.ok()) return indexed.status();
@@ -161,11 +170,7 @@ class GifDistiller : public sns::WorkerFunction {
         mime = "image/png";
         format = fmt::format("png-palette-{}", colours);
       }
-      if (try_jpeg && jpeg->size() < encoded->size()) {
-        encoded = std::move(*jpeg);
-        mime = "image/jpeg";
-        format = "jpeg";
-      }
+      if (try_jpeg && photo->bytes.size() < encoded->size()) encoded = std::move(photo->bytes), mime = photo->mime, format = photo->format;
     }
     if (!encoded.ok()) return encoded.status();
 
@@ -182,7 +187,7 @@ class GifDistiller : public sns::WorkerFunction {
     out.meta["size"] = fmt::format("{}x{}", target.width, target.height);
     out.meta["format"] = format;
     out.meta["frames"] = fmt::format("{}", info->frames);
-    if (mime == "image/jpeg") out.meta["quality"] = fmt::format("{}", request->quality);
+    if (mime != "image/png" && mime != "image/gif") out.meta["quality"] = fmt::format("{}", request->quality);
     return out;
   }
 

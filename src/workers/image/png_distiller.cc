@@ -44,13 +44,20 @@ namespace {
 constexpr int kFewColours = 64;
 
 const std::vector<std::string> kTakes = {"image/png"};
-const std::vector<std::string> kProduces = {"image/png", "image/jpeg"};
+const std::vector<std::string> kProduces = {"image/png", "image/jpeg", "image/webp", "image/avif"};
 
-Result<std::string> Jpeg(const Raster& pixels, int quality, const std::string& icc) {
-  JpegEncodeOptions jpeg;
-  jpeg.quality = quality;
-  jpeg.icc = icc;
-  return EncodeJpeg(pixels, jpeg);
+// A photo-like picture (opaque): JPEG, or WebP / AVIF where the client takes them
+// (output_format.h; a planned step's to= decides among them too).
+struct Photo {
+  std::string bytes, mime, format;
+};
+Result<Photo> EncodePhoto(const Raster& pixels, const sns::TaskInput& in, int quality, const std::string& icc, const OutputSettings& output) {
+  auto choice = ChooseOutput(in.args, in.profile, output, quality);
+  if (!choice.ok()) return choice.status();
+  choice->icc = icc;
+  auto e = EncodeFor(pixels, *choice);
+  if (!e.ok()) return e.status();
+  return Photo{std::move(e->bytes), std::string(e->mime_type), std::string(FormatName(e->format))};
 }
 
 class PngDistiller : public sns::WorkerFunction {
@@ -62,8 +69,10 @@ class PngDistiller : public sns::WorkerFunction {
     if (!request.ok()) return request.status();
     auto to = RequiredType(in.args, kProduces, "png");
     if (!to.ok()) return to.status();
-    const bool must_jpeg = *to == "image/jpeg", must_png = *to == "image/png";
-    if (must_jpeg) request->flatten = true;  // JPEG has no alpha
+    // A planned step told to make a photo type (JPEG, WebP, AVIF: ChooseOutput reads to=)
+    // or PNG; the photo encoders take no alpha, so it is flattened.
+    const bool must_photo = !to->empty() && *to != "image/png", must_png = *to == "image/png";
+    if (must_photo) request->flatten = true;
     auto decoded = DecodePng(in.data, args_.limits);
     if (!decoded.ok()) return decoded.status();
     Raster pixels = std::move(decoded->raster);
@@ -79,10 +88,10 @@ class PngDistiller : public sns::WorkerFunction {
     if (pixels.channels <= 2 && source_colour) png.icc.clear();  // made gray: an RGB profile no longer fits
     Result<std::string> encoded = std::string();
     std::string mime = "image/png", format;
-    if (must_jpeg) {
-      encoded = Jpeg(pixels, request->quality, png.icc);
-      mime = "image/jpeg";
-      format = "jpeg";
+    if (must_photo) {
+      auto photo = EncodePhoto(pixels, in, request->quality, png.icc, args_.output);
+      if (!photo.ok()) return photo.status();
+      encoded = std::move(photo->bytes), mime = photo->mime, format = photo->format;
     } else if (request->gray_levels() > 0) {
       encoded = EncodeGrayLevelsPng(pixels, *request);
       format = fmt::format("png-gray-{}bit", GrayBitDepth(request->gray_levels()));
@@ -97,27 +106,23 @@ class PngDistiller : public sns::WorkerFunction {
       if (encoded.ok() && !pixels.has_alpha_channel() && source_colours > kFewColours && !must_png) {
         // Between line art and photo (a gray photo, a dithered or anti-aliased picture):
         // the smaller of the two.
-        auto jpeg = Jpeg(pixels, request->quality, png.icc);
-        if (!jpeg.ok()) return jpeg.status();
-        if (jpeg->size() < encoded->size()) {
-          encoded = std::move(*jpeg);
-          mime = "image/jpeg";
-          format = "jpeg";
-        }
+        auto photo = EncodePhoto(pixels, in, request->quality, png.icc, args_.output);
+        if (!photo.ok()) return photo.status();
+        if (photo->bytes.size() < encoded->size()) encoded = std::move(photo->bytes), mime = photo->mime, format = photo->format;
       }
     } else if (must_png) {
       encoded = EncodePng(pixels, png);
       format = "png";
     } else {
-      encoded = Jpeg(pixels, request->quality, png.icc);
-      mime = "image/jpeg";
-      format = "jpeg";
+      auto photo = EncodePhoto(pixels, in, request->quality, png.icc, args_.output);
+      if (!photo.ok()) return photo.status();
+      encoded = std::move(photo->bytes), mime = photo->mime, format = photo->format;
     }
     if (!encoded.ok()) return encoded.status();
 
     sns::TaskOutput out;
     out.meta["source"] = fmt::format("{}x{}", decoded->source.width, decoded->source.height);
-    if (encoded->size() >= in.data.size() && !must_jpeg) {
+    if (encoded->size() >= in.data.size() && !must_photo) {
       out.data = in.data;
       out.mime_type = in.mime_type.empty() ? "image/png" : in.mime_type;
       out.meta["distilled"] = "no";
@@ -129,7 +134,7 @@ class PngDistiller : public sns::WorkerFunction {
     out.meta["distilled"] = "yes";
     out.meta["size"] = fmt::format("{}x{}", pixels.width, pixels.height);
     out.meta["format"] = format;
-    if (mime == "image/jpeg") out.meta["quality"] = fmt::format("{}", request->quality);
+    if (mime != "image/png") out.meta["quality"] = fmt::format("{}", request->quality);
     return out;
   }
 

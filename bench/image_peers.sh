@@ -253,10 +253,16 @@ if has tacc; then
   if "$TMP/tacc" up --print-config 2>/dev/null | grep -q '^\[cache\]'; then
     TACC_CACHE_OFF=(--set cache.enabled=false --set classes.cache.min_workers=0)
   fi
+  # Only the jpeg worker: the default configuration also keeps png, gif and HTML workers
+  # warm, which this benchmark does not use (their idle processes would share core 1).
+  TACC_OTHERS_OFF=()
+  for cls in png gif html_munger keyword_filter; do
+    if "$TMP/tacc" up --print-config 2>/dev/null | grep -q "^\[classes\.$cls\]"; then TACC_OTHERS_OFF+=(--set "classes.$cls.min_workers=0"); fi
+  done
   bench_bg "$PEER_CPU" "$TMP/tacc.log" "$TMP/tacc" up --port "${PORT[tacc]}" \
     --set "cluster.name=$CLUSTER" --set "cluster.run_dir=$TMP/tacc-run" --set "beacon.port=$BEACON_PORT" \
     --set "frontend.admin_port=$(bench_free_port)" --set frontend.service=transend \
-    --set frontend.threads=1 --set frontend.count=1 --set log.level=warn "${TACC_CACHE_OFF[@]}" \
+    --set frontend.threads=1 --set frontend.count=1 --set log.level=warn "${TACC_CACHE_OFF[@]}" "${TACC_OTHERS_OFF[@]}" \
     --set classes.jpeg.min_workers=1 --set classes.jpeg.max_workers=1 \
     --set "dispatch.rules=[\"$TACC_RULE\"]" \
     --set "proxy.reverse_origins=[\"$HOST_HDR=http://127.0.0.1:$ORIGIN_PORT\"]"

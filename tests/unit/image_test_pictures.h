@@ -1,4 +1,5 @@
-// Pictures the image worker tests make (issue 8): a photo-like raster, a raster of four
+// Pictures the image worker tests make (issue 8), beside image_test_util.h's (whose photo
+// and worker runner these reuse): a raster of four
 // flat coloured quadrants, JPEG files of them (optionally with an EXIF orientation), and
 // the jpeg worker run on a file. Header-only, for the tests' own use.
 #pragma once
@@ -14,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "image_test_util.h"
 #include "sns/worker_registry.h"
 #include "workers/image/jpeg_codec.h"
 #include "workers/image/raster.h"
@@ -22,22 +24,8 @@ namespace tacc::workers::image::test {
 
 using Pixel = std::array<uint8_t, 3>;
 
-// Smooth gradients with some texture.
-inline Raster PhotoRaster(int w, int h) {
-  Raster r;
-  r.width = w;
-  r.height = h;
-  r.channels = 3;
-  r.pixels.resize(static_cast<size_t>(w) * h * 3);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      uint8_t* p = r.row(y) + static_cast<size_t>(x) * 3;
-      p[0] = static_cast<uint8_t>(255 * x / std::max(1, w - 1));
-      p[1] = static_cast<uint8_t>(255 * y / std::max(1, h - 1));
-      p[2] = static_cast<uint8_t>(128 + 100 * std::sin(x * 0.3) * std::cos(y * 0.2));
-    }
-  return r;
-}
+// Smooth gradients with some texture (image_test_util.h's photo).
+inline Raster PhotoRaster(int w, int h) { return testing::Photo(w, h); }
 
 // Four flat quadrants: top-left, top-right, bottom-left, bottom-right.
 inline Raster Quadrants(int w, int h, Pixel tl, Pixel tr, Pixel bl, Pixel br) {
@@ -101,17 +89,8 @@ inline std::string JpegOf(const Raster& r, int quality = 90, int orientation = 1
 // The jpeg worker (made with `startup` args) run on `jpeg`.
 inline Result<sns::TaskOutput> RunJpegWorker(const std::string& jpeg, std::map<std::string, std::string> args = {},
                                              std::map<std::string, std::string> profile = {},
-                                             std::map<std::string, std::string> startup = {}) {
-  auto* e = sns::FindWorkerImpl("jpeg");
-  if (!e) return Status::NotFound("no jpeg worker registered");
-  auto fn = e->factory(startup);
-  if (!fn.ok()) return fn.status();
-  sns::TaskInput in;
-  in.data = jpeg;
-  in.mime_type = "image/jpeg";
-  in.args = std::move(args);
-  in.profile = std::move(profile);
-  return (*fn)->Process(in);
+                                             const std::map<std::string, std::string>& startup = {}) {
+  return testing::Distill("jpeg", jpeg, "image/jpeg", std::move(args), std::move(profile), startup);
 }
 
 // Decodes a JPEG whole (no DCT scaling), as stored.

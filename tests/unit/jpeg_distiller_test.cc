@@ -11,6 +11,7 @@
 #include <cmath>
 #include <string>
 
+#include "image_test_util.h"
 #include "sns/worker_registry.h"
 #include "workers/image/exif_orientation.h"
 #include "workers/image/jpeg_codec.h"
@@ -19,22 +20,7 @@
 namespace tacc::workers::image {
 namespace {
 
-// A photo-like RGB picture: smooth gradients with some texture.
-Raster Photo(int w, int h) {
-  Raster r;
-  r.width = w;
-  r.height = h;
-  r.channels = 3;
-  r.pixels.resize(static_cast<size_t>(w) * h * 3);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      uint8_t* p = r.row(y) + static_cast<size_t>(x) * 3;
-      p[0] = static_cast<uint8_t>(255 * x / std::max(1, w - 1));
-      p[1] = static_cast<uint8_t>(255 * y / std::max(1, h - 1));
-      p[2] = static_cast<uint8_t>(128 + 100 * std::sin(x * 0.3) * std::cos(y * 0.2));
-    }
-  return r;
-}
+using testing::Photo;  // smooth gradients with some texture (image_test_util.h)
 
 std::string Encode(const Raster& r, int quality = 90, bool progressive = false, std::string icc = "") {
   JpegEncodeOptions o;

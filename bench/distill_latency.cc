@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_corpus.h"
 #include "sns/worker_registry.h"
 
 namespace {
@@ -34,11 +35,6 @@ Options:
   --header         print the header row first
   -h, --help       this text
 )";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 }  // namespace
 
@@ -100,7 +96,7 @@ int main(int argc, char** argv) {
   if (header) std::printf("type\tfile\tinput_bytes\toutput_bytes\tmedian_ms\tmin_ms\tmax_ms\tdistilled\n");
   for (const auto& path : files) {
     tacc::sns::TaskInput in;
-    in.data = ReadFile(path);
+    in.data = tacc::bench::ReadWholeFile(path);
     in.mime_type = type;
     in.args = args;
     std::vector<double> ms;

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_corpus.h"
 #include "workers/image/avif_codec.h"
 #include "workers/image/jpeg_codec.h"
 #include "workers/image/output_format.h"
@@ -55,11 +56,6 @@ double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 std::vector<double> Luma(const Raster& r) {
@@ -190,18 +186,7 @@ int main(int argc, char** argv) {
       files.push_back(a);
     }
   }
-  if (files.empty()) {
-    std::ifstream f(fs::path(corpus) / "manifest.tsv");
-    std::string line;
-    while (std::getline(f, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      std::istringstream row(line);
-      std::string s, file;
-      row >> s >> file;
-      if (s == "set") continue;
-      if (set == "all" || s == set) files.push_back((fs::path(corpus) / file).string());
-    }
-  }
+  if (files.empty()) files = tacc::bench::CorpusFiles(corpus, set);
   if (files.empty()) {
     std::cerr << "no inputs (give files, or build the corpus: bench/image_corpus.sh)\n";
     return 2;
@@ -251,7 +236,7 @@ int main(int argc, char** argv) {
   }
 
   for (const auto& path : files) {
-    const std::string bytes = ReadFile(path);
+    const std::string bytes = tacc::bench::ReadWholeFile(path);
     Size target;
     auto d = DecodeJpeg(bytes, ImageLimits{}, [&](Size up) {
       target =

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_corpus.h"
 #include "sns/worker_registry.h"
 
 namespace {
@@ -46,11 +47,6 @@ double CpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 }  // namespace
@@ -93,18 +89,7 @@ int main(int argc, char** argv) {
       files.push_back(a);
     }
   }
-  if (files.empty()) {
-    std::ifstream f(fs::path(corpus) / "manifest.tsv");
-    std::string line;
-    while (std::getline(f, line)) {
-      if (line.empty() || line[0] == '#') continue;
-      std::istringstream row(line);
-      std::string s, file;
-      row >> s >> file;
-      if (s == "set") continue;
-      if (set == "all" || s == set) files.push_back((fs::path(corpus) / file).string());
-    }
-  }
+  if (files.empty()) files = tacc::bench::CorpusFiles(corpus, set);
   if (files.empty()) {
     std::cerr << "no inputs (give files, or build the corpus: bench/image_corpus.sh)\n";
     return 2;
@@ -123,7 +108,7 @@ int main(int argc, char** argv) {
   size_t out_bytes = 0;
   for (const auto& path : files) {
     tacc::sns::TaskInput in;
-    in.data = ReadFile(path);
+    in.data = tacc::bench::ReadWholeFile(path);
     in.mime_type = "image/jpeg";
     in.args = args;
     auto out = (*fn)->Process(in);

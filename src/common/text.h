@@ -21,4 +21,23 @@ inline std::string AsciiLower(std::string_view s) {
   return out;
 }
 
+// `s` for HTML text or a quoted attribute value: & < > " ' as character references, the
+// rest as is (the front end's own pages; the HTML workers, which insert into pages of any
+// charset, have their ASCII-only EscapeHtml in workers/html/html_escape.h).
+inline std::string HtmlEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace tacc

@@ -3,20 +3,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/text.h"
+
 namespace tacc::tacc_layer {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool Token(std::string_view s) {
   if (s.empty()) return false;
@@ -38,25 +28,25 @@ bool ParseQ(std::string_view s, double* q) {
 
 AcceptList AcceptList::Parse(std::string_view field) {
   AcceptList out;
-  if (Trim(field).empty()) return out;
+  if (TrimOws(field).empty()) return out;
   out.any_ = false;
   while (!field.empty()) {
     auto comma = field.find(',');
-    std::string_view item = Trim(field.substr(0, comma));
+    std::string_view item = TrimOws(field.substr(0, comma));
     field = comma == std::string_view::npos ? std::string_view{} : field.substr(comma + 1);
     auto semi = item.find(';');
-    std::string_view range = Trim(item.substr(0, semi));
+    std::string_view range = TrimOws(item.substr(0, semi));
     auto slash = range.find('/');
     if (slash == std::string_view::npos) continue;
     Member m;
-    m.type = Lower(range.substr(0, slash));
-    m.subtype = Lower(range.substr(slash + 1));
+    m.type = AsciiLower(range.substr(0, slash));
+    m.subtype = AsciiLower(range.substr(slash + 1));
     if (!Token(m.type) || !Token(m.subtype) || (m.type == "*" && m.subtype != "*")) continue;
     bool ok = true;
     while (semi != std::string_view::npos && ok) {
       std::string_view params = item.substr(semi + 1);
       auto next = params.find(';');
-      std::string_view p = Trim(params.substr(0, next));
+      std::string_view p = TrimOws(params.substr(0, next));
       if (p.size() > 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') ok = ParseQ(p.substr(2), &m.q);
       semi = next == std::string_view::npos ? next : semi + 1 + next;
     }

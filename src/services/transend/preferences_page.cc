@@ -5,23 +5,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "common/text.h"
+
 namespace tacc::services {
 namespace {
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::optional<std::string> FormDecode(std::string_view s) {
   std::string out;
@@ -72,12 +59,12 @@ std::string RenderPreferencesPage(const tacc_layer::Profile& p, std::string_view
 </form>
 </body></html>
 )",
-      fmt::arg("note", Escape(note)), fmt::arg("who", Escape(who)), fmt::arg("d_on", Selected(p, "distill", "on")),
-      fmt::arg("d_off", Selected(p, "distill", "off")), fmt::arg("quality", Escape(p.GetOr("quality", ""))),
-      fmt::arg("max_width", Escape(p.GetOr("max_width", ""))), fmt::arg("f_auto", Selected(p, "format", "auto")),
+      fmt::arg("note", HtmlEscape(note)), fmt::arg("who", HtmlEscape(who)), fmt::arg("d_on", Selected(p, "distill", "on")),
+      fmt::arg("d_off", Selected(p, "distill", "off")), fmt::arg("quality", HtmlEscape(p.GetOr("quality", ""))),
+      fmt::arg("max_width", HtmlEscape(p.GetOr("max_width", ""))), fmt::arg("f_auto", Selected(p, "format", "auto")),
       fmt::arg("f_jpeg", Selected(p, "format", "jpeg")), fmt::arg("f_webp", Selected(p, "format", "webp")),
       fmt::arg("f_avif", Selected(p, "format", "avif")), fmt::arg("g0", Selected(p, "gray", "0")), fmt::arg("g1", Selected(p, "gray", "1")),
-      fmt::arg("keyword", Escape(p.GetOr("keyword", ""))));
+      fmt::arg("keyword", HtmlEscape(p.GetOr("keyword", ""))));
 }
 
 Result<tacc_layer::Profile> ParsePreferencesForm(std::string_view body, bool* remember) {

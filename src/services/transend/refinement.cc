@@ -9,23 +9,10 @@
 
 #include <charconv>
 
+#include "common/text.h"
+
 namespace tacc::services {
 namespace {
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::optional<int> Int(std::string_view s, int lo, int hi) {
   int v = 0;
@@ -105,7 +92,7 @@ std::string RenderRefinePage(const std::string& url) {
 <p><a href="/_tacc/prefs">Your preferences</a></p>
 </body></html>
 )",
-                     Escape(orig), kRefineDisplayWidth, Escape(url));
+                     HtmlEscape(orig), kRefineDisplayWidth, HtmlEscape(url));
 }
 
 }  // namespace tacc::services

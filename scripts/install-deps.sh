@@ -19,10 +19,12 @@ PKGS=(
   libgumbo-dev                # HTML munger and keyword filter (an HTML5 tokenizer with source positions)
   libgtest-dev libgmock-dev   # tests
   clang libclang-rt-14-dev    # tests: libFuzzer targets (scripts/fuzz.sh)
-  iproute2 procps curl        # tests: namespaces, process checks
+  libbpf-dev libelf-dev       # front door dsr mode: the tc-BPF program's loader (libbpf); clang compiles the program
+  libnftables-dev nftables    # front door nat mode: rules programmed through libnftables (nft: to inspect them)
+  iproute2 procps curl iputils-ping  # tests: namespaces (NetnsLab), process checks
   chromium                    # tests: a real browser through the proxy (headless)
 )
-BENCH_PKGS=(nginx-light wrk gnuplot-nox jq libnginx-mod-http-image-filter python3-pil python3-numpy)
+BENCH_PKGS=(haproxy nginx-light wrk gnuplot-nox jq libnginx-mod-http-image-filter python3-pil python3-numpy)
 if [[ "${1:-}" == "--bench" ]]; then PKGS+=("${BENCH_PKGS[@]}"); fi
 missing=()
 for p in "${PKGS[@]}"; do

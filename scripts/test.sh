@@ -8,6 +8,8 @@ scripts/install-deps.sh
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/tacc-ccache}
 # Paths relative to the clone, so that another clone (CI's) hits the same cache entries.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(pwd)}
+# ...and whatever directory it is built in (-g would otherwise hash the build directory).
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-true}
 scripts/build.sh release
 scripts/build.sh asan
 jobs=$(nproc)

@@ -135,6 +135,35 @@ struct Config {
     int local_ttl_ms = 1000;
     int variants_per_object = 8;  // variants of one original remembered for approximate answers
   } cache;
+  struct Frontdoor {  // `tacc dispatch`: one address for the cluster, spread over the front ends (src/frontdoor/)
+    std::string mode = "relay";          // relay (user-space splice) | l7 (HTTP, by content) | nat (L4/3) | dsr (L4/2)
+    std::string address = "127.0.0.1";  // the cluster address clients connect to
+    int port = 8000;
+    std::string interface;               // nat/dsr: the device facing clients and front ends ("": the one routing to address)
+    std::vector<std::string> backends;   // static back ends "host:port" or "host:port*weight" (servers that are not tacc)
+    bool from_beacons = true;            // join the cluster: front ends (and their loads) from the manager's beacons
+    std::string policy = "round_robin";
+    bool affinity = false;               // the same client goes to the same back end ...
+    int affinity_timeout_s = 300;        // ... until it has been silent this long (LocalDirector's 5 minutes)
+    int lard_idle = 30;                  // LARD T_low: connections (L_idle)
+    int lard_overload = 130;             // LARD T_high (L_overload)
+    double chash_epsilon = 0.25;         // bounded-load consistent hashing: at most (1+eps) x average
+    int health_interval_ms = 1000;
+    int health_timeout_ms = 500;
+    int health_rise = 2;                 // checks that must pass before a failed back end is readmitted
+    int health_fall = 3;                 // failures (active or passive) in a row that take a back end out
+    std::string health_path;             // "": a TCP connect is the check; else GET this path, 2xx/3xx passes
+    int connect_timeout_ms = 1000;
+    int idle_timeout_ms = 60000;
+    int max_connections = 10000;
+    int max_pending = 256;               // connections accepted but not yet forwarded (relay/l7); SYN backlog
+    int syn_rate = 0;                    // nat/dsr: new connections per second to the cluster address (0: no limit)
+    std::string standby_peer;            // host:port of the other dispatcher ("": no hot standby)
+    int priority = 100;                  // the higher of two live dispatchers is the active one
+    int heartbeat_ms = 200;
+    int takeover_misses = 3;             // heartbeats missed before the standby takes the address (Magicrouter)
+    std::string failover_state = "stateless";  // stateless | replicated | rebuild
+  } frontdoor;
   struct Stub {
     std::string balance_policy = "lottery";
     bool delta_estimator = true;

@@ -35,6 +35,7 @@ struct UpFlags {
   int port = -1;
   int threads = -1;
   bool print_config = false;
+  std::string dispatch;  // "": no front door; else its mode
 };
 
 std::vector<pid_t> ChildrenOf(pid_t parent) {
@@ -103,6 +104,19 @@ int RunUp(UpFlags& f) {
     return kExitInternal;
   }
 
+  // The front door: one address for the front ends (frontdoor.*), a peer of the cluster
+  // that follows the front ends through the beacons. It holds the lifeline like the rest.
+  if (!f.dispatch.empty()) {
+    std::vector<std::string> a = {"dispatch", "--mode", f.dispatch};
+    auto args = ToConfigArgs(f.common).ToArgv();
+    a.insert(a.end(), args.begin(), args.end());
+    auto dispatcher = SpawnSelf(a);
+    if (!dispatcher.ok()) {
+      spdlog::error("cannot start the dispatcher: {}", dispatcher.status().ToString());
+      stop("no dispatcher");
+    }
+  }
+
   bool announced = false;
   auto listener = sns::BeaconListener::Open(ctx, *config, *key, [&](const wire::Beacon& b) {
     if (announced || b.frontends_size() < config->frontend.count) return;
@@ -112,7 +126,11 @@ int RunUp(UpFlags& f) {
     for (auto& fe : b.frontends())
       std::cout << "  front end " << fe.index() << ": http://" << fe.http().host() << ":" << fe.http().port() << "/  (admin: http://"
                 << fe.admin().host() << ":" << fe.admin().port() << "/_tacc/status, /_tacc/metrics)\n";
-    const std::string base = "http://" + b.frontends(0).http().host() + ":" + std::to_string(b.frontends(0).http().port());
+    std::string base = "http://" + b.frontends(0).http().host() + ":" + std::to_string(b.frontends(0).http().port());
+    if (!f.dispatch.empty()) {
+      base = "http://" + config->frontdoor.address + ":" + std::to_string(config->frontdoor.port);
+      std::cout << "  front door (" << f.dispatch << "): " << base << "/  spreads clients over the front ends\n";
+    }
     if (config->frontend.service == "transend")
       std::cout << "  TranSend: open " << base << "/ for how to use it (forward proxy, reverse proxy, URL API); preferences at " << base
                 << "/_tacc/prefs\n  try: curl -x " << base << " http://example.com/\n";
@@ -178,6 +196,8 @@ void AddUpCommand(CLI::App& app) {
   cmd->add_option("--port", f->port, "HTTP port of front end 0 (frontend.port)");
   cmd->add_option("--threads", f->threads, "Event-loop threads per front end (frontend.threads)");
   cmd->add_flag("--print-config", f->print_config, "Print the configuration in force and exit");
+  cmd->add_option("--dispatch", f->dispatch, "Also run the front door (`tacc dispatch`) in this mode on frontdoor.address:frontdoor.port, in front of the front ends")
+      ->check(CLI::IsMember({"relay", "l7"}));
   cmd->callback([f] { g_exit_code = RunUp(*f); });
 }
 

@@ -42,5 +42,6 @@ void AddStatusCommand(CLI::App& app);
 void AddConfigCommand(CLI::App& app);
 void AddKeyCommand(CLI::App& app);
 void AddUrlCommand(CLI::App& app);
+void AddDispatchCommand(CLI::App& app);
 
 }  // namespace tacc::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   tacc::cli::AddConfigCommand(app);
   tacc::cli::AddKeyCommand(app);
   tacc::cli::AddUrlCommand(app);
+  tacc::cli::AddDispatchCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -218,6 +218,7 @@ Status Frontend::Start() {
   admin.set_host(config_.frontend.admin_host);
   admin.set_port(admin_port_);
   link_ = std::make_unique<ManagerLink>(shards_[0]->ctx_, config_, args_, index_, http, admin, directory_, *launcher_, auth_);
+  link_->set_load_source([budget = budget_] { return static_cast<uint32_t>(std::max(0, budget->open())); });
   Status s = link_->Start();
   if (!s.ok()) return s;
   if (channel) {

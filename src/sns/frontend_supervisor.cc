@@ -42,6 +42,7 @@ Result<FrontendSupervisor::ConnKey> FrontendSupervisor::Register(ConnKey conn, c
   f.index = r.index;
   f.http = r.http;
   f.admin = r.admin;
+  f.peer_host = r.peer_host;
   f.leaving = false;
   f.pid = r.pid;
   f.conn = conn;
@@ -131,6 +132,13 @@ void FrontendSupervisor::Tick(Clock::time_point now, bool adopting) {
 void FrontendSupervisor::SignalAll(int signal) {
   for (auto& [i, s] : slots_)
     if (s.child > 0) launcher_.Kill(s.child, signal);
+}
+
+void FrontendSupervisor::OnReport(ConnKey conn, uint32_t open_connections) {
+  auto it = by_conn_.find(conn);
+  if (it == by_conn_.end()) return;
+  auto fe = frontends_.find(it->second);
+  if (fe != frontends_.end() && fe->second.conn == conn) fe->second.open_connections = open_connections;
 }
 
 }  // namespace tacc::sns

@@ -45,11 +45,14 @@ class FrontendSupervisor {
     ConnKey conn = nullptr;       // nullptr while its connection is lost
     Clock::time_point lost_at{};  // when its connection dropped
     bool leaving = false;         // orderly stop: gets a successor at once, not counted as a crash
+    uint32_t open_connections = 0;  // its load, from its newest FrontendReport
+    std::string peer_host;          // the address its manager connection came from
   };
   struct Registration {
     uint32_t index = 0;
     wire::Endpoint http, admin;
     pid_t pid = 0;
+    std::string peer_host;  // the connection's remote address, as the manager sees it
   };
 
   // Keeps references to both; they outlive it.
@@ -76,6 +79,8 @@ class FrontendSupervisor {
   void SignalAll(int signal);
 
   const std::map<uint32_t, Frontend>& frontends() const { return frontends_; }
+  // The front end on `conn` reported its load (FrontendReport); ignored for an unknown connection.
+  void OnReport(ConnKey conn, uint32_t open_connections);
   uint64_t launches() const { return launches_; }
 
  private:

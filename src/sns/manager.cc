@@ -194,7 +194,9 @@ void Manager::OnMessage(const wire::Connection::Ptr& conn, wire::Envelope&& env)
     case wire::Envelope::kRegisterWorker: OnRegisterWorker(conn, env); return;
     case wire::Envelope::kRegisterFrontend: OnRegisterFrontend(conn, env); return;
     case wire::Envelope::kLoadReport: OnLoadReport(conn, env.load_report()); return;
-    case wire::Envelope::kFrontendReport: return;  // liveness; the idle timer was reset by the read
+    case wire::Envelope::kFrontendReport:  // liveness (the idle timer was reset by the read) and load
+      frontends_.OnReport(conn.get(), env.frontend_report().open_connections());
+      return;
     case wire::Envelope::kSpawnRequest: OnSpawnRequest(env.spawn_request().worker_class()); return;
     case wire::Envelope::kManagerProbe: {  // another manager checking that we are alive
       wire::Envelope ack;
@@ -274,7 +276,8 @@ void Manager::OnRegisterWorker(const wire::Connection::Ptr& conn, const wire::En
 
 void Manager::OnRegisterFrontend(const wire::Connection::Ptr& conn, const wire::Envelope& env) {
   const auto& r = env.register_frontend();
-  FrontendSupervisor::Registration reg{r.index(), r.http(), r.admin(), static_cast<pid_t>(r.pid())};
+  FrontendSupervisor::Registration reg{r.index(), r.http(), r.admin(), static_cast<pid_t>(r.pid()), {}};
+  if (auto remote = conn->remote_endpoint(); remote.port() != 0) reg.peer_host = remote.address().to_string();
   auto superseded = workers_.HasConnection(conn.get()) ? Result<const void*>(Status::InvalidArgument("this connection has already registered"))
                                                        : frontends_.Register(conn.get(), reg);
   if (!superseded.ok()) {
@@ -463,6 +466,8 @@ wire::Beacon Manager::BuildBeacon(wire::BeaconPacker& entries) {
     *fi.mutable_http() = f.http;
     *fi.mutable_admin() = f.admin;
     fi.set_pid(static_cast<uint32_t>(f.pid));
+    fi.set_open_connections(f.open_connections);
+    fi.set_peer_host(f.peer_host);
     entries.AddFrontend(fi);
   }
   return b;

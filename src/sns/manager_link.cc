@@ -165,7 +165,8 @@ asio::awaitable<void> ManagerLink::WatchLoop() {
     auto now = Clock::now();
     if (conn_ && conn_->is_open() && now >= next_heartbeat) {
       wire::Envelope env;
-      env.mutable_frontend_report();
+      auto* report = env.mutable_frontend_report();
+      if (open_connections_) report->set_open_connections(open_connections_());
       conn_->Send(std::move(env));
       next_heartbeat = now + Millis(config_.beacon.interval_ms);
     }

@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,8 @@ class ManagerLink {
   // `http` and `admin`: where this front end serves, for the registration (and beacons).
   ManagerLink(boost::asio::io_context& ctx, const Config& config, ConfigArgs args, uint32_t index, wire::Endpoint http, wire::Endpoint admin,
               SharedDirectory& directory, Launcher& launcher, wire::ClusterAuthPtr auth);
+  // What the front end's load reports carry: its open client connections now (thread-safe).
+  void set_load_source(std::function<uint32_t()> open_connections) { open_connections_ = std::move(open_connections); }
   ~ManagerLink();
   Status Start();
   void Stop();
@@ -58,6 +61,7 @@ class ManagerLink {
   boost::asio::io_context& ctx_;
   const Config& config_;
   ConfigArgs args_;
+  std::function<uint32_t()> open_connections_;
   uint32_t index_;
   wire::Endpoint http_;
   wire::Endpoint admin_;

@@ -1,6 +1,7 @@
 #include "services/test/test_service.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <boost/url/parse.hpp>
 
@@ -18,6 +19,11 @@ class TestService : public sns::Service {
 
   boost::asio::awaitable<http::Reply> Handle(http::Request& req, sns::ServiceContext& ctx) override {
     auto url = boost::urls::parse_origin_form(req.target());
+    if (url && url->path() == "/whoami") {  // which front end answered, and whom it saw: for the front door's tests
+      const auto& remote = ctx.request_info.remote;
+      co_return http::MakeResponse(req, bhttp::status::ok,
+                                   fmt::format("host={} pid={} client={}:{}\n", config_.cluster.host, getpid(), remote.address().to_string(), remote.port()));
+    }
     if (!url || !url->path().starts_with("/task/")) {
       co_return http::MakeResponse(req, bhttp::status::not_found, "usage: GET or POST /task/<worker class>?arg=value...\n");
     }

@@ -1,0 +1,29 @@
+// ConnectToBackend: picks a back end with the policy and connects to it, trying another
+// when the connect is refused or times out (each such failure is reported to the table:
+// passive health detection). Shared by the relay and l7 modes.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "common/status.h"
+#include "frontdoor/backend_table.h"
+#include "frontdoor/pick_policy.h"
+
+namespace tacc::frontdoor {
+
+struct BackendConnection {
+  boost::asio::ip::tcp::socket socket;
+  std::string id;
+};
+
+// Unavailable when no back end is in rotation or every try failed. At most `max_tries`
+// back ends are tried, none twice. The caller owns the accounting of the connection it
+// gets (BackendTable::Opened/Closed, PickPolicy::Done when it ends).
+boost::asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table, PickPolicy& policy, PickContext ctx,
+                                                                   std::chrono::milliseconds timeout, int max_tries);
+
+}  // namespace tacc::frontdoor

@@ -1,0 +1,373 @@
+#include "frontdoor/http_router.h"
+
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <poll.h>
+
+#include <algorithm>
+
+#include "common/metrics.h"
+#include "frontdoor/splice_relay.h"
+
+namespace tacc::frontdoor {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kBodyChunk = 16 * 1024;
+
+// Closes both sockets when the exchange's current deadline passes; a phase moves
+// `deadline` forward before it starts. Ends when `done` is set and the timer cancelled.
+struct Watchdog {
+  Clock::time_point deadline;
+  bool fired = false;
+};
+
+asio::awaitable<void> Watch(tcp::socket& client, tcp::socket* const* backend, Watchdog& dog) {
+  asio::steady_timer timer(client.get_executor());
+  for (;;) {
+    timer.expires_at(dog.deadline);
+    auto [ec] = co_await timer.async_wait(kUseTuple);
+    if (ec) co_return;
+    if (Clock::now() >= dog.deadline) break;
+  }
+  dog.fired = true;
+  boost::system::error_code ignored;
+  client.close(ignored);
+  if (*backend) (*backend)->close(ignored);
+}
+
+asio::awaitable<void> WriteError(tcp::socket& client, bhttp::status status, std::string_view why) {
+  bhttp::response<bhttp::string_body> res{status, 11};
+  res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+  res.set(bhttp::field::connection, "close");
+  res.body() = std::string(why) + "\n";
+  res.prepare_payload();
+  co_await bhttp::async_write(client, res, kUseTuple);
+}
+
+enum class RelayEnd { kOk, kInFailed, kOutFailed };
+
+// Streams a message whose head `p` has parsed from `in` to `out`: head and body,
+// serialized afresh (Beast's relay pattern with buffer_body).
+template <bool isRequest>
+asio::awaitable<RelayEnd> RelayMessage(tcp::socket& out, tcp::socket& in, beast::flat_buffer& inbuf, bhttp::parser<isRequest, bhttp::buffer_body>& p,
+                                       uint64_t& bytes) {
+  std::vector<char> buf(kBodyChunk);
+  bhttp::serializer<isRequest, bhttp::buffer_body> sr{p.get()};
+  do {
+    if (!p.is_done()) {
+      p.get().body().data = buf.data();
+      p.get().body().size = buf.size();
+      auto [ec, n] = co_await bhttp::async_read(in, inbuf, p, kUseTuple);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) co_return RelayEnd::kInFailed;
+      p.get().body().size = buf.size() - p.get().body().size;
+      p.get().body().data = buf.data();
+      p.get().body().more = !p.is_done();
+      bytes += p.get().body().size;
+    } else {
+      p.get().body().data = nullptr;
+      p.get().body().size = 0;
+    }
+    auto [wec, wn] = co_await bhttp::async_write(out, sr, kUseTuple);
+    if (wec == bhttp::error::need_buffer) wec = {};
+    if (wec) co_return RelayEnd::kOutFailed;
+  } while (!p.is_done() && !sr.is_done());
+  co_return RelayEnd::kOk;
+}
+
+// Request smuggling shapes and framing no front end should be asked to guess.
+const char* FramingProblem(const bhttp::request_parser<bhttp::buffer_body>& p) {
+  const auto& req = p.get();
+  bool has_te = req.find(bhttp::field::transfer_encoding) != req.end();
+  bool has_cl = req.find(bhttp::field::content_length) != req.end();
+  if (has_te && has_cl) return "both Content-Length and Transfer-Encoding";
+  if (has_te) {
+    if (req.count(bhttp::field::transfer_encoding) != 1 || !boost::iequals(req[bhttp::field::transfer_encoding], "chunked"))
+      return "a Transfer-Encoding other than chunked";
+    if (req.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+  }
+  if (req.count(bhttp::field::host) > 1) return "more than one Host";
+  if (req.version() >= 11 && req.count(bhttp::field::host) == 0) return "an HTTP/1.1 request without Host";
+  return nullptr;
+}
+
+}  // namespace
+
+HttpRouter::HttpRouter(asio::io_context& ctx, const Config& config, BackendTable& table, PickPolicy& policy)
+    : ctx_(ctx), config_(config), table_(table), policy_(policy), acceptor_(ctx) {}
+
+HttpRouter::~HttpRouter() { Stop(); }
+
+Status HttpRouter::Start() {
+  auto& fd = config_.frontdoor;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(fd.address, ec);
+  if (ec) return Status::InvalidArgument(fmt::format("setting 'frontdoor.address': '{}' is not an IP address", fd.address));
+  tcp::endpoint endpoint(address, static_cast<uint16_t>(fd.port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  // A standby of a pair listens before the cluster address is on its host.
+  if (!ec) acceptor_.set_option(asio::detail::socket_option::boolean<IPPROTO_IP, IP_FREEBIND>(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(fd.max_pending, ec);
+  if (ec) return Status::Unavailable(fmt::format("cannot listen on {}:{}: {}", fd.address, fd.port, ec.message()));
+  spdlog::info("dispatching (l7) on {}:{}", fd.address, fd.port);
+  asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
+  return Status::Ok();
+}
+
+void HttpRouter::Stop() {
+  *alive_ = false;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  idle_.clear();
+}
+
+asio::awaitable<void> HttpRouter::AcceptLoop() {
+  static Counter& refused = Metrics().counter("tacc_dispatch_refused_total", "Client connections closed at once (frontdoor.max_connections or max_pending)");
+  auto alive = alive_;
+  while (*alive) {
+    auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
+    if (!*alive) co_return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      continue;
+    }
+    if (open_ >= config_.frontdoor.max_connections || pending_ >= config_.frontdoor.max_pending) {
+      refused.Inc();
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    asio::co_spawn(ctx_, Serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<Result<std::pair<tcp::socket, std::string>>> HttpRouter::Acquire(const PickContext& pick) {
+  auto ex = co_await asio::this_coro::executor;
+  std::vector<std::string> tried;
+  std::vector<Candidate> candidates;
+  std::string last_error = "no back end in rotation";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    candidates.clear();
+    for (auto& c : table_.Candidates())
+      if (std::find(tried.begin(), tried.end(), c.id) == tried.end()) candidates.push_back(c);
+    if (candidates.empty()) break;
+    auto chosen = policy_.Pick(candidates, pick);
+    if (!chosen || *chosen >= candidates.size()) break;
+    std::string id(candidates[*chosen].id);
+    tried.push_back(id);
+    // A kept connection the back end has not closed meanwhile (readable now = EOF or
+    // stray bytes: either way not reusable).
+    auto& idle = idle_[id];
+    while (!idle.empty()) {
+      tcp::socket s = std::move(idle.back());
+      idle.pop_back();
+      boost::system::error_code ec;
+      if (s.is_open() && s.available(ec) == 0 && !ec) {
+        pollfd pfd{s.native_handle(), POLLIN, 0};
+        if (::poll(&pfd, 1, 0) == 0) co_return std::make_pair(std::move(s), std::move(id));
+      }
+    }
+    auto* state = table_.Find(id);
+    if (!state) continue;
+    boost::system::error_code aec;
+    tcp::endpoint endpoint(asio::ip::make_address(state->backend.spec.host, aec), state->backend.spec.port);
+    tcp::socket socket(ex);
+    asio::steady_timer timer(ex, std::chrono::milliseconds(config_.frontdoor.connect_timeout_ms));
+    auto started = Clock::now();
+    auto outcome = co_await (socket.async_connect(endpoint, kUseTuple) || timer.async_wait(kUseTuple));
+    if (outcome.index() == 0 && !std::get<0>(std::get<0>(outcome))) {
+      table_.ObserveResponse(id, std::chrono::duration<double, std::milli>(Clock::now() - started).count());
+      table_.ReportSuccess(id);
+      socket.set_option(tcp::no_delay(true), aec);
+      co_return std::make_pair(std::move(socket), std::move(id));
+    }
+    last_error = outcome.index() == 0 ? std::get<0>(std::get<0>(outcome)).message() : "connect timed out";
+    policy_.Done(id);
+    table_.ReportFailure(id);
+  }
+  co_return Status::Unavailable("no back end could be reached: " + last_error);
+}
+
+void HttpRouter::Release(const std::string& id, tcp::socket socket) {
+  if (!table_.Find(id)) return;  // left the table meanwhile
+  auto& idle = idle_[id];
+  if (idle.size() >= kMaxIdlePerBackend) return;
+  idle.push_back(std::move(socket));
+}
+
+asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
+  static Counter& routed = Metrics().counter("tacc_dispatch_requests_total", "HTTP requests routed to a back end (l7)");
+  static Counter& refused_requests = Metrics().counter("tacc_dispatch_bad_requests_total", "HTTP requests refused by the dispatcher itself (l7: malformed, ambiguous framing, over a limit)");
+  static Counter& unserved = Metrics().counter("tacc_dispatch_no_backend_total", "Client connections closed because no back end could be reached");
+  auto alive = alive_;
+  ++open_;
+  ++pending_;
+  bool pending = true;
+  boost::system::error_code ec;
+  auto remote = client.remote_endpoint(ec);
+  client.set_option(tcp::no_delay(true), ec);
+  beast::flat_buffer cbuf;
+  Watchdog dog;
+  tcp::socket* backend_ptr = nullptr;
+  const auto& http = config_.http;
+  auto serve = [&]() -> asio::awaitable<void> {
+    for (;;) {
+      bhttp::request_parser<bhttp::buffer_body> p;
+      p.header_limit(static_cast<uint32_t>(http.max_header_bytes));
+      p.body_limit(static_cast<uint64_t>(http.max_body_bytes));
+      dog.deadline = Clock::now() + std::chrono::milliseconds(http.idle_timeout_ms);
+      auto [rec, rn] = co_await bhttp::async_read_header(client, cbuf, p, kUseTuple);
+      if (pending) {
+        pending = false;
+        --pending_;
+      }
+      if (rec) {
+        if (rec == bhttp::error::end_of_stream || rec == asio::error::eof || dog.fired) co_return;
+        refused_requests.Inc();
+        if (rec == bhttp::error::header_limit) co_await WriteError(client, bhttp::status::request_header_fields_too_large, "request head too large");
+        else if (rec == bhttp::error::body_limit) co_await WriteError(client, bhttp::status::payload_too_large, "request body too large");
+        else co_await WriteError(client, bhttp::status::bad_request, "malformed request: " + rec.message());
+        co_return;
+      }
+      if (const char* problem = FramingProblem(p)) {
+        refused_requests.Inc();
+        co_await WriteError(client, bhttp::status::bad_request, std::string("refused: ") + problem);
+        co_return;
+      }
+      auto& req = p.get();
+      if (p.content_length() && *p.content_length() > static_cast<uint64_t>(http.max_body_bytes)) {
+        refused_requests.Inc();
+        co_await WriteError(client, bhttp::status::payload_too_large, "request body too large");
+        co_return;
+      }
+      const bool client_keep = req.keep_alive();
+      const bool head = req.method() == bhttp::verb::head;
+      std::string target = std::string(req[bhttp::field::host]) + std::string(req.target());
+      req.keep_alive(true);
+      // The client's address for the front end (a relay hides it).
+      std::string xff(req["X-Forwarded-For"]);
+      req.set("X-Forwarded-For", xff.empty() ? remote.address().to_string() : xff + ", " + remote.address().to_string());
+
+      PickContext pick;
+      pick.client = remote.address();
+      pick.client_port = remote.port();
+      pick.target = target;
+      pick.now = PolicyClock::now();
+      dog.deadline = Clock::now() + std::chrono::milliseconds(config_.frontdoor.connect_timeout_ms * 3 + 100);
+      auto acquired = co_await Acquire(pick);
+      if (!acquired.ok()) {
+        unserved.Inc();
+        co_await WriteError(client, bhttp::status::service_unavailable, "no front end available");
+        co_return;
+      }
+      auto connection = std::move(acquired).value();
+      tcp::socket& backend = connection.first;
+      const std::string& id = connection.second;
+      backend_ptr = &backend;
+      table_.Opened(id);
+      routed.Inc();
+      auto finish = [&](bool ok) {
+        backend_ptr = nullptr;
+        table_.Closed(id);
+        policy_.Done(id);
+        if (!ok) table_.ReportFailure(id);
+      };
+      uint64_t bytes = 0;
+      dog.deadline = Clock::now() + std::chrono::milliseconds(http.read_timeout_ms);
+      auto sent_at = Clock::now();
+      RelayEnd req_end = co_await RelayMessage<true>(backend, client, cbuf, p, bytes);
+      if (req_end != RelayEnd::kOk) {
+        finish(req_end != RelayEnd::kOutFailed);
+        if (req_end == RelayEnd::kOutFailed && !dog.fired) co_await WriteError(client, bhttp::status::bad_gateway, "the front end failed");
+        co_return;
+      }
+      // The answer (1xx interim answers are passed on and the final one read after).
+      beast::flat_buffer bbuf;
+      for (;;) {
+        bhttp::response_parser<bhttp::buffer_body> rp;
+        rp.body_limit(boost::none);
+        rp.header_limit(static_cast<uint32_t>(http.max_header_bytes) * 4);
+        if (head) rp.skip(true);
+        dog.deadline = Clock::now() + std::chrono::milliseconds(config_.proxy.read_timeout_ms);
+        auto [hec, hn] = co_await bhttp::async_read_header(backend, bbuf, rp, kUseTuple);
+        if (hec) {
+          finish(false);
+          if (!dog.fired) co_await WriteError(client, bhttp::status::bad_gateway, "the front end failed: " + hec.message());
+          co_return;
+        }
+        table_.ObserveResponse(id, std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
+        auto status = rp.get().result_int();
+        const bool backend_keep = rp.get().keep_alive();
+        if (status == 101) {  // protocol switch: from here on, bytes both ways
+          bhttp::response_serializer<bhttp::buffer_body> sr{rp.get()};
+          rp.get().body().data = nullptr;
+          rp.get().body().more = false;
+          co_await bhttp::async_write_header(client, sr, kUseTuple);
+          if (bbuf.size() > 0) co_await asio::async_write(client, bbuf.data(), kUseTuple);
+          if (cbuf.size() > 0) co_await asio::async_write(backend, cbuf.data(), kUseTuple);
+          dog.deadline = Clock::time_point::max();
+          co_await SpliceRelay(client, backend, std::chrono::milliseconds(config_.frontdoor.idle_timeout_ms));
+          finish(true);
+          co_return;
+        }
+        if (status >= 100 && status < 200) {
+          rp.get().body().data = nullptr;
+          rp.get().body().more = false;
+          bhttp::response_serializer<bhttp::buffer_body> sr{rp.get()};
+          co_await bhttp::async_write_header(client, sr, kUseTuple);
+          continue;
+        }
+        // An answer that ends at EOF cannot be followed by another on this connection.
+        const bool keep = client_keep && !rp.need_eof();
+        rp.get().keep_alive(keep);
+        dog.deadline = Clock::now() + std::chrono::milliseconds(config_.proxy.read_timeout_ms);
+        RelayEnd res_end = co_await RelayMessage<false>(client, backend, bbuf, rp, bytes);
+        if (res_end != RelayEnd::kOk) {
+          finish(res_end != RelayEnd::kInFailed);
+          co_return;
+        }
+        finish(true);
+        if (backend_keep && !rp.need_eof() && bbuf.size() == 0) Release(id, std::move(backend));
+        if (!keep) {
+          boost::system::error_code ignored;
+          client.shutdown(tcp::socket::shutdown_send, ignored);
+          co_return;
+        }
+        break;
+      }
+      if (!client_keep) {
+        boost::system::error_code ignored;
+        client.shutdown(tcp::socket::shutdown_send, ignored);
+        co_return;
+      }
+    }
+  };
+  co_await (serve() || Watch(client, &backend_ptr, dog));
+  if (!*alive) co_return;
+  if (pending) --pending_;
+  --open_;
+}
+
+}  // namespace tacc::frontdoor

@@ -1,0 +1,62 @@
+// HttpRouter: the l7 mode. Parses every HTTP/1.1 request on a client connection (each
+// one of a keep-alive connection on its own), asks the policy for a back end with the
+// request's target (Host + path: LARD and bounded-load hashing route by it), and relays
+// the request and its answer, streaming bodies in both directions.
+//
+// Requests are re-framed, never passed through as bytes: the head is parsed by Beast
+// under the front end's own limits (http.max_header_bytes -> 431, http.max_body_bytes ->
+// 413, garbage -> 400), a request with both Content-Length and Transfer-Encoding, or a
+// Transfer-Encoding other than chunked, is refused with 400 (the classic smuggling
+// shapes), and what goes to the back end is serialized afresh from the parsed message.
+// So the dispatcher and the front end can never disagree on where a request ends.
+//
+// Back-end connections are kept for reuse per back end (up to kMaxIdlePerBackend). A
+// connect that fails is passive health evidence and the request goes to another back
+// end; a back end that fails after the request was sent gets the client a 502.
+// 101 Switching Protocols turns the connection into a byte tunnel (SpliceRelay).
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "frontdoor/backend_table.h"
+#include "frontdoor/dispatcher.h"
+#include "frontdoor/pick_policy.h"
+
+namespace tacc::frontdoor {
+
+class HttpRouter : public ModeServer {
+ public:
+  static constexpr size_t kMaxIdlePerBackend = 32;
+
+  HttpRouter(boost::asio::io_context& ctx, const Config& config, BackendTable& table, PickPolicy& policy);
+  ~HttpRouter() override;
+  Status Start() override;
+  void Stop() override;
+
+ private:
+  struct Exchange;
+  boost::asio::awaitable<void> AcceptLoop();
+  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket client);
+  // A connection to a back end chosen for `target`: a kept one, or a new one.
+  boost::asio::awaitable<Result<std::pair<boost::asio::ip::tcp::socket, std::string>>> Acquire(const PickContext& ctx);
+  void Release(const std::string& id, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ctx_;
+  Config config_;
+  BackendTable& table_;
+  PickPolicy& policy_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::map<std::string, std::vector<boost::asio::ip::tcp::socket>> idle_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  int open_ = 0, pending_ = 0;
+};
+
+}  // namespace tacc::frontdoor

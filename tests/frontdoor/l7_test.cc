@@ -1,0 +1,174 @@
+// `tacc dispatch` in l7 mode across hosts: every request is parsed and routed by its
+// content (LARD, bounded-load hashing), requests of one keep-alive connection are routed
+// one by one, and malformed or ambiguous requests get what a front end itself would
+// answer, so nothing can be smuggled through the dispatcher.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "lab_cluster.h"
+
+namespace tacc::testing {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Raw bytes to ip:port from inside `from`; everything that comes back until the peer
+// closes or `timeout`.
+std::string Raw(NetnsLab& lab, const NetnsLab::Host& from, const std::string& ip, int port, const std::string& bytes,
+                std::chrono::milliseconds timeout = 3s) {
+  std::string out;
+  lab.RunIn(from, [&] {
+    asio::io_context io;
+    tcp::socket s(io);
+    boost::system::error_code ec;
+    s.open(tcp::v4(), ec);
+    timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    s.connect(tcp::endpoint(asio::ip::make_address(ip), static_cast<uint16_t>(port)), ec);
+    if (ec) return;
+    asio::write(s, asio::buffer(bytes), ec);
+    char buf[8192];
+    for (;;) {
+      size_t n = s.read_some(asio::buffer(buf), ec);
+      out.append(buf, n);
+      if (ec) break;
+    }
+  });
+  return out;
+}
+
+int StatusOf(const std::string& raw) { return raw.size() >= 12 && raw.compare(0, 5, "HTTP/") == 0 ? std::stoi(raw.substr(9, 3)) : 0; }
+
+// Several GETs on ONE connection, each answer read whole (Content-Length) before the
+// next is sent; the hosts that answered, in order.
+std::vector<std::string> KeepAliveWhoAmI(NetnsLab& lab, const NetnsLab::Host& from, const std::string& ip, int port,
+                                         const std::vector<std::string>& targets, int* connections_used) {
+  std::vector<std::string> hosts;
+  *connections_used = 0;
+  lab.RunIn(from, [&] {
+    asio::io_context io;
+    tcp::socket s(io);
+    s.connect(tcp::endpoint(asio::ip::make_address(ip), static_cast<uint16_t>(port)));
+    *connections_used = 1;
+    asio::streambuf in;
+    for (auto& t : targets) {
+      std::string req = "GET " + t + " HTTP/1.1\r\nHost: lab\r\n\r\n";
+      asio::write(s, asio::buffer(req));
+      size_t head = asio::read_until(s, in, "\r\n\r\n");
+      std::string h(asio::buffers_begin(in.data()), asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(head));
+      in.consume(head);
+      auto cl = h.find("Content-Length: ");
+      size_t len = cl == std::string::npos ? 0 : std::stoul(h.substr(cl + 16));
+      if (in.size() < len) asio::read(s, in, asio::transfer_exactly(len - in.size()));
+      std::string body(asio::buffers_begin(in.data()), asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(len));
+      in.consume(len);
+      hosts.push_back(WhoAmIHost(body));
+    }
+  });
+  return hosts;
+}
+
+class L7Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
+    lab_ = std::make_unique<NetnsLab>();
+    client_ = &lab_->AddHost("client");
+    disp_ = &lab_->AddHost("disp");
+    mgr_ = &lab_->AddHost("mgr");
+    for (int i = 0; i < 3; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
+    cluster_ = std::make_unique<LabCluster>(*lab_);
+  }
+  void StartCluster(const std::string& policy) {
+    cluster_->StartManager(*mgr_);
+    for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i));
+    cluster_->StartDispatcher(*disp_, {"frontdoor.mode=l7", "frontdoor.address=" + disp_->ip, "frontdoor.port=80", "frontdoor.policy=" + policy});
+    auto deadline = Clock::now() + 20s;
+    auto joined = [&] {
+      auto log = cluster_->Log();
+      for (auto* fe : fes_)
+        if (log.find("back end " + fe->ip + ":8080 joined") == std::string::npos) return false;
+      return true;
+    };
+    while (Clock::now() < deadline && !joined()) std::this_thread::sleep_for(50ms);
+    ASSERT_TRUE(joined()) << cluster_->Log();
+  }
+  void TearDown() override {
+    cluster_.reset();
+    lab_.reset();
+  }
+  std::unique_ptr<NetnsLab> lab_;
+  const NetnsLab::Host *client_ = nullptr, *disp_ = nullptr, *mgr_ = nullptr;
+  std::vector<const NetnsLab::Host*> fes_;
+  std::unique_ptr<LabCluster> cluster_;
+};
+
+TEST_F(L7Test, LardSendsEachTargetToTheFrontEndThatServedItBefore) {
+  StartCluster("lard");
+  std::map<std::string, std::set<std::string>> served_by;  // target -> hosts
+  for (int round = 0; round < 3; ++round)
+    for (int obj = 0; obj < 12; ++obj) {
+      std::string target = "/whoami?obj=" + std::to_string(obj);
+      auto r = cluster_->Get(*client_, disp_->ip, 80, target);
+      ASSERT_EQ(r.status, 200) << r.error;
+      served_by[target].insert(WhoAmIHost(r.body));
+    }
+  std::set<std::string> used;
+  for (auto& [target, hosts] : served_by) {
+    EXPECT_EQ(hosts.size(), 1u) << target << " moved between front ends although none was overloaded";
+    used.insert(hosts.begin(), hosts.end());
+  }
+  EXPECT_EQ(used.size(), 3u) << "LARD should spread new targets over the idle front ends";
+}
+
+TEST_F(L7Test, RequestsOfOneKeepAliveConnectionAreRoutedOneByOne) {
+  StartCluster("bounded_hash");
+  std::vector<std::string> targets;
+  for (int i = 0; i < 12; ++i) targets.push_back("/whoami?k=" + std::to_string(i));
+  int connections = 0;
+  auto first = KeepAliveWhoAmI(*lab_, *client_, disp_->ip, 80, targets, &connections);
+  ASSERT_EQ(first.size(), targets.size());
+  EXPECT_EQ(connections, 1);
+  EXPECT_GE(std::set<std::string>(first.begin(), first.end()).size(), 2u) << "one connection's requests should go to several front ends by target";
+  // Consistent hashing: the same targets on a new connection land where they did.
+  auto second = KeepAliveWhoAmI(*lab_, *client_, disp_->ip, 80, targets, &connections);
+  EXPECT_EQ(first, second);
+}
+
+TEST_F(L7Test, MalformedAndAmbiguousRequestsGetWhatTheFrontEndGives) {
+  StartCluster("round_robin");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"garbage", "NOT HTTP AT ALL\r\n\r\n"},
+      {"content-length and chunked", "POST /whoami HTTP/1.1\r\nHost: lab\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /whoami HTTP/1.1\r\nHost: lab\r\n\r\n"},
+      {"two content-lengths", "POST /whoami HTTP/1.1\r\nHost: lab\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde"},
+      {"head too large", "GET /whoami HTTP/1.1\r\nHost: lab\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n"},
+      {"bad chunk size", "POST /whoami HTTP/1.1\r\nHost: lab\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"},
+  };
+  for (auto& [name, bytes] : cases) {
+    std::string direct = Raw(*lab_, *client_, fes_[0]->ip, 8080, bytes);
+    std::string via = Raw(*lab_, *client_, disp_->ip, 80, bytes);
+    EXPECT_EQ(StatusOf(via), StatusOf(direct)) << name << "\n-- via the dispatcher:\n" << via.substr(0, 300) << "\n-- front end itself:\n" << direct.substr(0, 300);
+    EXPECT_GE(StatusOf(via), 400) << name;
+    // Exactly one answer: the smuggled second request never reached a front end.
+    EXPECT_EQ(via.find("HTTP/1.1", 1), std::string::npos) << name << ": " << via.substr(0, 400);
+  }
+  // And a good request after all that is served.
+  EXPECT_EQ(cluster_->Get(*client_, disp_->ip, 80, "/whoami").status, 200);
+}
+
+}  // namespace
+}  // namespace tacc::testing

@@ -34,7 +34,10 @@ namespace tacc::frontdoor {
 
 using PolicyClock = std::chrono::steady_clock;
 
-// One back end in rotation, at the moment of a choice.
+// One back end in rotation, at the moment of a choice. Ids are distinct within one call.
+// `active` counts a connection or request from the moment Pick() chose the back end (not
+// from when its connect completes): the policies that balance by it (least_connections,
+// lard, bounded_hash) would otherwise send a whole burst to one back end.
 struct Candidate {
   std::string_view id;      // "host:port": stable identity across changes of the set
   double weight = 1.0;      // > 0 (frontdoor.backends' "*weight"; 1 for front ends)
@@ -64,7 +67,12 @@ class PickPolicy {
 
 // The policy frontdoor.policy names (with its settings: lard_idle/overload,
 // chash_epsilon), wrapped in AffinityPolicy when frontdoor.affinity is on. `seed` seeds
-// the random ones (tests pass a fixed one).
+// the random ones and keys the hash tables of the ones that remember targets or clients
+// (pass a random one in production; tests pass a fixed one). The hash-based choices
+// (source_hash, bounded_hash's ring) do not depend on it: every dispatcher agrees.
+// InvalidArgument, naming the setting, for an unknown policy or settings it cannot use
+// (lard_idle >= lard_overload). PickContext::now is the policies' only clock
+// (affinity's timeout), so tests fake time through it.
 Result<std::unique_ptr<PickPolicy>> MakePickPolicy(const Config::Frontdoor& settings, uint64_t seed);
 
 }  // namespace tacc::frontdoor

@@ -41,6 +41,7 @@ asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table,
     tried.push_back(id);
     auto* state = table.Find(id);
     if (!state) continue;
+    table.Opened(id);  // counted from the choice, so a burst does not all pick the same one
     boost::system::error_code aec;
     auto address = asio::ip::make_address(state->backend.spec.host, aec);
     tcp::endpoint endpoint(address, state->backend.spec.port);
@@ -56,6 +57,7 @@ asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table,
     }
     last_error = outcome.index() == 0 ? std::get<0>(outcome).message() : "connect timed out";
     policy.Done(id);  // this pick is over
+    table.Closed(id);
     table.ReportFailure(id);
   }
   co_return Status::Unavailable("no back end could be reached: " + last_error);

@@ -22,7 +22,8 @@ struct BackendConnection {
 
 // Unavailable when no back end is in rotation or every try failed. At most `max_tries`
 // back ends are tried, none twice. The caller owns the accounting of the connection it
-// gets (BackendTable::Opened/Closed, PickPolicy::Done when it ends).
+// gets: it is already counted open (BackendTable::Opened, from the moment of the
+// choice); the caller calls BackendTable::Closed and PickPolicy::Done when it ends.
 boost::asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table, PickPolicy& policy, PickContext ctx,
                                                                    std::chrono::milliseconds timeout, int max_tries);
 

@@ -84,9 +84,10 @@ asio::awaitable<RelayEnd> RelayMessage(tcp::socket& out, tcp::socket& in, beast:
       p.get().body().data = buf.data();
       p.get().body().more = !p.is_done();
       bytes += p.get().body().size;
-    } else {
+    } else {  // a message without a body, or its end: the head (or last chunk) goes now
       p.get().body().data = nullptr;
       p.get().body().size = 0;
+      p.get().body().more = false;
     }
     auto [wec, wn] = co_await bhttp::async_write(out, sr, kUseTuple);
     if (wec == bhttp::error::need_buffer) wec = {};
@@ -177,6 +178,7 @@ asio::awaitable<Result<std::pair<tcp::socket, std::string>>> HttpRouter::Acquire
     if (!chosen || *chosen >= candidates.size()) break;
     std::string id(candidates[*chosen].id);
     tried.push_back(id);
+    table_.Opened(id);  // counted from the choice (see PickPolicy): the caller closes it
     // A kept connection the back end has not closed meanwhile (readable now = EOF or
     // stray bytes: either way not reusable).
     auto& idle = idle_[id];
@@ -190,7 +192,11 @@ asio::awaitable<Result<std::pair<tcp::socket, std::string>>> HttpRouter::Acquire
       }
     }
     auto* state = table_.Find(id);
-    if (!state) continue;
+    if (!state) {
+      table_.Closed(id);
+      policy_.Done(id);
+      continue;
+    }
     boost::system::error_code aec;
     tcp::endpoint endpoint(asio::ip::make_address(state->backend.spec.host, aec), state->backend.spec.port);
     tcp::socket socket(ex);
@@ -205,6 +211,7 @@ asio::awaitable<Result<std::pair<tcp::socket, std::string>>> HttpRouter::Acquire
     }
     last_error = outcome.index() == 0 ? std::get<0>(std::get<0>(outcome)).message() : "connect timed out";
     policy_.Done(id);
+    table_.Closed(id);
     table_.ReportFailure(id);
   }
   co_return Status::Unavailable("no back end could be reached: " + last_error);
@@ -286,7 +293,6 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
       tcp::socket& backend = connection.first;
       const std::string& id = connection.second;
       backend_ptr = &backend;
-      table_.Opened(id);
       routed.Inc();
       auto finish = [&](bool ok) {
         backend_ptr = nullptr;
@@ -300,7 +306,12 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
       RelayEnd req_end = co_await RelayMessage<true>(backend, client, cbuf, p, bytes);
       if (req_end != RelayEnd::kOk) {
         finish(req_end != RelayEnd::kOutFailed);
-        if (req_end == RelayEnd::kOutFailed && !dog.fired) co_await WriteError(client, bhttp::status::bad_gateway, "the front end failed");
+        if (dog.fired) co_return;
+        // Nothing of an answer has gone to the client yet: it gets one. A body that
+        // broke off half way is the client's fault (400, as the front end would say);
+        // the front end's connection, holding half a request, is dropped.
+        if (req_end == RelayEnd::kOutFailed) co_await WriteError(client, bhttp::status::bad_gateway, "the front end failed");
+        else co_await WriteError(client, bhttp::status::bad_request, "malformed request body");
         co_return;
       }
       // The answer (1xx interim answers are passed on and the final one read after).

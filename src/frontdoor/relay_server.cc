@@ -88,7 +88,6 @@ asio::awaitable<void> RelayServer::Serve(tcp::socket client) {
     co_return;
   }
   auto backend = std::move(connected).value();
-  table_.Opened(backend.id);
   relayed.Inc();
   co_await SpliceRelay(client, backend.socket, std::chrono::milliseconds(settings_.idle_timeout_ms));
   if (!*alive) co_return;

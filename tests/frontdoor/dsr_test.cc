@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <set>
@@ -106,8 +107,13 @@ class NameServer {
       ssize_t n = recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       in.append(buf, static_cast<size_t>(n));
-      for (size_t nl; open && (nl = in.find('\n')) != std::string::npos;) {
-        size_t want = std::stoul(in.substr(0, nl));
+      size_t nl;
+      while (open && (nl = in.find('\n')) != std::string::npos) {
+        size_t want = 0;
+        if (std::from_chars(in.data(), in.data() + nl, want).ec != std::errc()) {  // not a request: hang up
+          open = false;
+          break;
+        }
         in.erase(0, nl + 1);
         ++requests_;
         std::string out = name_ + "\n" + std::string(want, 'x');

@@ -17,10 +17,14 @@
 // address on its loopback, answers no ARP for it (arp_ignore=1, arp_announce=2) and is on
 // the same link as `interface`.
 //
-// Why tc, not XDP: the program runs on any device with one skb each, and the
-// redirect back out of the same interface needs nothing of the peer; XDP_TX on a veth
-// (how the tests' hosts are joined) needs an XDP program on the peer too. See
-// docs of issue 9 / the report for the figures.
+// Why tc, not XDP: a tc program works on any device, and its redirect back out of the
+// same interface needs nothing of the other end. XDP_TX is the faster path on a physical
+// NIC (no skb), but on a veth (how hosts and containers are joined, the tests' lab
+// included) native XDP_TX drops every frame (the device's tx "dropped" counter) unless
+// the veth's peer has an XDP program of its own, which on a bridge port is not ours to
+// add; generic XDP works there but runs on an skb like tc, with no gain. Measured on
+// Linux 6.18 with the lab's bridge. The program's logic would carry over to XDP
+// unchanged for a NIC-only deployment.
 //
 // Ownership: the object owns the loaded program, its maps and its hook; the destructor
 // detaches the program and removes what Attach added. Thread safety: none; one owner
@@ -108,6 +112,8 @@ class DsrDatapath {
   // established connections (draining). Packets see the old table or the new one, never
   // a mix. Errors: InvalidArgument (a slot out of range, an address listed twice, too
   // many back ends or slots), Internal (a map update failed; the old table stays).
+  // Two tables alternate in the kernel, so a packet still reading the table before last
+  // could see a mix: updates are expected seconds apart, not microseconds.
   Status Update(std::span<const DsrBackend> backends, std::span<const uint32_t> slots);
 
   // Changes the SYN rate limit (0: none).

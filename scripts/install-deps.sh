@@ -20,6 +20,7 @@ PKGS=(
   libgtest-dev libgmock-dev   # tests
   clang libclang-rt-14-dev    # tests: libFuzzer targets (scripts/fuzz.sh)
   libbpf-dev libelf-dev       # front door dsr mode: the tc-BPF program's loader (libbpf); clang compiles the program
+  bpftool                     # front door dsr mode: `bpftool gen skeleton` embeds the compiled program at build time
   libnftables-dev nftables    # front door nat mode: rules programmed through libnftables (nft: to inspect them)
   iproute2 procps curl iputils-ping  # tests: namespaces (NetnsLab), process checks
   chromium                    # tests: a real browser through the proxy (headless)

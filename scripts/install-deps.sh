@@ -21,6 +21,7 @@ PKGS=(
   clang libclang-rt-14-dev    # tests: libFuzzer targets (scripts/fuzz.sh)
   libbpf-dev libelf-dev       # front door dsr mode: the tc-BPF program's loader (libbpf); clang compiles the program
   libnftables-dev nftables    # front door nat mode: rules programmed through libnftables (nft: to inspect them)
+  libnetfilter-conntrack-dev  # front door nat mode: list and restore its connections in conntrack (hot-standby failover)
   iproute2 procps curl iputils-ping  # tests: namespaces (NetnsLab), process checks
   chromium                    # tests: a real browser through the proxy (headless)
 )

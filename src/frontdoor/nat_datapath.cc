@@ -18,11 +18,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <endian.h>
 #include <fstream>
 #include <map>
+#include <set>
 
 // libnfnetlink's copy of nfnetlink.h (pulled in by libnetfilter_conntrack) shares the
 // kernel header's include guard and predates nf_tables.
@@ -68,17 +68,6 @@ bool Forwarding() {
   char c = '0';
   in >> c;
   return c == '1';
-}
-
-// libnftables exits the process when it cannot open its netlink socket, so try first.
-Status ProbeNetfilterNetlink() {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-  if (fd < 0) {
-    return Status::Unavailable(fmt::format("nat datapath: no netfilter netlink in this kernel (socket(AF_NETLINK, NETLINK_NETFILTER): {}); needs nfnetlink and nf_tables",
-                                           std::strerror(errno)));
-  }
-  close(fd);
-  return Status::Ok();
 }
 
 // A module that is loaded, or built in with parameters, has a directory there.
@@ -171,6 +160,7 @@ Result<std::map<std::string, uint64_t>> DumpCounters(int fd, const std::string& 
 struct DumpState {
   uint32_t vip = 0;   // network order
   uint16_t port = 0;  // network order
+  bool established_only = true;
   std::vector<NatConn>* out = nullptr;
 };
 
@@ -179,7 +169,7 @@ int CollectConnection(enum nf_conntrack_msg_type /*type*/, struct nf_conntrack* 
   if (nfct_get_attr_u8(ct, ATTR_L3PROTO) != AF_INET || nfct_get_attr_u8(ct, ATTR_L4PROTO) != IPPROTO_TCP) return NFCT_CB_CONTINUE;
   if (nfct_get_attr_u32(ct, ATTR_IPV4_DST) != s->vip || nfct_get_attr_u16(ct, ATTR_PORT_DST) != s->port) return NFCT_CB_CONTINUE;
   if (!(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_DST_NAT)) return NFCT_CB_CONTINUE;
-  if (nfct_get_attr_u8(ct, ATTR_TCP_STATE) != TCP_CONNTRACK_ESTABLISHED) return NFCT_CB_CONTINUE;
+  if (s->established_only && nfct_get_attr_u8(ct, ATTR_TCP_STATE) != TCP_CONNTRACK_ESTABLISHED) return NFCT_CB_CONTINUE;
   NatConn c;
   c.client = IPv4String(nfct_get_attr_u32(ct, ATTR_IPV4_SRC));
   c.client_port = ntohs(nfct_get_attr_u16(ct, ATTR_PORT_SRC));
@@ -231,31 +221,35 @@ Result<std::unique_ptr<NatDatapath>> NatDatapath::Create(Options options) {
   }
   if (options.syn_rate < 0 || options.syn_burst < 0) return Status::InvalidArgument("nat datapath: syn_rate and syn_burst must be >= 0");
 
-  if (auto s = ProbeNetfilterNetlink(); !s.ok()) return s;
   if (!Forwarding()) {
     return Status::Unavailable(
         "nat datapath: this host does not forward IPv4 (net.ipv4.ip_forward=0); the nat dispatcher is the front ends' gateway: "
         "sysctl -w net.ipv4.ip_forward=1 (and net.ipv4.conf.all.send_redirects=0)");
   }
+  // Our own socket for reading counters, opened first: libnftables exits the process when
+  // it cannot open its netlink socket, so this is also the probe for netfilter netlink.
+  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (nl < 0) {
+    return Status::Unavailable(fmt::format(
+        "nat datapath: no netfilter netlink in this kernel (socket(AF_NETLINK, NETLINK_NETFILTER): {}); needs nfnetlink and nf_tables",
+        std::strerror(errno)));
+  }
+  timeval patience{5, 0};  // the kernel answers at once; this only bounds a wedged one
+  setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
   nft_ctx* nft = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (nft == nullptr) return Status::Internal("nat datapath: nft_ctx_new failed");
+  if (nft == nullptr) {
+    close(nl);
+    return Status::Internal("nat datapath: nft_ctx_new failed");
+  }
   nft_ctx_buffer_output(nft);
   nft_ctx_buffer_error(nft);
   nfct_handle* ct = nfct_open(CONNTRACK, 0);
   if (ct == nullptr) {
     int err = errno;
     nft_ctx_free(nft);
+    close(nl);
     return Status::Unavailable(fmt::format("nat datapath: cannot open conntrack netlink ({}); needs nf_conntrack_netlink", std::strerror(err)));
   }
-  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-  if (nl < 0) {
-    int err = errno;
-    nfct_close(ct);
-    nft_ctx_free(nft);
-    return Status::Unavailable(fmt::format("nat datapath: netfilter netlink socket: {}", std::strerror(err)));
-  }
-  timeval patience{5, 0};  // the kernel answers at once; this only bounds a wedged one
-  setsockopt(nl, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
   std::unique_ptr<NatDatapath> dp(new NatDatapath(std::move(options), nft, ct, nl));
   Status s;
   {
@@ -450,14 +444,14 @@ Result<NatDatapath::Stats> NatDatapath::ReadStats() {
   return st;
 }
 
-Result<std::vector<NatConn>> NatDatapath::Connections() {
-  std::lock_guard lock(mu_);
+Result<std::vector<NatConn>> NatDatapath::DumpLocked(bool established_only) {
   std::vector<NatConn> out;
   DumpState state;
   in_addr vip{};
   ParseIPv4(options_.vip, &vip);
   state.vip = vip.s_addr;
   state.port = htons(options_.port);
+  state.established_only = established_only;
   state.out = &out;
   nfct_callback_register(ct_, NFCT_T_ALL, CollectConnection, &state);
   uint32_t family = AF_INET;
@@ -468,20 +462,64 @@ Result<std::vector<NatConn>> NatDatapath::Connections() {
   return out;
 }
 
-Result<NatDatapath::RestoreResult> NatDatapath::Restore(std::span<const NatConn> conns) {
+Result<std::vector<NatConn>> NatDatapath::Connections() {
+  std::lock_guard lock(mu_);
+  return DumpLocked(/*established_only=*/true);
+}
+
+Status NatDatapath::ForgetLocked(uint32_t client, uint16_t client_port) {
+  std::unique_ptr<nf_conntrack, CtDeleter> ct(nfct_new());
+  if (!ct) return Status::Internal("nat datapath: nfct_new failed");
+  in_addr vip{};
+  ParseIPv4(options_.vip, &vip);
+  nfct_set_attr_u8(ct.get(), ATTR_L3PROTO, AF_INET);
+  nfct_set_attr_u8(ct.get(), ATTR_L4PROTO, IPPROTO_TCP);
+  nfct_set_attr_u32(ct.get(), ATTR_IPV4_SRC, client);
+  nfct_set_attr_u32(ct.get(), ATTR_IPV4_DST, vip.s_addr);
+  nfct_set_attr_u16(ct.get(), ATTR_PORT_SRC, htons(client_port));
+  nfct_set_attr_u16(ct.get(), ATTR_PORT_DST, htons(options_.port));
+  if (nfct_query(ct_, NFCT_Q_DESTROY, ct.get()) != 0 && errno != ENOENT) {
+    return Status::Unavailable(fmt::format("nat datapath: conntrack refused to delete {}:{} -> {}:{} ({})", IPv4String(client), client_port,
+                                           options_.vip, options_.port, std::strerror(errno)));
+  }
+  return Status::Ok();
+}
+
+Result<NatDatapath::RestoreResult> NatDatapath::Restore(std::span<const NatConn> conns, RestoreMode mode) {
   std::lock_guard lock(mu_);
   RestoreResult result;
   in_addr vip{};
   ParseIPv4(options_.vip, &vip);
+  // What conntrack knows now, by client address:port (any TCP state): an entry for the
+  // same back end is left alone, so that restoring the same list again (a standby fed
+  // the active one's map every heartbeat) costs one dump and no changes.
+  auto existing_list = DumpLocked(/*established_only=*/false);
+  if (!existing_list.ok()) return existing_list.status();
+  auto key = [](const std::string& client, uint16_t port) { return client + ":" + std::to_string(port); };
+  std::map<std::string, const NatConn*> existing;
+  for (const auto& e : *existing_list) existing[key(e.client, e.client_port)] = &e;
+  std::set<std::string> wanted;
+
   for (const auto& c : conns) {
     in_addr client{}, backend{};
-    bool current = false;
-    for (const auto& b : current_) current = current || (b.host == c.backend && b.port == c.backend_port);
+    bool current = std::any_of(current_.begin(), current_.end(), [&](const BackendSpec& b) { return b.host == c.backend && b.port == c.backend_port; });
     if (!ParseIPv4(c.client, &client) || !ParseIPv4(c.backend, &backend) || c.client_port == 0 || !current || c.client_wscale > 14 ||
         c.backend_wscale > 14) {
       ++result.skipped;
       continue;
     }
+    std::string k = key(IPv4String(client.s_addr), c.client_port);
+    wanted.insert(k);
+    bool replaced = false;
+    if (auto it = existing.find(k); it != existing.end()) {
+      if (it->second->backend == IPv4String(backend.s_addr) && it->second->backend_port == c.backend_port) {
+        ++result.unchanged;
+        continue;
+      }
+      if (auto s = ForgetLocked(client.s_addr, c.client_port); !s.ok()) return s;
+      replaced = true;
+    }
+
     std::unique_ptr<nf_conntrack, CtDeleter> ct(nfct_new());
     if (!ct) return Status::Internal("nat datapath: nfct_new failed");
     nf_conntrack* e = ct.get();
@@ -514,25 +552,16 @@ Result<NatDatapath::RestoreResult> NatDatapath::Restore(std::span<const NatConn>
     nfct_set_attr_u8(e, ATTR_TCP_FLAGS_REPL, flags);
     nfct_set_attr_u8(e, ATTR_TCP_MASK_REPL, flags);
 
-    bool replaced = false;
     int rc = -1;
     int err = 0;
-    // An entry for the same tuple (a packet that came first was picked up mid-stream and
-    // given a back end by the choice) is deleted and ours created; a packet may sneak in
-    // between, hence a few tries.
+    // A packet of the connection may come between the dump and here and be given a back
+    // end by the choice (conntrack picks TCP up mid-stream): that entry goes, ours comes.
     for (int attempt = 0; attempt < 3; ++attempt) {
       rc = nfct_query(ct_, NFCT_Q_CREATE, e);
       err = errno;
       if (rc == 0 || err != EEXIST) break;
-      std::unique_ptr<nf_conntrack, CtDeleter> old(nfct_new());
-      if (!old) return Status::Internal("nat datapath: nfct_new failed");
-      nfct_set_attr_u8(old.get(), ATTR_L3PROTO, AF_INET);
-      nfct_set_attr_u8(old.get(), ATTR_L4PROTO, IPPROTO_TCP);
-      nfct_set_attr_u32(old.get(), ATTR_IPV4_SRC, client.s_addr);
-      nfct_set_attr_u32(old.get(), ATTR_IPV4_DST, vip.s_addr);
-      nfct_set_attr_u16(old.get(), ATTR_PORT_SRC, htons(c.client_port));
-      nfct_set_attr_u16(old.get(), ATTR_PORT_DST, htons(options_.port));
-      if (nfct_query(ct_, NFCT_Q_DESTROY, old.get()) == 0) replaced = true;
+      if (auto s = ForgetLocked(client.s_addr, c.client_port); !s.ok()) return s;
+      replaced = true;
     }
     if (rc != 0) {
       return Status::Unavailable(fmt::format("nat datapath: conntrack refused the entry {}:{} -> {}:{} via {}:{} ({}); {} restored before it", c.client,
@@ -540,6 +569,16 @@ Result<NatDatapath::RestoreResult> NatDatapath::Restore(std::span<const NatConn>
                                              result.created + result.replaced));
     }
     ++(replaced ? result.replaced : result.created);
+  }
+
+  if (mode == RestoreMode::kMirror) {
+    for (const auto& [k, e] : existing) {
+      if (wanted.count(k)) continue;
+      in_addr client{};
+      ParseIPv4(e->client, &client);
+      if (auto s = ForgetLocked(client.s_addr, e->client_port); !s.ok()) return s;
+      ++result.removed;
+    }
   }
   return result;
 }

@@ -31,8 +31,10 @@
 // the netlink sockets are opened there and kept, so later calls from any thread act on
 // that namespace.
 //
-// Thread safety: all methods may be called from any thread (one mutex); each blocks for
-// a netlink round trip (a few ms; an Update with a 65537-slot table about 0.3 s).
+// Thread safety: all methods may be called from any thread (one mutex). Each blocks for
+// its netlink round trips: ReadStats well under 1 ms; Update a few ms (about 0.5 s with a
+// 65537-slot table: libnftables fetches the namespace's rules and sets before a change);
+// Connections and Restore in proportion to the host's conntrack table.
 #pragma once
 
 #include <cstdint>
@@ -123,10 +125,15 @@ class NatDatapath {
 
   struct RestoreResult {
     size_t created = 0;    // new conntrack entries
-    size_t replaced = 0;   // an entry for the same client address:port existed (e.g. picked up mid-stream) and was replaced
-    size_t skipped = 0;    // back end not current (never forwarded to), or not for this datapath
+    size_t replaced = 0;   // an entry for the same client address:port with another back end (e.g. picked up mid-stream by the choice) was replaced
+    size_t unchanged = 0;  // already there with the same back end (restoring the same list twice changes nothing)
+    size_t skipped = 0;    // back end not current (never forwarded to), or not an IPv4 connection
+    size_t removed = 0;    // kMirror: entries for VIP:port whose client address:port was not in the list, deleted
   };
-
+  enum class RestoreMode {
+    kAdd,     // create or correct the entries of the list; leave the others
+    kMirror,  // also delete every entry for VIP:port not in the list (a standby kept equal to its active peer's map)
+  };
   // Installs the table with no back ends (new connections to VIP:port are then left to
   // this host, which refuses them). A table of the same name left by a dispatcher that
   // died is replaced. Errors: InvalidArgument (bad options), Forbidden (no
@@ -153,10 +160,13 @@ class NatDatapath {
   // Creates conntrack entries for `conns` on this host, as conntrackd does on a takeover:
   // afterwards their packets are NATed to the back end they had, whatever the slot table
   // says. Entries for back ends that are not current are skipped (never forwarded to). An
-  // existing entry for the same client address and port is replaced (a packet that came
-  // before Restore() made one, by the choice). Call it before, or right after, the VIP
-  // moves here. Errors: the first entry the kernel refused (those before it stay).
-  Result<RestoreResult> Restore(std::span<const NatConn> conns);
+  // existing entry for the same client address and port with another back end is
+  // replaced (a packet that came before Restore() made one, by the choice); one with the
+  // same back end is left as it is. Call it before the VIP moves here (a standby kept up
+  // to date: kMirror with the active one's full list each time), or right after it (the
+  // front ends' lists gathered at takeover). Errors: the first entry the kernel refused
+  // (those before it stay).
+  Result<RestoreResult> Restore(std::span<const NatConn> conns, RestoreMode mode = RestoreMode::kAdd);
 
   const Options& options() const { return options_; }
   const std::string& table() const { return table_; }  // "tacc_<name>"
@@ -166,6 +176,10 @@ class NatDatapath {
   // Runs one nft command buffer (one transaction); its output in *out.
   Status Run(const std::string& commands, std::string* out);
   std::string RulesetText(bool fresh) const;
+  // Conntrack's TCP entries to VIP:port that are DST_NATed; mu_ held.
+  Result<std::vector<NatConn>> DumpLocked(bool established_only);
+  // Deletes the entry of client:client_port -> VIP:port (network order address); mu_ held.
+  Status ForgetLocked(uint32_t client, uint16_t client_port);
 
   const Options options_;
   const std::string table_;

@@ -276,18 +276,28 @@ class NatTest : public ::testing::Test {
       // it and get the VIP back as their source.
       lab_->MustExec(*fe, {"ip", "route", "add", client_->ip + "/32", "via", disp_->ip});
       lab_->MustExec(*fe, {"ip", "route", "add", "10.0.0.192/26", "via", disp_->ip});  // the client's extra addresses
-      servers_.push_back(std::make_unique<NameServer>(*lab_, *fe, kPort));
+      servers_.push_back(std::make_unique<NameServer>(*lab_, *fe, kPort, BodySize()));
     }
   }
   void TearDown() override {
     servers_.clear();
     lab_.reset();
   }
+  virtual size_t BodySize() const { return 0; }
 
   void MakeRouter(const Host& h) {
     lab_->MustExec(h, {"sysctl", "-q", "-w", "net.ipv4.ip_forward=1"});
     lab_->MustExec(h, {"sysctl", "-q", "-w", "net.ipv4.conf.all.send_redirects=0"});
     lab_->MustExec(h, {"sysctl", "-q", "-w", "net.ipv4.conf.eth0.send_redirects=0"});
+  }
+
+  // The VIP moves from disp to `standby` (the client learns its MAC as from a gratuitous
+  // ARP), and the front ends' route to the client goes through the standby.
+  void Takeover(const Host& standby) {
+    lab_->MustExec(*disp_, {"ip", "addr", "del", std::string(kVip) + "/32", "dev", "eth0"});
+    lab_->MustExec(standby, {"ip", "addr", "add", std::string(kVip) + "/32", "dev", "eth0"});
+    lab_->MustExec(*client_, {"ip", "neigh", "replace", kVip, "lladdr", standby.mac, "dev", "eth0", "nud", "permanent"});
+    for (const Host* fe : fes_) lab_->MustExec(*fe, {"ip", "route", "replace", client_->ip + "/32", "via", standby.ip});
   }
 
   // Extra client addresses 10.0.0.200.. (hash_source needs more than one client address).
@@ -597,9 +607,12 @@ TEST_F(NatTest, SynRateDropsTheExcess) {
 // that Restore()s them carries them on after it takes the VIP: from its peer's list
 // (Magicrouter's replicated map) or from what the front ends know (LSNAT's rebuild). A
 // connection left out is picked up by the standby's own choice and reset by the wrong
-// front end.
+// front end (the standby's choice sends it to fe1).
 enum class RestoreFrom { kReplicated, kFrontEnds };
-class NatRestoreTest : public NatTest, public ::testing::WithParamInterface<RestoreFrom> {};
+class NatRestoreTest : public NatTest, public ::testing::WithParamInterface<RestoreFrom> {
+ protected:
+  size_t BodySize() const override { return 256 * 1024; }
+};
 
 TEST_P(NatRestoreTest, AStandbyCarriesRestoredConnectionsOn) {
   const Host& disp2 = lab_->AddHost("disp2");
@@ -653,19 +666,40 @@ TEST_P(NatRestoreTest, AStandbyCarriesRestoredConnectionsOn) {
   ASSERT_TRUE(on_standby.ok());
   EXPECT_EQ(on_standby->size(), 5u);
 
-  // Takeover: the VIP moves to disp2 (the client learns its MAC as from a gratuitous
-  // ARP), and the front ends' route to the client goes through disp2.
-  lab_->MustExec(*disp_, {"ip", "addr", "del", std::string(kVip) + "/32", "dev", "eth0"});
-  lab_->MustExec(disp2, {"ip", "addr", "add", std::string(kVip) + "/32", "dev", "eth0"});
-  lab_->MustExec(*client_, {"ip", "neigh", "replace", kVip, "lladdr", disp2.mac, "dev", "eth0", "nud", "permanent"});
-  for (const Host* fe : fes_) lab_->MustExec(*fe, {"ip", "route", "replace", client_->ip + "/32", "via", disp2.ip});
+  // The same list again changes nothing; an entry with another back end is replaced.
+  restored = standby->Restore(to_restore);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->unchanged, 5u);
+  EXPECT_EQ(restored->created + restored->replaced, 0u);
+  size_t to_fe3 = std::find(who.begin(), who.end(), "fe3") - who.begin();
+  auto entry = std::find_if(to_restore.begin(), to_restore.end(), [&](const NatConn& c) { return c.client_port == open[to_fe3]->LocalPort(); });
+  ASSERT_NE(entry, to_restore.end());
+  NatConn moved = *entry;
+  moved.backend = fes_[0]->ip;
+  restored = standby->Restore(std::span<const NatConn>(&moved, 1));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->replaced, 1u);
+  // Mirror: the standby ends up with exactly the list, here without that connection.
+  to_restore.erase(entry);
+  restored = standby->Restore(to_restore, NatDatapath::RestoreMode::kMirror);
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_EQ(restored->unchanged, 4u);
+  EXPECT_EQ(restored->removed, 1u);
+  on_standby = standby->Connections();
+  ASSERT_TRUE(on_standby.ok());
+  EXPECT_EQ(on_standby->size(), 4u);
+  std::set<size_t> lost = {left_out, to_fe3};
+
+  Takeover(disp2);
   auto before = lab_->InterfaceCounters(disp2);
 
   for (size_t i = 0; i < open.size(); ++i) {
-    if (i == left_out) continue;
-    EXPECT_EQ(open[i]->Who(), who[i]) << "restored connection " << i << " did not survive the takeover";
+    if (lost.count(i)) {
+      EXPECT_EQ(open[i]->Who(2s), "") << "a connection the standby did not know reached " << who[i];
+    } else {
+      EXPECT_EQ(open[i]->Who(), who[i]) << "restored connection " << i << " did not survive the takeover";
+    }
   }
-  EXPECT_EQ(open[left_out]->Who(2s), "") << "a connection the standby did not know reached its front end";
   EXPECT_GT(lab_->InterfaceCounters(disp2).rx_packets, before.rx_packets);
   {  // new connections: the standby's own choice
     ClientConn c(*lab_, *client_);
@@ -678,6 +712,36 @@ INSTANTIATE_TEST_SUITE_P(Nat, NatRestoreTest, ::testing::Values(RestoreFrom::kRe
                          [](const ::testing::TestParamInfo<RestoreFrom>& info) {
                            return std::string(info.param == RestoreFrom::kReplicated ? "Replicated" : "FrontEnds");
                          });
+
+// Stateless failover (ONE-IP): a standby with the same hash seed and slot table, and no
+// copy of anything, sends the established connections it picks up mid-stream to the
+// back ends the active one chose.
+// Takeovers move answers of 256 KB, so that the standby's conntrack, which saw no
+// handshake, must let many full windows through.
+class NatTakeoverTest : public NatTest {
+ protected:
+  size_t BodySize() const override { return 256 * 1024; }
+};
+
+TEST_F(NatTakeoverTest, StatelessWithTheSameHash) {
+  const Host& disp2 = lab_->AddHost("disp2");
+  MakeRouter(disp2);
+  auto active = MustMakeDatapath(*disp_, Defaults(NatChoice::kHash5Tuple), AllFrontEnds(), {0, 1, 2, 1, 0, 2, 2});
+  auto standby = MustMakeDatapath(disp2, Defaults(NatChoice::kHash5Tuple), AllFrontEnds(), {0, 1, 2, 1, 0, 2, 2});
+  ASSERT_TRUE(active && standby);
+  std::vector<std::unique_ptr<ClientConn>> open;
+  std::vector<std::string> who;
+  for (int i = 0; i < 12; ++i) {
+    open.push_back(std::make_unique<ClientConn>(*lab_, *client_));
+    ASSERT_EQ(open.back()->Connect(kVip, kPort), 0);
+    who.push_back(open.back()->Who());
+  }
+  Takeover(disp2);
+  for (size_t i = 0; i < open.size(); ++i) EXPECT_EQ(open[i]->Who(), who[i]) << "connection " << i;
+  auto picked_up = standby->Connections();
+  ASSERT_TRUE(picked_up.ok());
+  EXPECT_EQ(picked_up->size(), open.size());
+}
 
 // Clear errors, and a failed Update changes nothing.
 TEST_F(NatTest, ErrorsNameWhatFailed) {

@@ -329,7 +329,7 @@ std::string NatDatapath::RulesetText(bool fresh) const {
     // Rules go, chains, sets and named counters stay (their counts survive the Update).
     add(fmt::format("flush table ip {}", t));
   }
-  for (const char* c : {"syn_dropped", "no_backend", "cut", "stray"}) add(fmt::format("add counter ip {} {}", t, c));
+  for (const char* c : {"syn_dropped", "midstream", "no_backend", "cut", "stray"}) add(fmt::format("add counter ip {} {}", t, c));
   for (const auto& [counter, id] : known_) add(fmt::format("add counter ip {} {}", t, counter));
   add(fmt::format("add set ip {} backends {{ type ipv4_addr . inet_service; }}", t));
   add(fmt::format("flush set ip {} backends", t));
@@ -370,10 +370,15 @@ std::string NatDatapath::RulesetText(bool fresh) const {
   // an address of this host, so this host refuses it; it is never forwarded.
   add(fmt::format("add rule ip {} dispatch {} counter name \"no_backend\"", t, match));
 
-  add(fmt::format("add chain ip {} syn_guard {{ type filter hook prerouting priority mangle; policy accept; }}", t));
+  // Before DNAT (mangle), after conntrack: "ct state new" is the first packet conntrack
+  // saw of a connection.
+  add(fmt::format("add chain ip {} new_guard {{ type filter hook prerouting priority mangle; policy accept; }}", t));
+  if (DropsMidstream()) {
+    add(fmt::format("add rule ip {} new_guard {} ct state new tcp flags & (fin | syn | rst | ack) != syn counter name \"midstream\" drop", t, match));
+  }
   if (options_.syn_rate > 0) {
     int burst = options_.syn_burst > 0 ? options_.syn_burst : options_.syn_rate;
-    add(fmt::format("add rule ip {} syn_guard {} ct state new limit rate over {}/second burst {} packets counter name \"syn_dropped\" drop", t, match,
+    add(fmt::format("add rule ip {} new_guard {} ct state new limit rate over {}/second burst {} packets counter name \"syn_dropped\" drop", t, match,
                     options_.syn_rate, burst));
   }
 
@@ -387,6 +392,15 @@ std::string NatDatapath::RulesetText(bool fresh) const {
   }
   add(fmt::format("add rule ip {} forward_guard ip daddr {} counter name \"stray\" drop", t, options_.vip));
   return r;
+}
+
+bool NatDatapath::DropsMidstream() const {
+  switch (options_.midstream) {
+    case Options::Midstream::kPickUp: return false;
+    case Options::Midstream::kDrop: return true;
+    case Options::Midstream::kAuto: return options_.choice == NatChoice::kRoundRobin || options_.choice == NatChoice::kRandom;
+  }
+  return false;
 }
 
 Status NatDatapath::Update(std::span<const BackendSpec> backends, std::span<const uint32_t> slots) {
@@ -433,6 +447,7 @@ Result<NatDatapath::Stats> NatDatapath::ReadStats() {
   std::map<std::string, uint64_t>& packets = *counters;
   Stats st;
   st.syn_dropped = packets["syn_dropped"];
+  st.midstream = packets["midstream"];
   st.no_backend = packets["no_backend"];
   st.cut = packets["cut"];
   st.stray = packets["stray"];

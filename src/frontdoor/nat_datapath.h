@@ -13,8 +13,9 @@
 // "ip tacc_<name>"; each Update() replaces them in one netlink transaction, so a packet
 // sees either the old rules or the new ones, never none. The destructor deletes the table.
 // The ruleset (see nat_datapath.cc RulesetText for the exact text):
-//   syn_guard     (filter, prerouting, before DNAT): new connections to VIP:port over
-//                 syn_rate/s are dropped and counted
+//   new_guard     (filter, prerouting, before DNAT): connections conntrack meets in
+//                 mid-stream may be dropped (Options.midstream); new connections to
+//                 VIP:port over syn_rate/s are dropped; both counted
 //   dispatch      (nat, prerouting): VIP:port -> <choice> mod N -> slot -> goto b<i>;
 //                 b<i> counts the connection for its back end and DNATs to it
 //   forward_guard (filter, forward): nothing addressed to the VIP itself is ever forwarded;
@@ -104,6 +105,15 @@ class NatDatapath {
     uint32_t hash_seed = 0x7acc0001;
     int syn_rate = 0;   // new connections/s to VIP:port the kernel lets through; over it SYNs are dropped. 0: no limit
     int syn_burst = 0;  // SYNs let through at once above the rate; 0: syn_rate (a second's worth)
+    // A packet to VIP:port that conntrack does not know and that is not a SYN: the middle
+    // of a connection another dispatcher carried (a takeover), or left over. kPickUp: it
+    // is given a back end by the choice like a SYN (right with a hash choice the old
+    // dispatcher shared: stateless failover). kDrop: dropped and counted (the client
+    // retransmits; once Restore() has told this host the connection, it goes through).
+    // kAuto: kPickUp for the hash choices, kDrop for round robin and random (whose choice
+    // would send it to a back end that does not know it, which would reset it).
+    enum class Midstream { kAuto, kPickUp, kDrop };
+    Midstream midstream = Midstream::kAuto;
     // false (default): established connections to a back end that Update() removed are cut
     // (their packets dropped: never forwarded to an address that is not a current back end).
     // true: they go on until they end (draining), only new ones avoid it.
@@ -118,6 +128,7 @@ class NatDatapath {
   struct Stats {
     std::vector<BackendStats> backends;  // every back end ever given, current ones first in Update order
     uint64_t syn_dropped = 0;  // SYNs over syn_rate
+    uint64_t midstream = 0;    // packets of connections this host did not know, dropped (Midstream::kDrop)
     uint64_t no_backend = 0;   // new connections to VIP:port while there was no back end (left to this host: refused)
     uint64_t cut = 0;          // packets of connections to a removed back end, dropped (drain off)
     uint64_t stray = 0;        // packets to the VIP that were about to be forwarded un-NATed, dropped
@@ -140,7 +151,11 @@ class NatDatapath {
   // CAP_NET_ADMIN), Unavailable (no nf_tables/conntrack in the kernel, forwarding off),
   // each with nft's or the kernel's own words.
   static Result<std::unique_ptr<NatDatapath>> Create(Options options);
-  ~NatDatapath();  // deletes the table (established connections lose their NAT: conntrack entries stay but get no new rules)
+  // Deletes the table. Connections through it then stop being translated (conntrack
+  // keeps their entries, but the kernel translates only while some nat chain exists in
+  // the namespace): destroy a dispatcher's datapath when it stops dispatching, not to
+  // change its settings.
+  ~NatDatapath();
   NatDatapath(const NatDatapath&) = delete;
   NatDatapath& operator=(const NatDatapath&) = delete;
 
@@ -176,6 +191,7 @@ class NatDatapath {
   // Runs one nft command buffer (one transaction); its output in *out.
   Status Run(const std::string& commands, std::string* out);
   std::string RulesetText(bool fresh) const;
+  bool DropsMidstream() const;
   // Conntrack's TCP entries to VIP:port that are DST_NATed; mu_ held.
   Result<std::vector<NatConn>> DumpLocked(bool established_only);
   // Deletes the entry of client:client_port -> VIP:port (network order address); mu_ held.

@@ -16,10 +16,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <endian.h>
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <endian.h>
 #include <fstream>
 #include <map>
 #include <set>
@@ -47,7 +47,8 @@ std::string IPv4String(uint32_t network_order) {
 // Everything that goes into the nft text is checked against a narrow alphabet first: the
 // text is a program, and a VIP of "1.2.3.4 accept; ..." must not become part of it.
 bool IsTableName(std::string_view s) {
-  return !s.empty() && s.size() <= 24 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+  return !s.empty() && s.size() <= 24 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 bool IsInterfaceName(std::string_view s) {
   return !s.empty() && s.size() < 16 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -198,18 +199,24 @@ Result<NatChoice> ParseNatChoice(std::string_view text) {
 
 const char* ToString(NatChoice choice) {
   switch (choice) {
-    case NatChoice::kHash5Tuple: return "hash_5tuple";
-    case NatChoice::kHashSource: return "hash_source";
-    case NatChoice::kRoundRobin: return "round_robin";
-    case NatChoice::kRandom: return "random";
+    case NatChoice::kHash5Tuple:
+      return "hash_5tuple";
+    case NatChoice::kHashSource:
+      return "hash_source";
+    case NatChoice::kRoundRobin:
+      return "round_robin";
+    case NatChoice::kRandom:
+      return "random";
   }
   return "?";
 }
 
 Result<std::unique_ptr<NatDatapath>> NatDatapath::Create(Options options) {
-  if (!IsTableName(options.name)) return Status::InvalidArgument(fmt::format("nat datapath: name '{}' must be 1..24 of [a-z0-9_]", options.name));
+  if (!IsTableName(options.name))
+    return Status::InvalidArgument(fmt::format("nat datapath: name '{}' must be 1..24 of [a-z0-9_]", options.name));
   in_addr vip{};
-  if (!ParseIPv4(options.vip, &vip)) return Status::InvalidArgument(fmt::format("nat datapath: VIP '{}' is not an IPv4 address", options.vip));
+  if (!ParseIPv4(options.vip, &vip))
+    return Status::InvalidArgument(fmt::format("nat datapath: VIP '{}' is not an IPv4 address", options.vip));
   uint32_t host_order = ntohl(vip.s_addr);
   if (host_order == 0 || host_order == 0xffffffff || (host_order >> 24) == 127 || (host_order >> 28) == 0xe) {
     return Status::InvalidArgument(fmt::format("nat datapath: VIP {} is not a unicast address another host can route to", options.vip));
@@ -248,7 +255,8 @@ Result<std::unique_ptr<NatDatapath>> NatDatapath::Create(Options options) {
     int err = errno;
     nft_ctx_free(nft);
     close(nl);
-    return Status::Unavailable(fmt::format("nat datapath: cannot open conntrack netlink ({}); needs nf_conntrack_netlink", std::strerror(err)));
+    return Status::Unavailable(
+        fmt::format("nat datapath: cannot open conntrack netlink ({}); needs nf_conntrack_netlink", std::strerror(err)));
   }
   std::unique_ptr<NatDatapath> dp(new NatDatapath(std::move(options), nft, ct, nl));
   Status s;
@@ -340,8 +348,8 @@ std::string NatDatapath::RulesetText(bool fresh) const {
   }
   for (size_t i = 0; i < current_.size(); ++i) {
     add(fmt::format("add chain ip {} b{}", t, i));
-    add(fmt::format("add rule ip {} b{} meta l4proto tcp counter name \"{}\" dnat to {}:{}", t, i, CounterName(current_[i]), current_[i].host,
-                    current_[i].port));
+    add(fmt::format("add rule ip {} b{} meta l4proto tcp counter name \"{}\" dnat to {}:{}", t, i, CounterName(current_[i]),
+                    current_[i].host, current_[i].port));
   }
   if (!fresh) {
     // Their rules went with the flush above, so nothing refers to them now.
@@ -356,10 +364,18 @@ std::string NatDatapath::RulesetText(bool fresh) const {
     std::string key;
     size_t n = slots_.size();
     switch (options_.choice) {
-      case NatChoice::kHash5Tuple: key = fmt::format("jhash ip saddr . tcp sport mod {} seed {:#x}", n, options_.hash_seed); break;
-      case NatChoice::kHashSource: key = fmt::format("jhash ip saddr mod {} seed {:#x}", n, options_.hash_seed); break;
-      case NatChoice::kRoundRobin: key = fmt::format("numgen inc mod {}", n); break;
-      case NatChoice::kRandom: key = fmt::format("numgen random mod {}", n); break;
+      case NatChoice::kHash5Tuple:
+        key = fmt::format("jhash ip saddr . tcp sport mod {} seed {:#x}", n, options_.hash_seed);
+        break;
+      case NatChoice::kHashSource:
+        key = fmt::format("jhash ip saddr mod {} seed {:#x}", n, options_.hash_seed);
+        break;
+      case NatChoice::kRoundRobin:
+        key = fmt::format("numgen inc mod {}", n);
+        break;
+      case NatChoice::kRandom:
+        key = fmt::format("numgen random mod {}", n);
+        break;
     }
     std::string vmap;
     vmap.reserve(n * 16);
@@ -374,12 +390,13 @@ std::string NatDatapath::RulesetText(bool fresh) const {
   // saw of a connection.
   add(fmt::format("add chain ip {} new_guard {{ type filter hook prerouting priority mangle; policy accept; }}", t));
   if (DropsMidstream()) {
-    add(fmt::format("add rule ip {} new_guard {} ct state new tcp flags & (fin | syn | rst | ack) != syn counter name \"midstream\" drop", t, match));
+    add(fmt::format("add rule ip {} new_guard {} ct state new tcp flags & (fin | syn | rst | ack) != syn counter name \"midstream\" drop",
+                    t, match));
   }
   if (options_.syn_rate > 0) {
     int burst = options_.syn_burst > 0 ? options_.syn_burst : options_.syn_rate;
-    add(fmt::format("add rule ip {} new_guard {} ct state new limit rate over {}/second burst {} packets counter name \"syn_dropped\" drop", t, match,
-                    options_.syn_rate, burst));
+    add(fmt::format("add rule ip {} new_guard {} ct state new limit rate over {}/second burst {} packets counter name \"syn_dropped\" drop",
+                    t, match, options_.syn_rate, burst));
   }
 
   add(fmt::format("add chain ip {} forward_guard {{ type filter hook forward priority filter; policy accept; }}", t));
@@ -396,9 +413,12 @@ std::string NatDatapath::RulesetText(bool fresh) const {
 
 bool NatDatapath::DropsMidstream() const {
   switch (options_.midstream) {
-    case Options::Midstream::kPickUp: return false;
-    case Options::Midstream::kDrop: return true;
-    case Options::Midstream::kAuto: return options_.choice == NatChoice::kRoundRobin || options_.choice == NatChoice::kRandom;
+    case Options::Midstream::kPickUp:
+      return false;
+    case Options::Midstream::kDrop:
+      return true;
+    case Options::Midstream::kAuto:
+      return options_.choice == NatChoice::kRoundRobin || options_.choice == NatChoice::kRandom;
   }
   return false;
 }
@@ -408,7 +428,8 @@ Status NatDatapath::Update(std::span<const BackendSpec> backends, std::span<cons
   next.reserve(backends.size());
   for (const auto& b : backends) {
     in_addr a{};
-    if (!ParseIPv4(b.host, &a)) return Status::InvalidArgument(fmt::format("nat datapath: back end '{}' is not IPv4 (the table is ip only)", b.Id()));
+    if (!ParseIPv4(b.host, &a))
+      return Status::InvalidArgument(fmt::format("nat datapath: back end '{}' is not IPv4 (the table is ip only)", b.Id()));
     if (b.port == 0) return Status::InvalidArgument(fmt::format("nat datapath: back end '{}' has no port", b.Id()));
     BackendSpec canon = b;
     canon.host = IPv4String(a.s_addr);
@@ -517,7 +538,8 @@ Result<NatDatapath::RestoreResult> NatDatapath::Restore(std::span<const NatConn>
 
   for (const auto& c : conns) {
     in_addr client{}, backend{};
-    bool current = std::any_of(current_.begin(), current_.end(), [&](const BackendSpec& b) { return b.host == c.backend && b.port == c.backend_port; });
+    bool current = std::any_of(current_.begin(), current_.end(),
+                               [&](const BackendSpec& b) { return b.host == c.backend && b.port == c.backend_port; });
     if (!ParseIPv4(c.client, &client) || !ParseIPv4(c.backend, &backend) || c.client_port == 0 || !current || c.client_wscale > 14 ||
         c.backend_wscale > 14) {
       ++result.skipped;
@@ -579,9 +601,9 @@ Result<NatDatapath::RestoreResult> NatDatapath::Restore(std::span<const NatConn>
       replaced = true;
     }
     if (rc != 0) {
-      return Status::Unavailable(fmt::format("nat datapath: conntrack refused the entry {}:{} -> {}:{} via {}:{} ({}); {} restored before it", c.client,
-                                             c.client_port, options_.vip, options_.port, c.backend, c.backend_port, std::strerror(err),
-                                             result.created + result.replaced));
+      return Status::Unavailable(fmt::format(
+          "nat datapath: conntrack refused the entry {}:{} -> {}:{} via {}:{} ({}); {} restored before it", c.client, c.client_port,
+          options_.vip, options_.port, c.backend, c.backend_port, std::strerror(err), result.created + result.replaced));
     }
     ++(replaced ? result.replaced : result.created);
   }

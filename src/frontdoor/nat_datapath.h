@@ -76,9 +76,9 @@ const char* ToString(NatChoice choice);
 // connection map, or LSNAT's rebuild from the front ends, whose sockets know the same
 // four fields).
 struct NatConn {
-  std::string client;        // IPv4, dotted quad
+  std::string client;  // IPv4, dotted quad
   uint16_t client_port = 0;
-  std::string backend;       // IPv4 of the back end
+  std::string backend;  // IPv4 of the back end
   uint16_t backend_port = 0;
   // TCP window scale each side announced (0..14; conntrack's window tracking needs it to
   // accept the segments of a connection it did not see open). From a dump of the active
@@ -121,22 +121,23 @@ class NatDatapath {
   };
 
   struct BackendStats {
-    std::string id;   // "host:port"
-    bool current = false;  // in the latest Update's back ends
+    std::string id;                // "host:port"
+    bool current = false;          // in the latest Update's back ends
     uint64_t new_connections = 0;  // sent to it since it first appeared (kept across Updates)
   };
   struct Stats {
     std::vector<BackendStats> backends;  // every back end ever given, current ones first in Update order
-    uint64_t syn_dropped = 0;  // SYNs over syn_rate
-    uint64_t midstream = 0;    // packets of connections this host did not know, dropped (Midstream::kDrop)
-    uint64_t no_backend = 0;   // new connections to VIP:port while there was no back end (left to this host: refused)
-    uint64_t cut = 0;          // packets of connections to a removed back end, dropped (drain off)
-    uint64_t stray = 0;        // packets to the VIP that were about to be forwarded un-NATed, dropped
+    uint64_t syn_dropped = 0;            // SYNs over syn_rate
+    uint64_t midstream = 0;              // packets of connections this host did not know, dropped (Midstream::kDrop)
+    uint64_t no_backend = 0;             // new connections to VIP:port while there was no back end (left to this host: refused)
+    uint64_t cut = 0;                    // packets of connections to a removed back end, dropped (drain off)
+    uint64_t stray = 0;                  // packets to the VIP that were about to be forwarded un-NATed, dropped
   };
 
   struct RestoreResult {
-    size_t created = 0;    // new conntrack entries
-    size_t replaced = 0;   // an entry for the same client address:port with another back end (e.g. picked up mid-stream by the choice) was replaced
+    size_t created = 0;  // new conntrack entries
+    size_t replaced =
+        0;  // an entry for the same client address:port with another back end (e.g. picked up mid-stream by the choice) was replaced
     size_t unchanged = 0;  // already there with the same back end (restoring the same list twice changes nothing)
     size_t skipped = 0;    // back end not current (never forwarded to), or not an IPv4 connection
     size_t removed = 0;    // kMirror: entries for VIP:port whose client address:port was not in the list, deleted
@@ -200,9 +201,9 @@ class NatDatapath {
   const Options options_;
   const std::string table_;
   std::mutex mu_;
-  nft_ctx* nft_;   // guarded by mu_; owned
-  nfct_handle* ct_;  // guarded by mu_; owned
-  int nl_;           // guarded by mu_; owned: netfilter netlink socket for reading counters
+  nft_ctx* nft_;         // guarded by mu_; owned
+  nfct_handle* ct_;      // guarded by mu_; owned
+  int nl_;               // guarded by mu_; owned: netfilter netlink socket for reading counters
   uint32_t nl_seq_ = 0;  // guarded by mu_
   // guarded by mu_: the latest Update's back ends (canonical "a.b.c.d", port) and slot
   // table, and every back end ever given (its counter stays in the table, so that its
@@ -210,8 +211,8 @@ class NatDatapath {
   std::vector<BackendSpec> current_;
   std::vector<uint32_t> slots_;
   std::map<std::string, std::string> known_;  // counter name -> back-end id
-  size_t chains_ = 0;  // b0..b<chains_-1> exist
-  bool installed_ = false;  // the table is there (Create's transaction went through)
+  size_t chains_ = 0;                         // b0..b<chains_-1> exist
+  bool installed_ = false;                    // the table is there (Create's transaction went through)
 };
 
 }  // namespace tacc::frontdoor

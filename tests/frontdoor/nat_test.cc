@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -682,7 +682,8 @@ TEST_F(NatRestoreTest, ReplicatedMapBeforeTakeover) {
   EXPECT_EQ(restored->unchanged, 5u);
   EXPECT_EQ(restored->created + restored->replaced, 0u);
   const size_t to_fe3 = First("fe3");
-  auto entry = std::find_if(to_restore.begin(), to_restore.end(), [&](const NatConn& c) { return c.client_port == open_[to_fe3]->LocalPort(); });
+  auto entry =
+      std::find_if(to_restore.begin(), to_restore.end(), [&](const NatConn& c) { return c.client_port == open_[to_fe3]->LocalPort(); });
   ASSERT_NE(entry, to_restore.end());
   NatConn moved = *entry;
   moved.backend = fes_[0]->ip;

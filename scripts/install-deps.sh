@@ -22,6 +22,7 @@ PKGS=(
   libbpf-dev libelf-dev       # front door dsr mode: the tc-BPF program's loader (libbpf); clang compiles the program
   bpftool                     # front door dsr mode: `bpftool gen skeleton` embeds the compiled program at build time
   libnftables-dev nftables    # front door nat mode: rules programmed through libnftables (nft: to inspect them)
+  libnetfilter-conntrack-dev  # front door nat mode: list and restore its connections in conntrack (hot-standby failover)
   iproute2 procps curl iputils-ping  # tests: namespaces (NetnsLab), process checks
   chromium                    # tests: a real browser through the proxy (headless)
 )

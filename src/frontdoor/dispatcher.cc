@@ -7,6 +7,7 @@
 
 #include "common/cluster_key.h"
 #include "frontdoor/http_router.h"
+#include "frontdoor/kernel_mode.h"
 #include "frontdoor/relay_server.h"
 #include "sns/beacon_listener.h"
 #include "wire/cluster.pb.h"
@@ -82,16 +83,19 @@ Status Dispatcher::Start() {
       beacons_->Start();
     }
   }
+  Failover::Hooks hooks;  // the kernel modes' failover state; relay and l7 have none to keep
   if (fd.mode == "relay") {
     mode_ = std::make_unique<RelayServer>(ctx_, fd, table_, *policy_);
   } else if (fd.mode == "l7") {
     mode_ = std::make_unique<HttpRouter>(ctx_, config_, table_, *policy_);
   } else {
-    return Status::InvalidArgument(fmt::format("setting 'frontdoor.mode': '{}' is not available in this build yet", fd.mode));
+    auto kernel = std::make_unique<KernelMode>(ctx_, config_, table_, fd.standby_peer.empty());
+    hooks = kernel->hooks();
+    mode_ = std::move(kernel);
   }
   if (Status s = mode_->Start(); !s.ok()) return s;
   if (!fd.standby_peer.empty()) {
-    failover_ = std::make_unique<Failover>(ctx_, config_, *key, Failover::Hooks{});
+    failover_ = std::make_unique<Failover>(ctx_, config_, *key, hooks);
     if (Status s = failover_->Start(); !s.ok()) return s;
   }
   health_ = std::make_unique<HealthChecker>(ctx_, fd, table_);

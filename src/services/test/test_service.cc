@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <boost/url/parse.hpp>
 
 #include "sns/service.h"
@@ -21,8 +24,11 @@ class TestService : public sns::Service {
     auto url = boost::urls::parse_origin_form(req.target());
     if (url && url->path() == "/whoami") {  // which front end answered, and whom it saw: for the front door's tests
       const auto& remote = ctx.request_info.remote;
-      co_return http::MakeResponse(req, bhttp::status::ok,
-                                   fmt::format("host={} pid={} client={}:{}\n", config_.cluster.host, getpid(), remote.address().to_string(), remote.port()));
+      std::string body = fmt::format("host={} pid={} client={}:{}\n", config_.cluster.host, getpid(), remote.address().to_string(), remote.port());
+      // ?bytes=N: N bytes of filler after it (a large answer; at most 64 MiB).
+      for (auto p : url->params())
+        if (p.key == "bytes") body.append(std::min<size_t>(std::strtoull(std::string(p.value).c_str(), nullptr, 10), size_t{64} << 20), 'x');
+      co_return http::MakeResponse(req, bhttp::status::ok, std::move(body));
     }
     if (!url || !url->path().starts_with("/task/")) {
       co_return http::MakeResponse(req, bhttp::status::not_found, "usage: GET or POST /task/<worker class>?arg=value...\n");

@@ -1,0 +1,64 @@
+// KernelMode: the nat (L4/3) and dsr (L4/2) modes of `tacc dispatch`. The packets never
+// reach this process: it programs the kernel's data path (NatDatapath: nftables;
+// DsrDatapath: tc-BPF) and keeps it in step with the back ends in rotation.
+//
+// Per-connection policies cannot run per packet, so the kernel chooses from a weighted
+// Maglev slot table (MaglevTable) rebuilt whenever the rotation changes: weights are the
+// back ends' frontdoor.backends weights, and with policy load_weighted also fall with the
+// front ends' loads from the beacons (weight / (1 + load)). nat maps round_robin,
+// random and source_hash to the kernel's own choices (numgen inc, numgen random, jhash of
+// the client address); round_robin becomes the connection hash when failover_state is
+// stateless (a standby must compute the same choice). dsr always hashes the connection.
+//
+// Failover state (frontdoor.failover_state) goes through the hooks Failover calls:
+// "replicated" sends the data path's connection map with the active one's heartbeats
+// and loads the peer's into the standby's data path as it arrives.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "frontdoor/backend_table.h"
+#include "frontdoor/cluster_address.h"
+#include "frontdoor/dispatcher.h"
+#include "frontdoor/failover.h"
+
+namespace tacc::frontdoor {
+
+class DsrDatapath;
+class NatDatapath;
+
+class KernelMode : public ModeServer {
+ public:
+  // Slot table sizes (primes): dsr's BPF array takes the Maglev default; nat's nftables
+  // map is rebuilt in one transaction per change, which costs ~0.5 s at 65537 slots.
+  static constexpr uint32_t kDsrSlots = 65537;
+  static constexpr uint32_t kNatSlots = 4093;
+
+  // `own_address`: whether this mode puts the cluster address on the interface itself
+  // (a dispatcher with no standby peer; a pair's Failover does it otherwise).
+  KernelMode(boost::asio::io_context& ctx, const Config& config, BackendTable& table, bool own_address);
+  ~KernelMode() override;
+  Status Start() override;
+  void Stop() override;
+
+  // Failover hooks (see Failover::Hooks).
+  Failover::Hooks hooks();
+
+ private:
+  void Reprogram();
+
+  boost::asio::io_context& ctx_;
+  Config config_;
+  BackendTable& table_;
+  std::string interface_;
+  std::unique_ptr<ClusterAddress> address_;
+  std::unique_ptr<DsrDatapath> dsr_;
+  std::unique_ptr<NatDatapath> nat_;
+  uint64_t programmed_generation_ = ~uint64_t{0};
+};
+
+}  // namespace tacc::frontdoor

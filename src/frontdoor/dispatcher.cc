@@ -65,6 +65,10 @@ Status Dispatcher::Start() {
   if (!policy.ok()) return policy.status();
   policy_ = std::move(policy).value();
   if (Status s = LoadStaticBackends(); !s.ok()) return s;
+  if (fd.failover_state == "rebuild")
+    return Status::InvalidArgument(
+        "setting 'frontdoor.failover_state': 'rebuild' is not available yet: tacc front ends do not yet report their connections to a new "
+        "active dispatcher (the nat data path can restore them: NatDatapath::Restore); use 'stateless' or 'replicated'");
   auto key = ClusterKey::Load(config_.KeyFile());
   if (!fd.standby_peer.empty() && !key.ok())
     return Status::Unavailable(fmt::format("frontdoor.standby_peer is set but the cluster key cannot be read ({}); the pair's heartbeats are signed with it",

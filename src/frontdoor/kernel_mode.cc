@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "frontdoor/dead_drop.h"
 #include "frontdoor/dsr_datapath.h"
 #include "frontdoor/maglev_table.h"
 #include "frontdoor/nat_datapath.h"
@@ -54,6 +55,9 @@ Status KernelMode::Start() {
     auto dp = DsrDatapath::Attach(o);
     if (!dp.ok()) return dp.status();
     dsr_ = std::move(dp).value();
+    auto guard = DeadDrop::Install(NatName(config_), fd.address, fd.port);
+    if (!guard.ok()) return guard.status();
+    dead_drop_ = std::move(guard).value();
     spdlog::info("dispatching (dsr, L4/2) {}:{} on {} with a tc-BPF program ({} hook)", fd.address, fd.port, interface_, ToString(dsr_->hook()));
   } else {
     NatDatapath::Options o;
@@ -81,6 +85,7 @@ void KernelMode::Stop() {
   if (address_) (void)address_->Release();
   dsr_.reset();
   nat_.reset();
+  dead_drop_.reset();
 }
 
 void KernelMode::Reprogram() {

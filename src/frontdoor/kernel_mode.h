@@ -28,6 +28,7 @@
 
 namespace tacc::frontdoor {
 
+class DeadDrop;
 class DsrDatapath;
 class NatDatapath;
 
@@ -56,6 +57,7 @@ class KernelMode : public ModeServer {
   BackendTable& table_;
   std::string interface_;
   std::unique_ptr<ClusterAddress> address_;
+  std::unique_ptr<DeadDrop> dead_drop_;
   std::unique_ptr<DsrDatapath> dsr_;
   std::unique_ptr<NatDatapath> nat_;
   uint64_t programmed_generation_ = ~uint64_t{0};

@@ -141,6 +141,15 @@ std::vector<std::string> LabCluster::WhoAmI(const NetnsLab::Host& from, const st
   return hosts;
 }
 
+std::string LabCluster::LogOf(const std::string& name) const {
+  auto it = logs_.find(name);
+  if (it == logs_.end()) return "";
+  std::ifstream in(it->second);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 std::string LabCluster::Log() const {
   std::string out;
   for (auto& [name, path] : logs_) {

@@ -45,6 +45,7 @@ class LabCluster {
   std::vector<std::string> WhoAmI(const NetnsLab::Host& from, const std::string& ip, int port, int requests);
 
   std::string Log() const;  // every process's log, each under its name
+  std::string LogOf(const std::string& name) const;  // one process's: "dispatch@disp2"
   const std::string& dir() const { return dir_; }
   std::vector<std::string> Args(const NetnsLab::Host& host, const std::vector<std::string>& extra) const;
 

@@ -1,0 +1,241 @@
+// `tacc dispatch` in the kernel modes across hosts, with tacc front ends from the
+// beacons: dsr (L4/2: replies go straight from the front end to the client) and nat
+// (L4/3: the dispatcher is the front ends' gateway); and a hot-standby pair of each
+// taking over under load, counting the established connections that survive.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "lab_cluster.h"
+
+namespace tacc::testing {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kVip = "10.0.0.100";
+
+// One keep-alive connection from the client host: requests /whoami, reads the answer.
+class KeptConnection {
+ public:
+  KeptConnection(NetnsLab& lab, const NetnsLab::Host& from) {
+    lab.RunIn(from, [&] {
+      socket_ = std::make_unique<tcp::socket>(io_);
+      boost::system::error_code ec;
+      socket_->open(tcp::v4(), ec);
+      timeval tv{3, 0};
+      setsockopt(socket_->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      setsockopt(socket_->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+      socket_->connect(tcp::endpoint(asio::ip::make_address(kVip), 80), ec);
+      ok_ = !ec;
+    });
+  }
+  // The answering host, or "" if the request failed.
+  std::string WhoAmI() {
+    if (!ok_) return "";
+    boost::system::error_code ec;
+    std::string req = "GET /whoami HTTP/1.1\r\nHost: lab\r\n\r\n";
+    asio::write(*socket_, asio::buffer(req), ec);
+    if (ec) return ok_ = false, "";
+    size_t head = asio::read_until(*socket_, in_, "\r\n\r\n", ec);
+    if (ec) return ok_ = false, "";
+    std::string h(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(head));
+    in_.consume(head);
+    auto cl = h.find("Content-Length: ");
+    size_t len = cl == std::string::npos ? 0 : std::stoul(h.substr(cl + 16));
+    if (in_.size() < len) asio::read(*socket_, in_, asio::transfer_exactly(len - in_.size()), ec);
+    if (ec) return ok_ = false, "";
+    std::string body(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(len));
+    in_.consume(len);
+    return WhoAmIHost(body);
+  }
+
+ private:
+  asio::io_context io_;
+  std::unique_ptr<tcp::socket> socket_;
+  asio::streambuf in_;
+  bool ok_ = false;
+};
+
+class KernelModeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
+    lab_ = std::make_unique<NetnsLab>();
+    client_ = &lab_->AddHost("client");
+    d1_ = &lab_->AddHost("disp1");
+    d2_ = &lab_->AddHost("disp2");
+    mgr_ = &lab_->AddHost("mgr");
+    for (int i = 0; i < 3; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
+    cluster_ = std::make_unique<LabCluster>(*lab_);
+  }
+  void TearDown() override {
+    cluster_.reset();
+    lab_.reset();
+  }
+  // Hosts set up for `mode`; the front ends started (port 80 for dsr: direct routing
+  // keeps the port; 8080 for nat).
+  void StartFrontEnds(const std::string& mode) {
+    for (auto* d : {d1_, d2_}) {
+      lab_->MustExec(*d, {"sysctl", "-qw", "net.ipv4.ip_forward=1"});
+      lab_->MustExec(*d, {"sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0"});
+      lab_->MustExec(*d, {"sysctl", "-qw", "net.ipv4.conf.eth0.send_redirects=0"});
+    }
+    for (auto* fe : fes_) {
+      if (mode == "dsr") {
+        lab_->MustExec(*fe, {"ip", "addr", "add", std::string(kVip) + "/32", "dev", "lo"});
+        lab_->MustExec(*fe, {"sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"});
+        lab_->MustExec(*fe, {"sysctl", "-qw", "net.ipv4.conf.all.arp_announce=2"});
+      } else {
+        // The cluster address is the front ends' gateway to the clients (LSNAT).
+        lab_->MustExec(*fe, {"ip", "route", "add", client_->ip + "/32", "via", kVip, "dev", "eth0"});
+      }
+    }
+    cluster_->StartManager(*mgr_);
+    for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i), mode == "dsr" ? 80 : 8080);
+  }
+  std::vector<std::string> Settings(const std::string& mode, const std::string& extra_policy = "round_robin") {
+    return {"frontdoor.mode=" + mode, std::string("frontdoor.address=") + kVip, "frontdoor.port=80", "frontdoor.interface=eth0",
+            "frontdoor.policy=" + extra_policy};
+  }
+  std::vector<std::string> Pair(const std::string& mode, const NetnsLab::Host& peer, int priority, const std::string& state) {
+    auto s = Settings(mode);
+    s.insert(s.end(), {"frontdoor.standby_peer=" + peer.ip + ":7480", "frontdoor.priority=" + std::to_string(priority), "frontdoor.heartbeat_ms=100",
+                       "frontdoor.takeover_misses=3", "frontdoor.failover_state=" + state});
+    return s;
+  }
+  // Until fresh connections to the cluster address have reached every front end.
+  bool WaitForAll(std::chrono::milliseconds timeout, std::string* seen_list) {
+    std::set<std::string> want, seen;
+    for (auto* fe : fes_) want.insert(fe->ip);
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      auto r = cluster_->Get(*client_, kVip, 80, "/whoami", 1s);
+      if (r.status == 200) seen.insert(WhoAmIHost(r.body));
+      if (seen == want) return true;
+      if (r.status != 200) std::this_thread::sleep_for(50ms);
+    }
+    for (auto& s : seen) *seen_list += s + " ";
+    return false;
+  }
+
+  std::unique_ptr<NetnsLab> lab_;
+  const NetnsLab::Host *client_ = nullptr, *d1_ = nullptr, *d2_ = nullptr, *mgr_ = nullptr;
+  std::vector<const NetnsLab::Host*> fes_;
+  std::unique_ptr<LabCluster> cluster_;
+};
+
+TEST_F(KernelModeTest, DsrReachesEveryFrontEndAndRepliesBypassTheDispatcher) {
+  StartFrontEnds("dsr");
+  cluster_->StartDispatcher(*d1_, Settings("dsr"));
+  std::string seen;
+  ASSERT_TRUE(WaitForAll(20s, &seen)) << "seen: " << seen << "\n" << cluster_->Log();
+  // Direct routing: the front end sees the client itself.
+  auto r = cluster_->Get(*client_, kVip, 80, "/whoami");
+  EXPECT_EQ(WhoAmIClient(r.body).rfind(client_->ip + ":", 0), 0u) << r.body;
+  // 20 answers of 200 KB: the client receives them all, the dispatcher sends almost none.
+  auto disp_before = lab_->InterfaceCounters(*d1_);
+  auto client_before = lab_->InterfaceCounters(*client_);
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(cluster_->Get(*client_, kVip, 80, "/whoami?bytes=200000").status, 200);
+  auto disp_after = lab_->InterfaceCounters(*d1_);
+  auto client_after = lab_->InterfaceCounters(*client_);
+  EXPECT_GE(client_after.rx_bytes - client_before.rx_bytes, 4'000'000u);
+  EXPECT_LT(disp_after.tx_bytes - disp_before.tx_bytes, 400'000u) << "replies went through the dispatcher";
+}
+
+TEST_F(KernelModeTest, NatReachesEveryFrontEndAsTheirGateway) {
+  StartFrontEnds("nat");
+  cluster_->StartDispatcher(*d1_, Settings("nat"));
+  std::string seen;
+  ASSERT_TRUE(WaitForAll(20s, &seen)) << "seen: " << seen << "\n" << cluster_->Log();
+  auto r = cluster_->Get(*client_, kVip, 80, "/whoami");
+  EXPECT_EQ(WhoAmIClient(r.body).rfind(client_->ip + ":", 0), 0u) << "LSNAT keeps the client's address: " << r.body;
+  // The answers come back through the dispatcher (its eth0 carries them twice: in from
+  // the front end, out to the client).
+  auto disp_before = lab_->InterfaceCounters(*d1_);
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(cluster_->Get(*client_, kVip, 80, "/whoami?bytes=200000").status, 200);
+  auto disp_after = lab_->InterfaceCounters(*d1_);
+  EXPECT_GE(disp_after.tx_bytes - disp_before.tx_bytes, 2'000'000u);
+}
+
+struct TakeoverCase {
+  std::string mode, state;
+};
+
+class TakeoverTest : public KernelModeTest, public ::testing::WithParamInterface<TakeoverCase> {};
+
+TEST_P(TakeoverTest, EstablishedConnectionsSurviveAKillOfTheActiveDispatcherUnderLoad) {
+  const auto& [mode, state] = GetParam();
+  StartFrontEnds(mode);
+  pid_t active = cluster_->StartDispatcher(*d1_, Pair(mode, *d2_, 200, state));
+  cluster_->StartDispatcher(*d2_, Pair(mode, *d1_, 100, state));
+  std::string seen;
+  ASSERT_TRUE(WaitForAll(20s, &seen)) << "seen: " << seen << "\n" << cluster_->Log();
+
+  constexpr int kConnections = 24;
+  std::vector<std::unique_ptr<KeptConnection>> kept;
+  std::vector<std::string> first;
+  for (int i = 0; i < kConnections; ++i) {
+    kept.push_back(std::make_unique<KeptConnection>(*lab_, *client_));
+    first.push_back(kept.back()->WhoAmI());
+    ASSERT_FALSE(first.back().empty()) << "connection " << i << " failed before the takeover";
+  }
+  // Under load: new connections all along, from before the kill to after the takeover.
+  std::atomic<bool> stop{false};
+  std::atomic<int> load_ok{0}, load_failed{0};
+  std::thread load([&] {
+    while (!stop) {
+      auto r = cluster_->Get(*client_, kVip, 80, "/whoami", 1s);
+      (r.status == 200 ? load_ok : load_failed)++;
+    }
+  });
+  std::this_thread::sleep_for(300ms);  // replicated: the standby has had three heartbeats' flows
+  cluster_->Kill(active);
+  auto killed = Clock::now();
+  const std::string standby_log = "dispatch@" + d2_->name;
+  while (Clock::now() < killed + 10s && cluster_->LogOf(standby_log).find("taking over as the active dispatcher") == std::string::npos)
+    std::this_thread::sleep_for(10ms);
+  auto takeover_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
+  std::this_thread::sleep_for(500ms);
+  stop = true;
+  load.join();
+
+  int survived = 0, same_front_end = 0;
+  for (int i = 0; i < kConnections; ++i) {
+    auto host = kept[static_cast<size_t>(i)]->WhoAmI();
+    if (!host.empty()) ++survived;
+    if (host == first[static_cast<size_t>(i)]) ++same_front_end;
+  }
+  std::cout << "takeover " << mode << "/" << state << ": " << survived << " of " << kConnections << " established connections survived ("
+            << same_front_end << " on their front end); standby active " << takeover_ms << " ms after kill -9; load: " << load_ok << " ok, "
+            << load_failed << " failed\n";
+  RecordProperty("survived", survived);
+  RecordProperty("takeover_ms", static_cast<int>(takeover_ms));
+  EXPECT_NE(cluster_->LogOf(standby_log).find("taking over as the active dispatcher: the peer missed 3 heartbeats"), std::string::npos)
+      << cluster_->Log();
+  EXPECT_EQ(survived, kConnections) << mode << "/" << state;
+  EXPECT_EQ(same_front_end, survived);
+  // After the takeover, new connections are served again.
+  EXPECT_EQ(cluster_->Get(*client_, kVip, 80, "/whoami", 2s).status, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Ways, TakeoverTest,
+                         ::testing::Values(TakeoverCase{"dsr", "stateless"}, TakeoverCase{"dsr", "replicated"}, TakeoverCase{"nat", "stateless"},
+                                           TakeoverCase{"nat", "replicated"}),
+                         [](const auto& info) { return info.param.mode + "_" + info.param.state; });
+
+}  // namespace
+}  // namespace tacc::testing

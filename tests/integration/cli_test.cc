@@ -13,7 +13,7 @@ namespace tacc::testing {
 namespace {
 
 TEST(CliTest, EveryCommandHasHelp) {
-  for (std::string cmd : {"up", "manager", "frontend", "worker", "status", "config"}) {
+  for (std::string cmd : {"up", "manager", "frontend", "worker", "status", "config", "dispatch"}) {
     auto r = RunTacc({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.output;
     EXPECT_NE(r.output.find("--config"), std::string::npos) << cmd << ": " << r.output;
@@ -101,6 +101,19 @@ TEST(CliKeyTest, GenerateWritesAPrivateKeyOnceAndFingerprintNamesIt) {
   EXPECT_NE(m.exit_code, 0);
   EXPECT_NE(m.output.find("chmod 600"), std::string::npos) << m.output;
   std::filesystem::remove_all(dir);
+}
+
+TEST(CliTest, DispatchNamesTheBadSetting) {
+  auto bad_backend = RunTacc({"dispatch", "--backend", "not-an-address:80", "--set", "frontdoor.from_beacons=false", "--set", "cluster.run_dir=/tmp/tacc-cli-dispatch"});
+  EXPECT_EQ(bad_backend.exit_code, 2) << bad_backend.output;
+  EXPECT_NE(bad_backend.output.find("frontdoor.backends"), std::string::npos) << bad_backend.output;
+  auto rebuild = RunTacc({"dispatch", "--backend", "127.0.0.1:9", "--set", "frontdoor.from_beacons=false", "--set", "frontdoor.failover_state=rebuild",
+                          "--set", "cluster.run_dir=/tmp/tacc-cli-dispatch"});
+  EXPECT_EQ(rebuild.exit_code, 2) << rebuild.output;
+  EXPECT_NE(rebuild.output.find("frontdoor.failover_state"), std::string::npos) << rebuild.output;
+  auto mode = RunTacc({"dispatch", "--mode", "l9"});
+  EXPECT_EQ(mode.exit_code, 2) << mode.output;
+  EXPECT_NE(mode.output.find("frontdoor.mode"), std::string::npos) << mode.output;
 }
 
 }  // namespace

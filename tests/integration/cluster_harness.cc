@@ -264,7 +264,9 @@ void ClusterHarness::Start(std::chrono::milliseconds timeout) {
   auto cfg = std::make_shared<Config>(*config);
   auto shared = shared_;
 
-  up_pid_ = SpawnTacc({"up"});
+  std::vector<std::string> up = {"up"};
+  up.insert(up.end(), options_.up_flags.begin(), options_.up_flags.end());
+  up_pid_ = SpawnTacc(up);
   // Beacons are signed with the key `tacc up` makes in the run directory.
   auto key_deadline = Clock::now() + timeout;
   for (;;) {

@@ -75,6 +75,7 @@ class ClusterHarness {
     int frontends = 1;
     std::vector<std::string> settings;  // extra --set key=value
     std::string config_file{};          // --config FILE (the settings above still win)
+    std::vector<std::string> up_flags{};  // extra flags of `tacc up` (e.g. --dispatch relay)
   };
   explicit ClusterHarness(Options options);
   ~ClusterHarness();

@@ -6,6 +6,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <set>
+#include <thread>
+
 #include "cluster_harness.h"
 
 namespace tacc::testing {
@@ -205,6 +208,44 @@ TEST(FrontendTest, StandaloneFrontEndFinishesItsRequestInFlightAndExits) {
   EXPECT_FALSE(Connects("127.0.0.1", port)) << "still listening after the stop";
   std::string left;
   EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
+}
+
+}  // namespace
+}  // namespace tacc::testing
+
+namespace tacc::testing {
+namespace {
+
+int FreeTcpPort() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a(io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+// `tacc up --dispatch relay`: a front door on frontdoor.address:port in front of the local
+// front ends, learnt from the beacons.
+TEST(FrontendTest, UpWithDispatchPutsOneAddressInFrontOfEveryFrontEnd) {
+  int door = FreeTcpPort();
+  ClusterHarness cluster({.frontends = 2,
+                          .settings = {"frontdoor.port=" + std::to_string(door), "frontdoor.health_interval_ms=200"},
+                          .up_flags = {"--dispatch", "relay"}});
+  cluster.Start();
+  std::set<std::string> pids;
+  auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline && pids.size() < 2) {
+    auto r = HttpRequest("127.0.0.1", door, "GET", "/whoami", "", 2s);
+    if (r.status == 200) {
+      auto at = r.body.find("pid=");
+      pids.insert(r.body.substr(at, r.body.find(' ', at) - at));
+    } else {
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+  EXPECT_EQ(pids.size(), 2u) << "the front door should reach both front ends\n" << cluster.Log();
+  std::string leftover;
+  EXPECT_TRUE(cluster.Stop(&leftover)) << leftover;
+  // The dispatcher went with the cluster: nothing answers on the door any more.
+  EXPECT_EQ(HttpRequest("127.0.0.1", door, "GET", "/whoami", "", 1s).status, 0);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ asio::awaitable<void> Expire(asio::steady_timer& t) { co_await t.async_wait(kUse
 }  // namespace
 
 asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table, PickPolicy& policy, PickContext ctx,
-                                                            std::chrono::milliseconds timeout, int max_tries) {
+                                                            std::chrono::milliseconds timeout, int max_tries, TakeIdle take_idle) {
   auto ex = co_await asio::this_coro::executor;
   std::vector<std::string> tried;
   std::vector<Candidate> candidates;
@@ -42,6 +42,9 @@ asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table,
     auto* state = table.Find(id);
     if (!state) continue;
     table.Opened(id);  // counted from the choice, so a burst does not all pick the same one
+    if (take_idle) {
+      if (auto kept = take_idle(id)) co_return BackendConnection{std::move(*kept), std::move(id)};
+    }
     boost::system::error_code aec;
     auto address = asio::ip::make_address(state->backend.spec.host, aec);
     tcp::endpoint endpoint(address, state->backend.spec.port);

@@ -7,6 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -24,7 +26,10 @@ struct BackendConnection {
 // back ends are tried, none twice. The caller owns the accounting of the connection it
 // gets: it is already counted open (BackendTable::Opened, from the moment of the
 // choice); the caller calls BackendTable::Closed and PickPolicy::Done when it ends.
+// `take_idle` (may be empty): a kept connection to the chosen back end, if the caller has
+// one (l7's reuse), used instead of connecting.
+using TakeIdle = std::function<std::optional<boost::asio::ip::tcp::socket>(const std::string& id)>;
 boost::asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table, PickPolicy& policy, PickContext ctx,
-                                                                   std::chrono::milliseconds timeout, int max_tries);
+                                                                   std::chrono::milliseconds timeout, int max_tries, TakeIdle take_idle);
 
 }  // namespace tacc::frontdoor

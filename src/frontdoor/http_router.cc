@@ -18,6 +18,7 @@
 #include <algorithm>
 
 #include "common/metrics.h"
+#include "frontdoor/backend_connector.h"
 #include "frontdoor/splice_relay.h"
 
 namespace tacc::frontdoor {
@@ -115,106 +116,38 @@ const char* FramingProblem(const bhttp::request_parser<bhttp::buffer_body>& p) {
 }  // namespace
 
 HttpRouter::HttpRouter(asio::io_context& ctx, const Config& config, BackendTable& table, PickPolicy& policy)
-    : ctx_(ctx), config_(config), table_(table), policy_(policy), acceptor_(ctx) {}
+    : ctx_(ctx),
+      config_(config),
+      table_(table),
+      policy_(policy),
+      listener_(ctx, config.frontdoor, open_, pending_, [this](tcp::socket s) { asio::co_spawn(ctx_, Serve(std::move(s)), asio::detached); }) {}
 
 HttpRouter::~HttpRouter() { Stop(); }
 
-Status HttpRouter::Start() {
-  auto& fd = config_.frontdoor;
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(fd.address, ec);
-  if (ec) return Status::InvalidArgument(fmt::format("setting 'frontdoor.address': '{}' is not an IP address", fd.address));
-  tcp::endpoint endpoint(address, static_cast<uint16_t>(fd.port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  // A standby of a pair listens before the cluster address is on its host.
-  if (!ec) acceptor_.set_option(asio::detail::socket_option::boolean<IPPROTO_IP, IP_FREEBIND>(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(fd.max_pending, ec);
-  if (ec) return Status::Unavailable(fmt::format("cannot listen on {}:{}: {}", fd.address, fd.port, ec.message()));
-  spdlog::info("dispatching (l7) on {}:{}", fd.address, fd.port);
-  asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
-  return Status::Ok();
-}
+Status HttpRouter::Start() { return listener_.Start("l7"); }
 
 void HttpRouter::Stop() {
   *alive_ = false;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  listener_.Stop();
   idle_.clear();
 }
 
-asio::awaitable<void> HttpRouter::AcceptLoop() {
-  static Counter& refused = Metrics().counter("tacc_dispatch_refused_total", "Client connections closed at once (frontdoor.max_connections or max_pending)");
-  auto alive = alive_;
-  while (*alive) {
-    auto [ec, socket] = co_await acceptor_.async_accept(kUseTuple);
-    if (!*alive) co_return;
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      continue;
+std::optional<tcp::socket> HttpRouter::TakeIdle(const std::string& id) {
+  // A kept connection the back end has not closed meanwhile (readable now = EOF or stray
+  // bytes: either way not reusable).
+  auto it = idle_.find(id);
+  if (it == idle_.end()) return std::nullopt;
+  auto& idle = it->second;
+  while (!idle.empty()) {
+    tcp::socket s = std::move(idle.back());
+    idle.pop_back();
+    boost::system::error_code ec;
+    if (s.is_open() && s.available(ec) == 0 && !ec) {
+      pollfd pfd{s.native_handle(), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) == 0) return s;
     }
-    if (open_ >= config_.frontdoor.max_connections || pending_ >= config_.frontdoor.max_pending) {
-      refused.Inc();
-      boost::system::error_code ignored;
-      socket.close(ignored);
-      continue;
-    }
-    asio::co_spawn(ctx_, Serve(std::move(socket)), asio::detached);
   }
-}
-
-asio::awaitable<Result<std::pair<tcp::socket, std::string>>> HttpRouter::Acquire(const PickContext& pick) {
-  auto ex = co_await asio::this_coro::executor;
-  std::vector<std::string> tried;
-  std::vector<Candidate> candidates;
-  std::string last_error = "no back end in rotation";
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    candidates.clear();
-    for (auto& c : table_.Candidates())
-      if (std::find(tried.begin(), tried.end(), c.id) == tried.end()) candidates.push_back(c);
-    if (candidates.empty()) break;
-    auto chosen = policy_.Pick(candidates, pick);
-    if (!chosen || *chosen >= candidates.size()) break;
-    std::string id(candidates[*chosen].id);
-    tried.push_back(id);
-    table_.Opened(id);  // counted from the choice (see PickPolicy): the caller closes it
-    // A kept connection the back end has not closed meanwhile (readable now = EOF or
-    // stray bytes: either way not reusable).
-    auto& idle = idle_[id];
-    while (!idle.empty()) {
-      tcp::socket s = std::move(idle.back());
-      idle.pop_back();
-      boost::system::error_code ec;
-      if (s.is_open() && s.available(ec) == 0 && !ec) {
-        pollfd pfd{s.native_handle(), POLLIN, 0};
-        if (::poll(&pfd, 1, 0) == 0) co_return std::make_pair(std::move(s), std::move(id));
-      }
-    }
-    auto* state = table_.Find(id);
-    if (!state) {
-      table_.Closed(id);
-      policy_.Done(id);
-      continue;
-    }
-    boost::system::error_code aec;
-    tcp::endpoint endpoint(asio::ip::make_address(state->backend.spec.host, aec), state->backend.spec.port);
-    tcp::socket socket(ex);
-    asio::steady_timer timer(ex, std::chrono::milliseconds(config_.frontdoor.connect_timeout_ms));
-    auto started = Clock::now();
-    auto outcome = co_await (socket.async_connect(endpoint, kUseTuple) || timer.async_wait(kUseTuple));
-    if (outcome.index() == 0 && !std::get<0>(std::get<0>(outcome))) {
-      table_.ObserveResponse(id, std::chrono::duration<double, std::milli>(Clock::now() - started).count());
-      table_.ReportSuccess(id);
-      socket.set_option(tcp::no_delay(true), aec);
-      co_return std::make_pair(std::move(socket), std::move(id));
-    }
-    last_error = outcome.index() == 0 ? std::get<0>(std::get<0>(outcome)).message() : "connect timed out";
-    policy_.Done(id);
-    table_.Closed(id);
-    table_.ReportFailure(id);
-  }
-  co_return Status::Unavailable("no back end could be reached: " + last_error);
+  return std::nullopt;
 }
 
 void HttpRouter::Release(const std::string& id, tcp::socket socket) {
@@ -283,15 +216,16 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
       pick.target = target;
       pick.now = PolicyClock::now();
       dog.deadline = Clock::now() + std::chrono::milliseconds(config_.frontdoor.connect_timeout_ms * 3 + 100);
-      auto acquired = co_await Acquire(pick);
+      frontdoor::TakeIdle take_idle = [this](const std::string& id) { return TakeIdle(id); };
+      auto acquired = co_await ConnectToBackend(table_, policy_, pick, std::chrono::milliseconds(config_.frontdoor.connect_timeout_ms), 3, take_idle);
       if (!acquired.ok()) {
         unserved.Inc();
         co_await WriteError(client, bhttp::status::service_unavailable, "no front end available");
         co_return;
       }
       auto connection = std::move(acquired).value();
-      tcp::socket& backend = connection.first;
-      const std::string& id = connection.second;
+      tcp::socket& backend = connection.socket;
+      const std::string& id = connection.id;
       backend_ptr = &backend;
       routed.Inc();
       auto finish = [&](bool ok) {

@@ -22,11 +22,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.h"
 #include "frontdoor/backend_table.h"
+#include "frontdoor/cluster_listener.h"
 #include "frontdoor/dispatcher.h"
 #include "frontdoor/pick_policy.h"
 
@@ -43,20 +45,19 @@ class HttpRouter : public ModeServer {
 
  private:
   struct Exchange;
-  boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket client);
-  // A connection to a back end chosen for `target`: a kept one, or a new one.
-  boost::asio::awaitable<Result<std::pair<boost::asio::ip::tcp::socket, std::string>>> Acquire(const PickContext& ctx);
+  // A kept connection to back end `id`, if one is still good.
+  std::optional<boost::asio::ip::tcp::socket> TakeIdle(const std::string& id);
   void Release(const std::string& id, boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& ctx_;
   Config config_;
   BackendTable& table_;
   PickPolicy& policy_;
-  boost::asio::ip::tcp::acceptor acceptor_;
   std::map<std::string, std::vector<boost::asio::ip::tcp::socket>> idle_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  int open_ = 0, pending_ = 0;
+  int open_ = 0, pending_ = 0;  // pending: accepted, no whole request head yet
+  ClusterListener listener_;
 };
 
 }  // namespace tacc::frontdoor

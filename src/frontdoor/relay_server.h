@@ -1,9 +1,7 @@
 // RelayServer: the relay mode's listener. Each connection to the cluster address gets a
 // back end from the policy (ConnectToBackend: tries another on a refused or slow
-// connect) and is relayed to it with splice(2) (SpliceRelay). Limits: at most
-// frontdoor.max_connections open (more are closed at once) and frontdoor.max_pending
-// accepted but not yet connected to a back end (more are closed at once; also the
-// listen backlog, which bounds half-open connections in the kernel).
+// connect) and is relayed to it with splice(2) (SpliceRelay). "Pending" (for
+// frontdoor.max_pending, ClusterListener) is a connection not yet connected to a back end.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -14,6 +12,7 @@
 
 #include "common/config.h"
 #include "frontdoor/backend_table.h"
+#include "frontdoor/cluster_listener.h"
 #include "frontdoor/dispatcher.h"
 #include "frontdoor/pick_policy.h"
 
@@ -27,16 +26,15 @@ class RelayServer : public ModeServer {
   void Stop() override;
 
  private:
-  boost::asio::awaitable<void> AcceptLoop();
   boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket client);
 
   boost::asio::io_context& ctx_;
   Config::Frontdoor settings_;
   BackendTable& table_;
   PickPolicy& policy_;
-  boost::asio::ip::tcp::acceptor acceptor_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   int open_ = 0, pending_ = 0;
+  ClusterListener listener_;
 };
 
 }  // namespace tacc::frontdoor

@@ -4,13 +4,6 @@
 // taking over under load, counting the established connections that survive.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
-
 #include <atomic>
 #include <set>
 #include <thread>
@@ -20,72 +13,32 @@
 namespace tacc::testing {
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kVip = "10.0.0.100";
 
-// One keep-alive connection from the client host: requests /whoami, reads the answer.
+// One keep-alive connection from the client host: requests /whoami, reads the answer
+// (every step bounded: a connection that did not survive a takeover may go silent).
 class KeptConnection {
  public:
   KeptConnection(NetnsLab& lab, const NetnsLab::Host& from) {
-    lab.RunIn(from, [&] {
-      socket_ = std::make_unique<tcp::socket>(io_);
-      boost::system::error_code ec;
-      socket_->open(tcp::v4(), ec);
-      timeval tv{3, 0};
-      setsockopt(socket_->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-      setsockopt(socket_->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-      socket_->connect(tcp::endpoint(asio::ip::make_address(kVip), 80), ec);
-      ok_ = !ec;
-    });
+    lab.RunIn(from, [&] { conn_ = std::make_unique<TimedConnection>(kVip, 80, 3s); });
   }
   // The answering host, or "" if the request failed.
   std::string WhoAmI() {
-    if (!ok_) return "";
-    boost::system::error_code ec;
-    std::string req = "GET /whoami HTTP/1.1\r\nHost: lab\r\n\r\n";
-    asio::write(*socket_, asio::buffer(req), ec);
-    if (ec) return ok_ = false, "";
-    size_t head = asio::read_until(*socket_, in_, "\r\n\r\n", ec);
-    if (ec) return ok_ = false, "";
-    std::string h(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(head));
-    in_.consume(head);
-    auto cl = h.find("Content-Length: ");
-    size_t len = cl == std::string::npos ? 0 : std::stoul(h.substr(cl + 16));
-    if (in_.size() < len) asio::read(*socket_, in_, asio::transfer_exactly(len - in_.size()), ec);
-    if (ec) return ok_ = false, "";
-    std::string body(asio::buffers_begin(in_.data()), asio::buffers_begin(in_.data()) + static_cast<std::ptrdiff_t>(len));
-    in_.consume(len);
-    return WhoAmIHost(body);
+    if (!conn_->ok() || !conn_->Send("GET /whoami HTTP/1.1\r\nHost: lab\r\n\r\n", 3s)) return "";
+    auto body = conn_->ReadAnswerBody(3s);
+    return body ? WhoAmIHost(*body) : "";
   }
 
  private:
-  asio::io_context io_;
-  std::unique_ptr<tcp::socket> socket_;
-  asio::streambuf in_;
-  bool ok_ = false;
+  std::unique_ptr<TimedConnection> conn_;
 };
 
-class KernelModeTest : public ::testing::Test {
+class KernelModeTest : public LabClusterTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
-    lab_ = std::make_unique<NetnsLab>();
-    client_ = &lab_->AddHost("client");
-    d1_ = &lab_->AddHost("disp1");
-    d2_ = &lab_->AddHost("disp2");
-    mgr_ = &lab_->AddHost("mgr");
-    for (int i = 0; i < 3; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
-    cluster_ = std::make_unique<LabCluster>(*lab_);
-  }
-  void TearDown() override {
-    cluster_.reset();
-    lab_.reset();
-  }
+  KernelModeTest() : LabClusterTest(2, 3) {}
   // Hosts set up for `mode`; the front ends started (port 80 for dsr: direct routing
   // keeps the port; 8080 for nat).
   void StartFrontEnds(const std::string& mode) {
@@ -131,11 +84,6 @@ class KernelModeTest : public ::testing::Test {
     for (auto& s : seen) *seen_list += s + " ";
     return false;
   }
-
-  std::unique_ptr<NetnsLab> lab_;
-  const NetnsLab::Host *client_ = nullptr, *d1_ = nullptr, *d2_ = nullptr, *mgr_ = nullptr;
-  std::vector<const NetnsLab::Host*> fes_;
-  std::unique_ptr<LabCluster> cluster_;
 };
 
 TEST_F(KernelModeTest, DsrReachesEveryFrontEndAndRepliesBypassTheDispatcher) {

@@ -4,13 +4,6 @@
 // answer, so nothing can be smuggled through the dispatcher.
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
-
 #include <map>
 #include <set>
 #include <thread>
@@ -20,8 +13,6 @@
 namespace tacc::testing {
 namespace {
 
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -31,21 +22,8 @@ std::string Raw(NetnsLab& lab, const NetnsLab::Host& from, const std::string& ip
                 std::chrono::milliseconds timeout = 3s) {
   std::string out;
   lab.RunIn(from, [&] {
-    asio::io_context io;
-    tcp::socket s(io);
-    boost::system::error_code ec;
-    s.open(tcp::v4(), ec);
-    timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    s.connect(tcp::endpoint(asio::ip::make_address(ip), static_cast<uint16_t>(port)), ec);
-    if (ec) return;
-    asio::write(s, asio::buffer(bytes), ec);
-    char buf[8192];
-    for (;;) {
-      size_t n = s.read_some(asio::buffer(buf), ec);
-      out.append(buf, n);
-      if (ec) break;
-    }
+    TimedConnection c(ip, port, timeout);
+    if (c.Send(bytes, timeout)) c.ReadToEnd(&out, timeout);
   });
   return out;
 }
@@ -53,46 +31,27 @@ std::string Raw(NetnsLab& lab, const NetnsLab::Host& from, const std::string& ip
 int StatusOf(const std::string& raw) { return raw.size() >= 12 && raw.compare(0, 5, "HTTP/") == 0 ? std::stoi(raw.substr(9, 3)) : 0; }
 
 // Several GETs on ONE connection, each answer read whole (Content-Length) before the
-// next is sent; the hosts that answered, in order.
+// next is sent; the hosts that answered, in order ("" for a request that failed).
 std::vector<std::string> KeepAliveWhoAmI(NetnsLab& lab, const NetnsLab::Host& from, const std::string& ip, int port,
                                          const std::vector<std::string>& targets, int* connections_used) {
   std::vector<std::string> hosts;
   *connections_used = 0;
   lab.RunIn(from, [&] {
-    asio::io_context io;
-    tcp::socket s(io);
-    s.connect(tcp::endpoint(asio::ip::make_address(ip), static_cast<uint16_t>(port)));
+    TimedConnection c(ip, port, 3s);
+    if (!c.ok()) return;
     *connections_used = 1;
-    asio::streambuf in;
     for (auto& t : targets) {
-      std::string req = "GET " + t + " HTTP/1.1\r\nHost: lab\r\n\r\n";
-      asio::write(s, asio::buffer(req));
-      size_t head = asio::read_until(s, in, "\r\n\r\n");
-      std::string h(asio::buffers_begin(in.data()), asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(head));
-      in.consume(head);
-      auto cl = h.find("Content-Length: ");
-      size_t len = cl == std::string::npos ? 0 : std::stoul(h.substr(cl + 16));
-      if (in.size() < len) asio::read(s, in, asio::transfer_exactly(len - in.size()));
-      std::string body(asio::buffers_begin(in.data()), asio::buffers_begin(in.data()) + static_cast<std::ptrdiff_t>(len));
-      in.consume(len);
-      hosts.push_back(WhoAmIHost(body));
+      std::optional<std::string> body;
+      if (c.Send("GET " + t + " HTTP/1.1\r\nHost: lab\r\n\r\n", 3s)) body = c.ReadAnswerBody(3s);
+      hosts.push_back(body ? WhoAmIHost(*body) : "");
     }
   });
   return hosts;
 }
 
-class L7Test : public ::testing::Test {
+class L7Test : public LabClusterTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
-    lab_ = std::make_unique<NetnsLab>();
-    client_ = &lab_->AddHost("client");
-    disp_ = &lab_->AddHost("disp");
-    mgr_ = &lab_->AddHost("mgr");
-    for (int i = 0; i < 3; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
-    cluster_ = std::make_unique<LabCluster>(*lab_);
-  }
+  L7Test() : LabClusterTest(1, 3) {}
   void StartCluster(const std::string& policy) {
     cluster_->StartManager(*mgr_);
     for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i));
@@ -107,14 +66,6 @@ class L7Test : public ::testing::Test {
     while (Clock::now() < deadline && !joined()) std::this_thread::sleep_for(50ms);
     ASSERT_TRUE(joined()) << cluster_->Log();
   }
-  void TearDown() override {
-    cluster_.reset();
-    lab_.reset();
-  }
-  std::unique_ptr<NetnsLab> lab_;
-  const NetnsLab::Host *client_ = nullptr, *disp_ = nullptr, *mgr_ = nullptr;
-  std::vector<const NetnsLab::Host*> fes_;
-  std::unique_ptr<LabCluster> cluster_;
 };
 
 TEST_F(L7Test, LardSendsEachTargetToTheFrontEndThatServedItBefore) {

@@ -10,6 +10,13 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -91,36 +98,113 @@ pid_t LabCluster::StartDispatcher(const NetnsLab::Host& host, const std::vector<
 
 void LabCluster::Kill(pid_t pid) { EXPECT_TRUE(lab_.Kill(pid, SIGKILL)) << "pid " << pid << " did not die"; }
 
+TimedConnection::TimedConnection(const std::string& ip, int port, std::chrono::milliseconds timeout) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, ip.c_str(), &to.sin_addr);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS) {
+    error_ = std::string("connect: ") + std::strerror(errno);
+  } else if (!WaitFor(POLLOUT, std::chrono::steady_clock::now() + timeout)) {
+    error_ = "connect: timed out";
+  } else {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) error_ = std::string("connect: ") + std::strerror(err);
+  }
+  if (!error_.empty()) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+TimedConnection::~TimedConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool TimedConnection::WaitFor(short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd_, events, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n > 0) return true;
+    if (n < 0 && errno != EINTR) return false;
+  }
+}
+
+bool TimedConnection::Send(const std::string& bytes, std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) && WaitFor(POLLOUT, deadline)) continue;
+    error_ = "send failed or timed out";
+    return false;
+  }
+  return true;
+}
+
+bool TimedConnection::ReadToEnd(std::string* out, std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  *out += pending_;
+  pending_.clear();
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      out->append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0) return true;
+    if ((errno == EAGAIN || errno == EINTR) && WaitFor(POLLIN, deadline)) continue;
+    if (errno == ECONNRESET) return true;
+    error_ = errno == EAGAIN ? "read: timed out" : std::string("read: ") + std::strerror(errno);
+    return false;
+  }
+}
+
+std::optional<std::string> TimedConnection::ReadAnswerBody(std::chrono::milliseconds timeout) {
+  if (fd_ < 0) return std::nullopt;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buf[16384];
+  for (;;) {
+    auto head_end = pending_.find("\r\n\r\n");
+    if (head_end != std::string::npos) {
+      auto cl = pending_.find("Content-Length: ");
+      size_t len = cl == std::string::npos || cl > head_end ? 0 : std::stoul(pending_.substr(cl + 16));
+      if (pending_.size() >= head_end + 4 + len) {
+        std::string body = pending_.substr(head_end + 4, len);
+        pending_.erase(0, head_end + 4 + len);
+        return body;
+      }
+    }
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n > 0) {
+      pending_.append(buf, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR) && WaitFor(POLLIN, deadline)) continue;
+    error_ = n == 0 ? "closed" : "read failed or timed out";
+    return std::nullopt;
+  }
+}
+
 LabReply LabCluster::Get(const NetnsLab::Host& from, const std::string& ip, int port, const std::string& target, std::chrono::milliseconds timeout) {
   LabReply reply;
   lab_.RunIn(from, [&] {
-    asio::io_context io;
-    tcp::socket s(io);
-    boost::system::error_code ec;
-    // Blocking with a receive/send timeout: simple, bounded.
-    s.open(tcp::v4(), ec);
-    timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
-    setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    s.connect(tcp::endpoint(asio::ip::make_address(ip), static_cast<uint16_t>(port)), ec);
-    if (ec) {
-      reply.error = "connect: " + ec.message();
-      return;
-    }
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n";
-    asio::write(s, asio::buffer(req), ec);
-    if (ec) {
-      reply.error = "write: " + ec.message();
-      return;
-    }
+    TimedConnection c(ip, port, timeout);
     std::string all;
-    char buf[8192];
-    for (;;) {
-      size_t n = s.read_some(asio::buffer(buf), ec);
-      all.append(buf, n);
-      if (ec) break;
-    }
-    if (ec != asio::error::eof) reply.error = "read: " + ec.message();
+    if (!c.ok() || !c.Send("GET " + target + " HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", timeout) || !c.ReadToEnd(&all, timeout))
+      reply.error = c.error();
     if (all.size() < 12 || all.compare(0, 5, "HTTP/") != 0) {
       if (reply.error.empty()) reply.error = "no HTTP answer";
       return;

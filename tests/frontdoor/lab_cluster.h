@@ -11,12 +11,42 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <memory>
 
 #include "netns_lab.h"
 
 namespace tacc::testing {
+
+// A TCP connection made and used with plain system calls, every step bounded by a
+// deadline (Asio's blocking calls wait without end when a peer goes silent, whatever
+// SO_RCVTIMEO says). Made in the calling thread's network namespace.
+class TimedConnection {
+ public:
+  TimedConnection(const std::string& ip, int port, std::chrono::milliseconds timeout);
+  ~TimedConnection();
+  TimedConnection(const TimedConnection&) = delete;
+  TimedConnection& operator=(const TimedConnection&) = delete;
+  bool ok() const { return fd_ >= 0; }
+  const std::string& error() const { return error_; }
+  bool Send(const std::string& bytes, std::chrono::milliseconds timeout);
+  // Appends what arrives to *out until the peer closes (true) or the deadline (false).
+  bool ReadToEnd(std::string* out, std::chrono::milliseconds timeout);
+  // One HTTP answer framed by Content-Length (head and body), read whole; its body, or
+  // nullopt on close, error or deadline.
+  std::optional<std::string> ReadAnswerBody(std::chrono::milliseconds timeout);
+
+ private:
+  bool WaitFor(short events, std::chrono::steady_clock::time_point deadline);
+  int fd_ = -1;
+  std::string error_;
+  std::string pending_;  // bytes read beyond the last answer
+};
 
 struct LabReply {
   int status = 0;  // 0: no answer
@@ -54,6 +84,39 @@ class LabCluster {
   std::vector<std::string> settings_;
   std::string dir_;
   std::map<std::string, std::string> logs_;  // name -> path
+};
+
+// A test on a lab: hosts "client", the dispatcher host(s) ("disp", or "disp1" and
+// "disp2"), "mgr", and front-end hosts "fe1".."feN"; a LabCluster over them. Skips
+// when this machine cannot make namespaces (not root).
+class LabClusterTest : public ::testing::Test {
+ protected:
+  LabClusterTest(int dispatchers, int frontends) : dispatchers_(dispatchers), frontends_(frontends) {}
+  void SetUp() override {
+    std::string why;
+    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
+    lab_ = std::make_unique<NetnsLab>();
+    client_ = &lab_->AddHost("client");
+    if (dispatchers_ == 1) {
+      disp_ = d1_ = &lab_->AddHost("disp");
+    } else {
+      disp_ = d1_ = &lab_->AddHost("disp1");
+      d2_ = &lab_->AddHost("disp2");
+    }
+    mgr_ = &lab_->AddHost("mgr");
+    for (int i = 0; i < frontends_; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
+    cluster_ = std::make_unique<LabCluster>(*lab_);
+  }
+  void TearDown() override {
+    cluster_.reset();
+    lab_.reset();
+  }
+
+  const int dispatchers_, frontends_;
+  std::unique_ptr<NetnsLab> lab_;
+  const NetnsLab::Host *client_ = nullptr, *disp_ = nullptr, *d1_ = nullptr, *d2_ = nullptr, *mgr_ = nullptr;
+  std::vector<const NetnsLab::Host*> fes_;
+  std::unique_ptr<LabCluster> cluster_;
 };
 
 // "host=10.0.0.12 pid=..." -> "10.0.0.12"; "" if absent.

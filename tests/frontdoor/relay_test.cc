@@ -17,12 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-#define REQUIRE_LAB()                                    \
-  do {                                                   \
-    std::string why;                                     \
-    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why; \
-  } while (0)
-
 std::map<std::string, int> Count(const std::vector<std::string>& hosts) {
   std::map<std::string, int> n;
   for (auto& h : hosts) ++n[h];
@@ -45,32 +39,14 @@ bool WaitForRotation(LabCluster& cluster, const NetnsLab::Host& client, const st
   return false;
 }
 
-class RelayTest : public ::testing::Test {
+class RelayTest : public LabClusterTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
-    lab_ = std::make_unique<NetnsLab>();
-    client_ = &lab_->AddHost("client");
-    disp_ = &lab_->AddHost("disp");
-    mgr_ = &lab_->AddHost("mgr");
-    for (int i = 0; i < 3; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
-    cluster_ = std::make_unique<LabCluster>(*lab_);
-  }
-  void TearDown() override {
-    cluster_.reset();
-    lab_.reset();
-  }
+  RelayTest() : LabClusterTest(1, 3) {}
   std::set<std::string> AllFrontends() const {
     std::set<std::string> s;
     for (auto* h : fes_) s.insert(h->ip);
     return s;
   }
-
-  std::unique_ptr<NetnsLab> lab_;
-  const NetnsLab::Host *client_ = nullptr, *disp_ = nullptr, *mgr_ = nullptr;
-  std::vector<const NetnsLab::Host*> fes_;
-  std::unique_ptr<LabCluster> cluster_;
 };
 
 TEST_F(RelayTest, FrontEndsFromTheBeaconsEachGetTheirShareAndFollowKillAndRestart) {

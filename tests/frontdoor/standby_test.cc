@@ -14,23 +14,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kVip = "10.0.0.100";
 
-class StandbyTest : public ::testing::Test {
+class StandbyTest : public LabClusterTest {
  protected:
-  void SetUp() override {
-    std::string why;
-    if (!NetnsLab::Available(&why)) GTEST_SKIP() << why;
-    lab_ = std::make_unique<NetnsLab>();
-    client_ = &lab_->AddHost("client");
-    d1_ = &lab_->AddHost("disp1");
-    d2_ = &lab_->AddHost("disp2");
-    mgr_ = &lab_->AddHost("mgr");
-    for (int i = 0; i < 2; ++i) fes_.push_back(&lab_->AddHost("fe" + std::to_string(i + 1)));
-    cluster_ = std::make_unique<LabCluster>(*lab_);
-  }
-  void TearDown() override {
-    cluster_.reset();
-    lab_.reset();
-  }
+  StandbyTest() : LabClusterTest(2, 2) {}
   std::vector<std::string> PairSettings(const NetnsLab::Host& peer, int priority, const std::string& mode) {
     return {"frontdoor.mode=" + mode, std::string("frontdoor.address=") + kVip, "frontdoor.port=80", "frontdoor.standby_peer=" + peer.ip + ":7480",
             "frontdoor.priority=" + std::to_string(priority), "frontdoor.heartbeat_ms=100", "frontdoor.takeover_misses=3"};
@@ -38,10 +24,6 @@ class StandbyTest : public ::testing::Test {
   bool HasVip(const NetnsLab::Host& h) {
     return lab_->Exec(h, {"ip", "-o", "addr", "show", "dev", "eth0"}).output.find(std::string(kVip) + "/32") != std::string::npos;
   }
-  std::unique_ptr<NetnsLab> lab_;
-  const NetnsLab::Host *client_ = nullptr, *d1_ = nullptr, *d2_ = nullptr, *mgr_ = nullptr;
-  std::vector<const NetnsLab::Host*> fes_;
-  std::unique_ptr<LabCluster> cluster_;
 };
 
 TEST_F(StandbyTest, TheStandbyTakesTheAddressWhenTheActiveIsKilled) {

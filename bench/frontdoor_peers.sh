@@ -31,8 +31,8 @@
 #   2. Mb/s at 100 KB on keep-alive connections
 #   3. l7: requests/s and p99 on keep-alive, 1 KB, against haproxy http
 #   4. throughput against response size: 1 KB, 10 KB, 100 KB on keep-alive
-#   5. l7 content routing: the back ends become nginx proxy_cache (tmpfs, max_size for
-#      LARD_CACHE_OBJECTS objects) in front of an origin on the same host; a wrk Lua trace
+#   5. l7 content routing: the back ends become nginx proxy_cache (tmpfs, a keys zone for
+#      about LARD_CACHE_OBJECTS objects) in front of an origin on the same host; a wrk Lua trace
 #      of LARD_OBJECTS URLs with Zipf(LARD_ALPHA) popularity (the set exceeds one back
 #      end's cache, not the three together); tacc l7 with lard, round_robin, bounded_hash
 #      and haproxy http with balance roundrobin and balance uri; caches emptied before
@@ -87,7 +87,8 @@ Environment (defaults):
   LARD_OBJECTS=1000     distinct URLs of the trace (/z/0001.bin ...)
   LARD_SIZE=10k         size of each
   LARD_ALPHA=0.8        Zipf exponent of their popularity
-  LARD_CACHE_OBJECTS=400   each back end's cache holds about this many (nginx max_size)
+  LARD_CACHE_OBJECTS=400   each back end's cache holds about this many (the size of nginx's
+                        keys_zone; the objects each held at the end are reported)
   LARD_WARMUP=5         seconds of the trace before each measured run (fills the caches)
   TACC=build/release/tacc  the tacc binary (a copy is run, so a rebuild cannot swap it)
   OUT_DIR=bench/results where results go
@@ -130,9 +131,15 @@ DISP_CPU=1
 for c in nginx haproxy wrk curl nft tc taskset; do
   command -v "$c" >/dev/null || { echo "$c not installed (scripts/install-deps.sh --bench)" >&2; exit 1; }
 done
-[[ -x "$TACC_WANTED" ]] || { echo "no tacc binary at $TACC_WANTED (build it: scripts/build.sh release, or set TACC)" >&2; exit 1; }
-(($(nproc) >= 2)) || { echo "needs 2 cores (0: load and back ends, 1: the dispatcher)" >&2; exit 1; }
 has_fig() { [[ " $FIGURES " == *" $1 "* ]]; }
+NEED_TACC=0  # only HAProxy (and direct) asked for: no tacc needed
+has_fig 1 || has_fig 2 || has_fig 3 || has_fig 4 || WAYS=""
+for w in $WAYS; do [[ "$w" == relay || "$w" == l7 || "$w" == nat || "$w" == dsr ]] && NEED_TACC=1; done
+if has_fig 5; then for p in $LARD_POLICIES; do [[ "$p" != haproxy-* ]] && NEED_TACC=1; done; fi
+if ((NEED_TACC)) && [[ ! -x "$TACC_WANTED" ]]; then
+  echo "no tacc binary at $TACC_WANTED (build it: scripts/build.sh release, or set TACC)" >&2; exit 1
+fi
+(($(nproc) >= 2)) || { echo "needs 2 cores (0: load and back ends, 1: the dispatcher)" >&2; exit 1; }
 bytes_of() {  # 10k -> 10240
   case "$1" in *[0-9]k) echo $((${1%k} * 1024)) ;; *[0-9]) echo "$1" ;; *) echo "bad size $1" >&2; exit 2 ;; esac
 }
@@ -279,7 +286,11 @@ EOF
 
 nginx_conf() {  # be kind(plain|cache): the back end's nginx.conf
   local b="$1" kind="$2" d="$TMP/$1"
-  local per_object=$(( ( ($(bytes_of "$LARD_SIZE") + 1023) / 4096 + 1) * 4 ))  # KB on tmpfs: body + nginx's header, whole pages
+  # The cache's bound is its keys zone: when no key fits, the worker evicts the least
+  # recently used entries at once. (max_size is enforced by the cache manager, which sleeps
+  # up to 10 s while the cache is under it: a cache overshoots it by far in a short run.)
+  # nginx 1.22 on 64-bit holds about 8 keys per KB after 8 KB of zone overhead.
+  local zone_kb=$(( (LARD_CACHE_OBJECTS + 7) / 8 + 8 ))
   cat <<EOF
 worker_processes 1;
 user root;
@@ -315,7 +326,7 @@ EOF
 EOF
   else
     cat <<EOF
-  proxy_cache_path $d/cache levels=1:2 keys_zone=c:8m max_size=$((LARD_CACHE_OBJECTS * per_object))k inactive=1h use_temp_path=off;
+  proxy_cache_path $d/cache levels=1:2 keys_zone=c:${zone_kb}k inactive=1h use_temp_path=off;
   log_format cs '\$upstream_cache_status';
   upstream origin {
     server 127.0.0.1:8081;
@@ -372,15 +383,18 @@ be_status() {  # "accepted-connections requests", summed over the back ends
 }
 
 # ---------------------------------------------------------------- the peers
-for i in $(seq 120); do  # a stable copy of tacc (the build may be rewriting it)
-  m0="$(stat -c %Y.%s "$TACC_WANTED")"
-  sleep 2
-  [[ "$(stat -c %Y.%s "$TACC_WANTED")" == "$m0" ]] && cp "$TACC_WANTED" "$TMP/tacc" && cmp -s "$TACC_WANTED" "$TMP/tacc" && break
-  bench_log "$TACC_WANTED is being rebuilt; waiting"
-done
-[[ -x "$TMP/tacc" ]] || { echo "could not take a stable copy of $TACC_WANTED" >&2; exit 1; }
-TACC_BUILT="$(date -u -r "$TACC_WANTED" '+%Y-%m-%d %H:%M UTC')"
-"$TMP/tacc" dispatch --help >/dev/null || { echo "$TACC_WANTED has no dispatch command" >&2; exit 1; }
+TACC_BUILT="not used"
+if ((NEED_TACC)); then
+  for i in $(seq 120); do  # a stable copy of tacc (the build may be rewriting it)
+    m0="$(stat -c %Y.%s "$TACC_WANTED")"
+    sleep 2
+    [[ "$(stat -c %Y.%s "$TACC_WANTED")" == "$m0" ]] && cp "$TACC_WANTED" "$TMP/tacc" && cmp -s "$TACC_WANTED" "$TMP/tacc" && break
+    bench_log "$TACC_WANTED is being rebuilt; waiting"
+  done
+  [[ -x "$TMP/tacc" ]] || { echo "could not take a stable copy of $TACC_WANTED" >&2; exit 1; }
+  TACC_BUILT="$(date -u -r "$TACC_WANTED" '+%Y-%m-%d %H:%M UTC')"
+  "$TMP/tacc" dispatch --help >/dev/null || { echo "$TACC_WANTED has no dispatch command" >&2; exit 1; }
+fi
 
 BACKEND_LIST=""
 for b in "${BACKENDS[@]}"; do BACKEND_LIST+="${BACKEND_LIST:+,}\"${IP[$b]}:$PORT\""; done
@@ -389,13 +403,13 @@ haproxy_conf() {  # mode(tcp|http) balance
   cat <<EOF
 global
   nbthread 1
-  maxconn 40000
+  maxconn 8000
 defaults
   mode $1
   timeout connect 5s
   timeout client 60s
   timeout server 60s
-  maxconn 40000
+  maxconn 8000
 $(if [[ "$1" == http ]]; then echo "  option forwardfor"; fi)
 frontend front
   bind ${IP[disp]}:$PORT backlog 8192
@@ -463,12 +477,17 @@ wait_peer() {  # way
   local i seen="" b got path="/1k.bin"
   [[ "$1" == lard-phase ]] && path="/z/0001.bin"
   for i in $(seq 150); do
-    got="$(nsx client curl -s -o /dev/null -D - --max-time 1 "http://$TARGET:$PORT$path" 2>/dev/null | tr -d '\r' | awk -F': ' 'tolower($1)=="x-backend"{print $2}')"
+    got="$(nsx client curl -s -o /dev/null -D - --max-time 1 "http://$TARGET:$PORT$path" 2>/dev/null | tr -d '\r' | awk -F': ' 'tolower($1)=="x-backend"{print $2}' || true)"
     if [[ -n "$got" && " $seen " != *" $got "* ]]; then seen="$seen $got"; fi
     # direct has one back end; on the trace's first URL content routing always picks one
     [[ ( "$1" == direct || "$1" == lard-phase ) && -n "$seen" ]] && break
     (($(wc -w <<<"$seen") == ${#BACKENDS[@]})) && break
-    [[ -z "$got" ]] && sleep 0.1
+    if [[ -z "$got" ]]; then
+      if [[ -n "$PEER_PID" ]] && ! kill -0 "$PEER_PID" 2>/dev/null; then
+        echo "$1: the peer exited; its log:" >&2; tail -20 "$TMP"/peer-*.log >&2 2>/dev/null || true; exit 1
+      fi
+      sleep 0.1
+    fi
     if ((i == 150)); then
       echo "$1 at $TARGET:$PORT: not every back end answered within 150 tries (seen:${seen:- none}); its log:" >&2
       tail -20 "$TMP"/peer-*.log >&2 2>/dev/null || true
@@ -480,7 +499,7 @@ check_sizes() {  # every size arrives whole; HEAD_BYTES[size] = header bytes of 
   local s want got
   for s in $SIZES 1k; do
     want="$(bytes_of "$s")"
-    got="$(nsx client curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download} %{size_header}' "http://$TARGET:$PORT/$s.bin")"
+    got="$(nsx client curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download} %{size_header}' "http://$TARGET:$PORT/$s.bin" || true)"
     [[ "${got% *}" == "200 $want" ]] || { echo "$1: /$s.bin answered '${got% *}', want '200 $want'" >&2; exit 1; }
     HEAD_BYTES[$s]="${got##* }"
   done
@@ -559,7 +578,7 @@ LARD_NOTE=""
 cache_counts() {  # "answers hits" in the back ends' cache-status logs so far
   cat "$TMP"/be*/cache_status.log 2>/dev/null | awk '{n++} $1=="HIT"{h++} END{printf "%d %d\n", n, h}'
 }
-declare -A LC0
+declare -A LC0 HELD
 lard_snapshot() {  # 0: before the measured run, 1: after (the logs flush every 300 ms)
   sleep 1
   LC0[$1]="$(cache_counts)"
@@ -582,7 +601,8 @@ if has_fig 5; then
     n=$((c1[0] - c0[0])); h=$((c1[1] - c0[1]))
     HIT[$key]=$(awk -v h="$h" -v n="$n" 'BEGIN{ if (n > 0) printf "%.1f", 100*h/n; else print "—" }')
     ORIG[$key]=$((n - h))
-    bench_log "  $pol: hit rate ${HIT[$key]}% ($h of $n answers), origin fetches $((n - h))"
+    HELD[$key]="$(for b in "${BACKENDS[@]}"; do find "$TMP/$b/cache" -type f | wc -l; done | paste -sd / -)"
+    bench_log "  $pol: hit rate ${HIT[$key]}% ($h of $n answers), origin fetches $((n - h)), objects cached at the end ${HELD[$key]}"
     stop_peer
   done
 fi
@@ -702,16 +722,16 @@ COST_SEP="---|---|---|---|---|---|---|---|"
     echo
     echo "## 5. L7 content routing: cache hit rate and throughput on a Zipf trace"
     echo
-    echo "Back ends: nginx proxy_cache (tmpfs, max_size for about $LARD_CACHE_OBJECTS objects) in front of an origin server block in the same"
+    echo "Back ends: nginx proxy_cache (tmpfs; a keys zone for about $LARD_CACHE_OBJECTS objects, least recently used evicted) in front of an origin server block in the same"
     echo "nginx (one worker, core $LOAD_CPU). Trace: $LARD_OBJECTS URLs of $LARD_SIZE, Zipf exponent $LARD_ALPHA, one seeded sequence (wrk Lua),"
     echo "keep-alive, $CONNECTIONS connections; caches emptied before each row, ${LARD_WARMUP} s of the trace to fill them, then ${BENCH_SECONDS} s"
     echo "measured. Hit rate: HIT among the measured answers in the back ends' \`\$upstream_cache_status\` logs; the rest went to the origin."
     echo
-    echo "| policy | hit rate | origin fetches | req/s | ÷ tacc round_robin | ÷ HAProxy roundrobin | p99 ms | $COST_HEAD"
-    echo "|---|---|---|---|---|---|---|$COST_SEP"
+    echo "| policy | hit rate | origin fetches | objects cached at the end (be1/be2/be3) | req/s | ÷ tacc round_robin | ÷ HAProxy roundrobin | p99 ms | $COST_HEAD"
+    echo "|---|---|---|---|---|---|---|---|$COST_SEP"
     for pol in $LARD_POLICIES; do
       k="lard,$pol"
-      echo "| $(label "$pol") | ${HIT[$k]:-—}% | $(fmt "${ORIG[$k]:-}") | $(fmt "${RPS[$k]:-}") | $(ratio "${RPS[$k]:-}" "${RPS[lard,round_robin]:-0}") | $(ratio "${RPS[$k]:-}" "${RPS[lard,haproxy-roundrobin]:-0}") | ${P99[$k]:-—} | $(cost_cols "$k")"
+      echo "| $(label "$pol") | ${HIT[$k]:-—}% | $(fmt "${ORIG[$k]:-}") | ${HELD[$k]:-—} | $(fmt "${RPS[$k]:-}") | $(ratio "${RPS[$k]:-}" "${RPS[lard,round_robin]:-0}") | $(ratio "${RPS[$k]:-}" "${RPS[lard,haproxy-roundrobin]:-0}") | ${P99[$k]:-—} | $(cost_cols "$k")"
     done
   fi
   echo

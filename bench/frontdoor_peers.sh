@@ -516,6 +516,12 @@ proc_ticks() {  # user + system jiffies of process $1 (all its threads); 0 if no
   [[ -n "$1" ]] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 disp_tx() { nsx disp cat /sys/class/net/eth0/statistics/tx_bytes; }
+# How this kernel accounts interrupt time decides how the CPU columns add up.
+if zcat /proc/config.gz 2>/dev/null | grep -q '^CONFIG_IRQ_TIME_ACCOUNTING=y'; then
+  ACCOUNTING_NOTE="This kernel accounts irq and softirq time precisely (CONFIG_IRQ_TIME_ACCOUNTING): a process's time excludes the softirqs that interrupted it."
+else
+  ACCOUNTING_NOTE="This kernel samples CPU time by tick (no CONFIG_IRQ_TIME_ACCOUNTING): softirq work that interrupts a process is counted in its time too, so peer process + softirq may exceed core 1's busy time; core 1 busy is the total."
+fi
 STAMP="$(date -u +%Y-%m-%d-%H%M)"
 RESULT="$OUT_DIR/frontdoor_peers-$STAMP.md"
 WRK_OUT="${RESULT%.md}-wrk.txt"
@@ -740,6 +746,7 @@ COST_SEP="---|---|---|---|---|---|---|---|"
   echo "haproxy or tacc process's own CPU time (nat and dsr: ~0, the kernel does the work, in softirq). disp eth0 tx B/answer: bytes the"
   echo "dispatcher host sent per answer (dsr: only the forwarded requests). Back-end conns/answer: connections the back ends accepted per"
   echo "answer (below 1 with Connection: close when the peer keeps back-end connections). Errors: wrk's socket errors and non-2xx answers."
+  echo "$ACCOUNTING_NOTE"
   echo
   echo "wrk outputs: $(basename "$WRK_OUT")."
 } >"$RESULT"

@@ -639,10 +639,14 @@ label() {
   esac
 }
 cost_cols() {  # key: the per-answer columns
-  echo "${US1[$1]} | ${SI1[$1]} | ${PUS[$1]} | $(fmt "${TXB[$1]}") | ${BEC[$1]} | ${C0[$1]}% | ${C1[$1]}% | ${ERRS[$1]:-none} |"
+  echo "${US1[$1]} | ${SI1[$1]} | ${PUS[$1]} | $(fmt "${TXB[$1]}") | ${BEC[$1]} | ${C0[$1]}% | ${C1[$1]}% | $(bound "$1") | ${ERRS[$1]:-none} |"
 }
-COST_HEAD="core 1 µs/answer | of it softirq µs | peer process µs/answer | disp eth0 tx B/answer | back-end conns/answer | core 0 busy | core 1 busy | errors |"
-COST_SEP="---|---|---|---|---|---|---|---|"
+bound() {  # which core limited the point: the dispatcher's (1) or the load's and back ends' (0)
+  local c0="${C0[$1]:-0}" c1="${C1[$1]:-0}"
+  if ((c1 >= 90)); then echo "core 1"; elif ((c0 >= 95)); then echo "core 0"; else echo "—"; fi
+}
+COST_HEAD="core 1 µs/answer | of it softirq µs | peer process µs/answer | disp eth0 tx B/answer | back-end conns/answer | core 0 busy | core 1 busy | bound by | errors |"
+COST_SEP="---|---|---|---|---|---|---|---|---|"
 {
   echo "# Front door: tacc dispatch against HAProxy (bench/frontdoor_peers.sh)"
   echo
@@ -745,7 +749,9 @@ COST_SEP="---|---|---|---|---|---|---|---|"
   echo "connection in figure 1): the dispatcher's whole cost, and anything else the machine ran there. Peer process µs/answer is the"
   echo "haproxy or tacc process's own CPU time (nat and dsr: ~0, the kernel does the work, in softirq). disp eth0 tx B/answer: bytes the"
   echo "dispatcher host sent per answer (dsr: only the forwarded requests). Back-end conns/answer: connections the back ends accepted per"
-  echo "answer (below 1 with Connection: close when the peer keeps back-end connections). Errors: wrk's socket errors and non-2xx answers."
+  echo "answer (below 1 with Connection: close when the peer keeps back-end connections). Bound by: core 1 when it was at least 90% busy"
+  echo "(the dispatcher was the limit), core 0 when core 0 was at least 95% busy and core 1 was not (wrk, the back ends and the bridge"
+  echo "were the limit: the way could do more than measured, and its ratio is a lower bound). Errors: wrk's socket errors and non-2xx answers."
   echo "$ACCOUNTING_NOTE"
   echo
   echo "wrk outputs: $(basename "$WRK_OUT")."

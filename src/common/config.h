@@ -163,6 +163,8 @@ struct Config {
     int heartbeat_ms = 200;
     int takeover_misses = 3;             // heartbeats missed before the standby takes the address (Magicrouter)
     std::string failover_state = "stateless";  // stateless | replicated | rebuild
+    int rebuild_timeout_ms = 1000;       // rebuild: how long the new active dispatcher waits for each front end's report
+    int rebuild_max_connections = 100000;  // rebuild: connections asked of each front end
   } frontdoor;
   struct Stub {
     std::string balance_policy = "lottery";

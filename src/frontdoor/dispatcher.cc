@@ -40,6 +40,7 @@ Status Dispatcher::LoadStaticBackends() {
 void Dispatcher::OnBeacon(const wire::Beacon& beacon) {
   std::vector<BackendSpec> specs;
   std::vector<std::pair<std::string, double>> loads;
+  std::map<std::string, std::pair<std::string, uint16_t>> admins;
   for (auto& fe : beacon.frontends()) {
     BackendSpec spec;
     spec.host = fe.http().host();
@@ -53,10 +54,25 @@ void Dispatcher::OnBeacon(const wire::Beacon& beacon) {
     spec.host = address.to_string();
     spec.port = static_cast<uint16_t>(fe.http().port());
     specs.push_back(spec);
+    // Its admin listener (failover_state "rebuild" asks it there): a wildcard means the
+    // front end's own host; loopback on another host is out of the dispatcher's reach.
+    auto admin = asio::ip::make_address(fe.admin().host(), ec);
+    if (!ec && fe.admin().port() > 0 && fe.admin().port() <= 65535) {
+      std::string admin_host = admin.is_unspecified() ? spec.host : admin.to_string();
+      if (admin.is_loopback() && !address.is_loopback()) {
+        if (warned_admin_.insert(spec.Id()).second)
+          spdlog::warn("front end {} has its admin listener on loopback ({}): a dispatcher on another host cannot ask it for its connections "
+                       "(set frontend.admin_host to an address of its host)",
+                       spec.Id(), admin.to_string());
+      } else {
+        admins[spec.Id()] = {admin_host, static_cast<uint16_t>(fe.admin().port())};
+      }
+    }
     loads.emplace_back(spec.Id(), static_cast<double>(fe.open_connections()));
   }
   table_.SetFrom(kFromBeacon, specs);
   for (auto& [id, load] : loads) table_.SetLoad(id, load);
+  admin_of_ = std::move(admins);
 }
 
 Status Dispatcher::Start() {
@@ -65,11 +81,10 @@ Status Dispatcher::Start() {
   if (!policy.ok()) return policy.status();
   policy_ = std::move(policy).value();
   if (Status s = LoadStaticBackends(); !s.ok()) return s;
-  if (fd.failover_state == "rebuild")
-    return Status::InvalidArgument(
-        "setting 'frontdoor.failover_state': 'rebuild' is not available yet: tacc front ends do not yet report their connections to a new "
-        "active dispatcher (the nat data path can restore them: NatDatapath::Restore); use 'stateless' or 'replicated'");
   auto key = ClusterKey::Load(config_.KeyFile());
+  if (fd.failover_state == "rebuild" && !fd.standby_peer.empty() && fd.mode != "relay" && fd.mode != "l7" && !fd.from_beacons)
+    spdlog::warn("frontdoor.failover_state is 'rebuild' but frontdoor.from_beacons is off: only tacc front ends known from the beacons can be "
+                 "asked for their connections, so none will be");
   if (!fd.standby_peer.empty() && !key.ok())
     return Status::Unavailable(fmt::format("frontdoor.standby_peer is set but the cluster key cannot be read ({}); the pair's heartbeats are signed with it",
                                            key.status().ToString()));
@@ -93,7 +108,14 @@ Status Dispatcher::Start() {
   } else if (fd.mode == "l7") {
     mode_ = std::make_unique<HttpRouter>(ctx_, config_, table_, *policy_);
   } else {
-    auto kernel = std::make_unique<KernelMode>(ctx_, config_, table_, fd.standby_peer.empty());
+    wire::ClusterAuthPtr auth;
+    if (key.ok()) auth = std::make_shared<wire::ClusterAuth>(wire::ClusterAuth{config_.cluster.name, *key});
+    auto kernel = std::make_unique<KernelMode>(ctx_, config_, table_, fd.standby_peer.empty(), auth,
+                                               [this](const std::string& id) -> std::optional<std::pair<std::string, uint16_t>> {
+                                                 auto it = admin_of_.find(id);
+                                                 if (it == admin_of_.end()) return std::nullopt;
+                                                 return it->second;
+                                               });
     hooks = kernel->hooks();
     mode_ = std::move(kernel);
   }

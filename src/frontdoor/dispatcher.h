@@ -17,7 +17,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/config.h"
@@ -66,6 +68,9 @@ class Dispatcher {
   std::unique_ptr<sns::BeaconListener> beacons_;
   std::unique_ptr<ModeServer> mode_;
   std::unique_ptr<Failover> failover_;
+  // Front ends' admin listeners by back-end id, from the latest beacon (on ctx_'s thread).
+  std::map<std::string, std::pair<std::string, uint16_t>> admin_of_;
+  std::set<std::string> warned_admin_;  // front ends already warned of a loopback admin listener
 };
 
 // A mode's data path, started after the table is loaded.

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "frontdoor/connection_rebuild.h"
 #include "frontdoor/dead_drop.h"
 #include "frontdoor/dsr_datapath.h"
 #include "frontdoor/maglev_table.h"
@@ -15,12 +19,16 @@ namespace tacc::frontdoor {
 
 namespace asio = boost::asio;
 
-KernelMode::KernelMode(asio::io_context& ctx, const Config& config, BackendTable& table, bool own_address)
-    : ctx_(ctx), config_(config), table_(table) {
+KernelMode::KernelMode(asio::io_context& ctx, const Config& config, BackendTable& table, bool own_address, wire::ClusterAuthPtr auth,
+                       AdminOf admin_of)
+    : ctx_(ctx), config_(config), table_(table), auth_(std::move(auth)), admin_of_(std::move(admin_of)) {
   if (own_address) address_ = std::make_unique<ClusterAddress>(config.frontdoor.address, config.frontdoor.interface);
 }
 
-KernelMode::~KernelMode() { Stop(); }
+KernelMode::~KernelMode() {
+  *alive_ = false;
+  Stop();
+}
 
 namespace {
 NatChoice ChoiceFor(const Config::Frontdoor& fd) {
@@ -159,6 +167,7 @@ Failover::Hooks KernelMode::hooks() {
     if (dsr_) {
       std::vector<DsrConnEntry> entries;
       for (auto& f : hb.flows()) {
+        if (f.backend() >= static_cast<uint32_t>(hb.backends_size())) continue;  // a peer's index is checked like any input
         boost::system::error_code e1, e2;
         DsrConnEntry e;
         e.client = asio::ip::make_address_v4(f.client(), e1);
@@ -170,6 +179,7 @@ Failover::Hooks KernelMode::hooks() {
     } else if (nat_) {
       std::vector<NatConn> conns;
       for (auto& f : hb.flows()) {
+        if (f.backend() >= static_cast<uint32_t>(hb.backends_size())) continue;
         auto spec = ParseBackendSpec(hb.backends(static_cast<int>(f.backend())));
         if (!spec.ok() || f.client_port() > 65535) continue;
         NatConn c;
@@ -182,7 +192,98 @@ Failover::Hooks KernelMode::hooks() {
       (void)nat_->Restore(conns);
     }
   };
+  if (config_.frontdoor.failover_state == "rebuild") {
+    h.new_flows = nullptr;
+    h.take_flows = nullptr;
+    h.on_active = [this] { asio::co_spawn(ctx_, RebuildFromFrontends(), asio::detached); };
+  } else if (config_.frontdoor.failover_state != "replicated") {
+    h.new_flows = nullptr;
+    h.take_flows = nullptr;
+  }
   return h;
+}
+
+asio::awaitable<void> KernelMode::RebuildFromFrontends() {
+  auto alive = alive_;
+  auto& fd = config_.frontdoor;
+  std::vector<RebuildSource> sources;
+  std::map<std::string, BackendSpec> spec_of;
+  size_t not_asked = 0;
+  for (auto* b : table_.Rotation()) {
+    const auto& spec = b->backend.spec;
+    auto admin = admin_of_ ? admin_of_(spec.Id()) : std::nullopt;
+    if (!admin) {
+      ++not_asked;
+      spdlog::warn("rebuild: back end {} is not a tacc front end known from the beacons: its connections cannot be asked for", spec.Id());
+      continue;
+    }
+    RebuildSource src;
+    src.backend_id = spec.Id();
+    src.admin_host = admin->first;
+    src.admin_port = admin->second;
+    // nat: connections reach the front end at its own address; dsr: at the cluster's.
+    src.local_host = nat_ ? spec.host : fd.address;
+    src.local_port = nat_ ? spec.port : static_cast<uint16_t>(fd.port);
+    spec_of[src.backend_id] = spec;
+    sources.push_back(std::move(src));
+  }
+  RebuildLimits limits;
+  limits.timeout = std::chrono::milliseconds(fd.rebuild_timeout_ms);
+  limits.max_connections = static_cast<uint32_t>(fd.rebuild_max_connections);
+  auto started = std::chrono::steady_clock::now();
+  auto auth = auth_;
+  auto answers = co_await GatherConnections(std::move(auth), std::move(sources), limits);
+  if (!*alive || (!nat_ && !dsr_)) co_return;
+  std::vector<NatConn> nat_conns;
+  std::vector<DsrConnEntry> dsr_conns;
+  size_t answered = 0;
+  for (auto& a : answers) {
+    if (!a.status.ok()) {
+      spdlog::warn("rebuild: front end {} (admin {}:{}): {}", a.source.backend_id, a.source.admin_host, a.source.admin_port, a.status.ToString());
+      continue;
+    }
+    ++answered;
+    if (a.truncated)
+      spdlog::warn("rebuild: front end {} holds more than frontdoor.rebuild_max_connections ({}); the rest are not rebuilt", a.source.backend_id,
+                   fd.rebuild_max_connections);
+    const auto& spec = spec_of[a.source.backend_id];
+    for (auto& c : a.connections) {
+      if (!c.client.is_v4()) continue;
+      if (nat_) {
+        NatConn n;
+        n.client = c.client.to_string();
+        n.client_port = c.client_port;
+        n.backend = spec.host;
+        n.backend_port = spec.port;
+        n.client_wscale = c.client_wscale;
+        n.backend_wscale = c.server_wscale;
+        nat_conns.push_back(std::move(n));
+      } else {
+        boost::system::error_code ec;
+        DsrConnEntry e;
+        e.client = c.client.to_v4();
+        e.client_port = c.client_port;
+        e.backend = asio::ip::make_address_v4(spec.host, ec);
+        if (!ec) dsr_conns.push_back(e);
+      }
+    }
+  }
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (nat_) {
+    auto r = nat_->Restore(nat_conns);
+    if (!r.ok())
+      spdlog::error("rebuild: restoring {} connection(s) into conntrack: {}", nat_conns.size(), r.status().ToString());
+    else
+      spdlog::warn("rebuild: {} of {} front end(s) answered in {} ms ({} not asked); {} connection(s): {} created, {} replaced, {} already known, {} skipped",
+                   answered, answers.size(), took, not_asked, nat_conns.size(), r->created, r->replaced, r->unchanged, r->skipped);
+  } else {
+    auto r = dsr_->LoadConnections(dsr_conns);
+    if (!r.ok())
+      spdlog::error("rebuild: loading {} connection(s) into the connection map: {}", dsr_conns.size(), r.status().ToString());
+    else
+      spdlog::warn("rebuild: {} of {} front end(s) answered in {} ms ({} not asked); {} connection(s), {} loaded", answered, answers.size(), took,
+                   not_asked, dsr_conns.size(), *r);
+  }
 }
 
 }  // namespace tacc::frontdoor

@@ -12,12 +12,18 @@
 //
 // Failover state (frontdoor.failover_state) goes through the hooks Failover calls:
 // "replicated" sends the data path's connection map with the active one's heartbeats
-// and loads the peer's into the standby's data path as it arrives.
+// and loads the peer's into the standby's data path as it arrives; "rebuild", on
+// becoming active, asks every front end in rotation for its connections
+// (ConnectionRebuild) and loads them. With nat round_robin or random, packets of
+// connections the kernel does not know are dropped until then (the client retransmits).
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
@@ -25,6 +31,7 @@
 #include "frontdoor/cluster_address.h"
 #include "frontdoor/dispatcher.h"
 #include "frontdoor/failover.h"
+#include "wire/handshake.h"
 
 namespace tacc::frontdoor {
 
@@ -41,7 +48,13 @@ class KernelMode : public ModeServer {
 
   // `own_address`: whether this mode puts the cluster address on the interface itself
   // (a dispatcher with no standby peer; a pair's Failover does it otherwise).
-  KernelMode(boost::asio::io_context& ctx, const Config& config, BackendTable& table, bool own_address);
+  // A back end's admin listener (host, port), if it is a tacc front end known from the
+  // beacons: where "rebuild" asks for its connections.
+  using AdminOf = std::function<std::optional<std::pair<std::string, uint16_t>>(const std::string& backend_id)>;
+
+  // `auth` and `admin_of`: for failover_state "rebuild" (may be null/empty otherwise).
+  KernelMode(boost::asio::io_context& ctx, const Config& config, BackendTable& table, bool own_address, wire::ClusterAuthPtr auth = nullptr,
+             AdminOf admin_of = nullptr);
   ~KernelMode() override;
   Status Start() override;
   void Stop() override;
@@ -51,6 +64,8 @@ class KernelMode : public ModeServer {
 
  private:
   void Reprogram();
+  // "rebuild": asks the front ends in rotation for their connections and loads them.
+  boost::asio::awaitable<void> RebuildFromFrontends();
 
   boost::asio::io_context& ctx_;
   Config config_;
@@ -61,6 +76,9 @@ class KernelMode : public ModeServer {
   std::unique_ptr<DsrDatapath> dsr_;
   std::unique_ptr<NatDatapath> nat_;
   uint64_t programmed_generation_ = ~uint64_t{0};
+  wire::ClusterAuthPtr auth_;
+  AdminOf admin_of_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace tacc::frontdoor

@@ -337,7 +337,7 @@ std::string NatDatapath::RulesetText(bool fresh) const {
     // Rules go, chains, sets and named counters stay (their counts survive the Update).
     add(fmt::format("flush table ip {}", t));
   }
-  for (const char* c : {"syn_dropped", "midstream", "no_backend", "cut", "stray"}) add(fmt::format("add counter ip {} {}", t, c));
+  for (const char* c : {"syn_dropped", "midstream", "no_backend", "cut", "stray", "unknown_reply"}) add(fmt::format("add counter ip {} {}", t, c));
   for (const auto& [counter, id] : known_) add(fmt::format("add counter ip {} {}", t, counter));
   add(fmt::format("add set ip {} backends {{ type ipv4_addr . inet_service; }}", t));
   add(fmt::format("flush set ip {} backends", t));
@@ -408,6 +408,13 @@ std::string NatDatapath::RulesetText(bool fresh) const {
         t, options_.vip, options_.port));
   }
   add(fmt::format("add rule ip {} forward_guard ip daddr {} counter name \"stray\" drop", t, options_.vip));
+  // A back end's packet from its service port that conntrack meets first (ct state new):
+  // an answer in a connection another dispatcher carried (a takeover). Forwarded, it
+  // would reach the client un-NATed (from the back end's address, not the VIP) and the
+  // client would reset the connection; dropped, the back end retransmits, and once
+  // Restore() (or the client's next packet, with a hash choice) has made the entry it
+  // goes through translated. A back end never opens connections from that port.
+  add(fmt::format("add rule ip {} forward_guard ct state new ip saddr . tcp sport @backends counter name \"unknown_reply\" drop", t));
   return r;
 }
 
@@ -472,6 +479,7 @@ Result<NatDatapath::Stats> NatDatapath::ReadStats() {
   st.no_backend = packets["no_backend"];
   st.cut = packets["cut"];
   st.stray = packets["stray"];
+  st.unknown_reply = packets["unknown_reply"];
   for (const auto& b : current_) st.backends.push_back({b.Id(), true, packets[CounterName(b)]});
   for (const auto& [counter, id] : known_) {
     bool current = std::any_of(current_.begin(), current_.end(), [&](const BackendSpec& b) { return b.Id() == id; });

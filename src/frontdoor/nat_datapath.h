@@ -21,7 +21,9 @@
 //   forward_guard (filter, forward): nothing addressed to the VIP itself is ever forwarded;
 //                 unless Options.drain, packets of connections to a back end that is no
 //                 longer current are dropped (the dispatcher never forwards to an address
-//                 that is not a current back end)
+//                 that is not a current back end); a back end's packet from its
+//                 service port of a connection conntrack did not know (a takeover) is
+//                 dropped rather than forwarded un-NATed (the client would reset it)
 // Packets to the VIP on other ports are not touched: the VIP is an address of the
 // dispatcher host, so they are delivered to it (or refused by it), never forwarded.
 //
@@ -132,6 +134,7 @@ class NatDatapath {
     uint64_t no_backend = 0;             // new connections to VIP:port while there was no back end (left to this host: refused)
     uint64_t cut = 0;                    // packets of connections to a removed back end, dropped (drain off)
     uint64_t stray = 0;                  // packets to the VIP that were about to be forwarded un-NATed, dropped
+    uint64_t unknown_reply = 0;          // packets from a back end's service port of a connection this host did not know, dropped
   };
 
   struct RestoreResult {

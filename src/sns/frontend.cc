@@ -12,7 +12,9 @@
 
 #include "common/metrics.h"
 #include "wire/cluster_options.h"
+#include "wire/datagram_seal.h"
 #include "http/server.h"
+#include "sns/connection_reporter.h"
 #include "sns/manager_stub.h"
 #include "sns/service.h"
 
@@ -121,7 +123,21 @@ class Frontend::AdminHandler : public http::RequestHandler {
       auto snap = fe_.directory_.Get();
       co_return http::MakeResponse(req, bhttp::status::ok, StatusJson(snap.get(), fe_.index_), "application/json");
     }
-    co_return http::MakeResponse(req, bhttp::status::not_found, "admin endpoints: /_tacc/health /_tacc/metrics /_tacc/status\n");
+    if (target == "/_tacc/connections") {
+      if (req.method() != bhttp::verb::post) co_return http::MakeResponse(req, bhttp::status::method_not_allowed, "POST a sealed connection query\n");
+      auto report = fe_.reporter_->Answer(req.body(), wire::NowUnixMs());
+      if (!report.ok()) {
+        spdlog::warn("front end {}: connection query refused: {}", fe_.index_, report.status().ToString());
+        auto code = report.status().kind() == ErrorKind::kForbidden      ? bhttp::status::forbidden
+                    : report.status().kind() == ErrorKind::kInvalidArgument ? bhttp::status::bad_request
+                                                                           : bhttp::status::internal_server_error;
+        co_return http::MakeResponse(req, code, report.status().message() + "\n");
+      }
+      spdlog::info("front end {}: reported its connections to a dispatcher rebuilding its connection map ({} bytes)", fe_.index_, report->size());
+      co_return http::MakeResponse(req, bhttp::status::ok, std::move(report).value(), "application/octet-stream");
+    }
+    co_return http::MakeResponse(req, bhttp::status::not_found,
+                                 "admin endpoints: /_tacc/health /_tacc/metrics /_tacc/status, POST /_tacc/connections (dispatchers)\n");
   }
 
  private:
@@ -201,6 +217,7 @@ Status Frontend::Start() {
   }
   port_ = static_cast<uint16_t>(port);
 
+  reporter_ = std::make_unique<ConnectionReporter>(auth_, port_);
   admin_handler_ = std::make_unique<AdminHandler>(*this);
   http::ServerLimits admin_limits = HttpLimits(config_);
   admin_limits.max_connections = kAdminConnections;

@@ -9,8 +9,10 @@
 //
 // The public port serves only the service. The admin listener (frontend.admin_host,
 // loopback by default; frontend.admin_port + index) serves /_tacc/health,
-// /_tacc/metrics (Prometheus) and /_tacc/status (JSON view of the beacon directory);
-// its address goes to the manager with the registration and from there into beacons.
+// /_tacc/metrics (Prometheus) and /_tacc/status (JSON view of the beacon directory),
+// and POST /_tacc/connections, a dispatcher's sealed question about the connections
+// this host holds (ConnectionReporter; failover_state "rebuild"); its address goes to
+// the manager with the registration and from there into beacons.
 //
 // Orderly stop (SIGTERM): BeginOrderlyStop() asks the manager for a successor, hands
 // the listening sockets to it (ListenerHandover), stops accepting, lets requests in
@@ -37,6 +39,8 @@
 #include "sns/manager_link.h"
 
 namespace tacc::sns {
+
+class ConnectionReporter;
 
 class Frontend {
  public:
@@ -79,6 +83,7 @@ class Frontend {
   std::shared_ptr<http::ServerBudget> budget_;        // the public port's, shared by the shards
   std::shared_ptr<http::ServerBudget> admin_budget_;  // small and separate: a flood on the public port can't lock operators out
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unique_ptr<ConnectionReporter> reporter_;  // POST /_tacc/connections on the admin listener
   std::unique_ptr<AdminHandler> admin_handler_;
   std::unique_ptr<http::Server> admin_;  // on shard 0
   std::unique_ptr<Launcher> launcher_;

@@ -18,6 +18,10 @@ std::string_view LabelOf(DatagramKind kind) {
       return "tacc/udp/subscribe/v1";
     case DATAGRAM_LOAD_REPORT:
       return "tacc/udp/load-report/v1";
+    case DATAGRAM_CONNECTION_QUERY:
+      return "tacc/http/connection-query/v1";
+    case DATAGRAM_CONNECTION_REPORT:
+      return "tacc/http/connection-report/v1";
     default:
       return "tacc/udp/unknown/v1";
   }

@@ -58,7 +58,9 @@ class KernelModeTest : public LabClusterTest {
       }
     }
     cluster_->StartManager(*mgr_);
-    for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i), mode == "dsr" ? 80 : 8080);
+    // Admin listeners on the hosts' addresses: failover_state "rebuild" asks them.
+    for (size_t i = 0; i < fes_.size(); ++i)
+      cluster_->StartFrontend(*fes_[i], static_cast<int>(i), mode == "dsr" ? 80 : 8080, {"frontend.admin_host=" + fes_[i]->ip});
   }
   std::vector<std::string> Settings(const std::string& mode, const std::string& extra_policy = "round_robin") {
     return {"frontdoor.mode=" + mode, std::string("frontdoor.address=") + kVip, "frontdoor.port=80", "frontdoor.interface=eth0",
@@ -174,6 +176,9 @@ TEST_P(TakeoverTest, EstablishedConnectionsSurviveAKillOfTheActiveDispatcherUnde
   RecordProperty("takeover_ms", static_cast<int>(takeover_ms));
   EXPECT_NE(cluster_->LogOf(standby_log).find("taking over as the active dispatcher: the peer missed 3 heartbeats"), std::string::npos)
       << cluster_->Log();
+  if (state == "rebuild") {
+    EXPECT_NE(cluster_->LogOf(standby_log).find("rebuild: 3 of 3 front end(s) answered"), std::string::npos) << cluster_->Log();
+  }
   EXPECT_EQ(survived, kConnections) << mode << "/" << state;
   EXPECT_EQ(same_front_end, survived);
   // After the takeover, new connections are served again.
@@ -181,8 +186,8 @@ TEST_P(TakeoverTest, EstablishedConnectionsSurviveAKillOfTheActiveDispatcherUnde
 }
 
 INSTANTIATE_TEST_SUITE_P(Ways, TakeoverTest,
-                         ::testing::Values(TakeoverCase{"dsr", "stateless"}, TakeoverCase{"dsr", "replicated"}, TakeoverCase{"nat", "stateless"},
-                                           TakeoverCase{"nat", "replicated"}),
+                         ::testing::Values(TakeoverCase{"dsr", "stateless"}, TakeoverCase{"dsr", "replicated"}, TakeoverCase{"dsr", "rebuild"},
+                                           TakeoverCase{"nat", "stateless"}, TakeoverCase{"nat", "replicated"}, TakeoverCase{"nat", "rebuild"}),
                          [](const auto& info) { return info.param.mode + "_" + info.param.state; });
 
 }  // namespace

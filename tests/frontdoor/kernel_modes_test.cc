@@ -177,7 +177,10 @@ TEST_P(TakeoverTest, EstablishedConnectionsSurviveAKillOfTheActiveDispatcherUnde
   EXPECT_NE(cluster_->LogOf(standby_log).find("taking over as the active dispatcher: the peer missed 3 heartbeats"), std::string::npos)
       << cluster_->Log();
   if (state == "rebuild") {
-    EXPECT_NE(cluster_->LogOf(standby_log).find("rebuild: 3 of 3 front end(s) answered"), std::string::npos) << cluster_->Log();
+    auto log = cluster_->LogOf(standby_log);
+    auto at = log.find("rebuild: 3 of 3 front end(s) answered");
+    EXPECT_NE(at, std::string::npos) << cluster_->Log();
+    if (at != std::string::npos) std::cout << log.substr(at, log.find('\n', at) - at) << "\n";
   }
   EXPECT_EQ(survived, kConnections) << mode << "/" << state;
   EXPECT_EQ(same_front_end, survived);

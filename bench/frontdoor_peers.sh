@@ -92,7 +92,10 @@ Environment (defaults):
   LARD_WARMUP=5         seconds of the trace before each measured run (fills the caches)
   TACC=build/release/tacc  the tacc binary (a copy is run, so a rebuild cannot swap it)
   OUT_DIR=bench/results where results go
-  BENCH_SCHED=auto      none | rr | nice | auto (bench/lib.sh)
+  BENCH_SCHED=rr        rr | none | nice | auto (bench/lib.sh). rr (SCHED_RR for wrk, nginx and the peer)
+                        by default, so that other work starting mid-run cannot favour the peers
+                        measured before it; the softirq work is not scheduled and is not protected.
+  QUIET_WAIT=0          seconds to wait, before each way, for other load to fall under QUIET_MAX%
   MAX_SECONDS=1500      the whole run is killed (and cleaned up) after this long
 EOF
 }
@@ -111,6 +114,9 @@ START_UTC="$(date -u '+%Y-%m-%d %H:%M UTC')"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 TACC_WANTED="${TACC:-$REPO/build/release/tacc}"
 OUT_DIR="${OUT_DIR:-$REPO/bench/results}"
+# rr by default, not lib.sh's auto: auto decides once, at the start, and a build starting
+# half-way through the run would then slow only the peers measured after it.
+export BENCH_SCHED="${BENCH_SCHED:-rr}"
 source "$REPO/bench/lib.sh"
 
 BENCH_SECONDS="${BENCH_SECONDS:-10}"
@@ -642,8 +648,10 @@ cost_cols() {  # key: the per-answer columns
   echo "${US1[$1]} | ${SI1[$1]} | ${PUS[$1]} | $(fmt "${TXB[$1]}") | ${BEC[$1]} | ${C0[$1]}% | ${C1[$1]}% | $(bound "$1") | ${ERRS[$1]:-none} |"
 }
 bound() {  # which core limited the point: the dispatcher's (1) or the load's and back ends' (0)
-  local c0="${C0[$1]:-0}" c1="${C1[$1]:-0}"
-  if ((c1 >= 90)); then echo "core 1"; elif ((c0 >= 95)); then echo "core 0"; else echo "—"; fi
+  local c0="${C0[$1]:-0}" c1="${C1[$1]:-0}" noise="${NOISE[$1]:-${NOISE[${1#*,}]:-0%}}" b="—"
+  if ((c1 >= 90)); then b="core 1"; elif ((c0 >= 95)); then b="core 0"; fi
+  ((${noise%\%} >= 10)) && b="$b?"  # other work was there too: busy is not all ours
+  echo "$b"
 }
 COST_HEAD="core 1 µs/answer | of it softirq µs | peer process µs/answer | disp eth0 tx B/answer | back-end conns/answer | core 0 busy | core 1 busy | bound by | errors |"
 COST_SEP="---|---|---|---|---|---|---|---|---|"
@@ -663,7 +671,7 @@ COST_SEP="---|---|---|---|---|---|---|---|---|"
   echo "  user-space process in the data path and choose by a Maglev hash of the connection (policy round_robin, stateless failover);"
   echo "  relay, l7 and HAProxy choose round robin. relay, l7 and HAProxy listen on disp's own address ${IP[disp]}:$PORT."
   echo "  $(nginx -v 2>&1 | sed 's/.*: //'), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'). Scheduling: BENCH_SCHED=$BENCH_SCHED."
-  echo "- **Noise:** a shared 2-core machine; other load before each way: $(for w in $WAYS; do [[ -n "${NOISE[$w]:-}" ]] && echo -n "$w ${NOISE[$w]}, "; done | sed 's/, $//')."
+  echo "- **Noise:** a shared 2-core machine; other load before each way: $(for w in $WAYS lard,${LARD_POLICIES// / lard,}; do [[ -n "${NOISE[$w]:-}" ]] && echo -n "${w#lard,} ${NOISE[$w]}, "; done | sed 's/, $//')."
   echo "  Ratios are of the same run; absolute figures move with the machine."
   if has_fig 1; then
     echo
@@ -751,7 +759,8 @@ COST_SEP="---|---|---|---|---|---|---|---|---|"
   echo "dispatcher host sent per answer (dsr: only the forwarded requests). Back-end conns/answer: connections the back ends accepted per"
   echo "answer (below 1 with Connection: close when the peer keeps back-end connections). Bound by: core 1 when it was at least 90% busy"
   echo "(the dispatcher was the limit), core 0 when core 0 was at least 95% busy and core 1 was not (wrk, the back ends and the bridge"
-  echo "were the limit: the way could do more than measured, and its ratio is a lower bound). Errors: wrk's socket errors and non-2xx answers."
+  echo "were the limit: the way could do more than measured, and its ratio is a lower bound); a '?' when other work used the machine"
+  echo "(10% or more before that way), so that busy time was not all the benchmark's. Errors: wrk's socket errors and non-2xx answers."
   echo "$ACCOUNTING_NOTE"
   echo
   echo "wrk outputs: $(basename "$WRK_OUT")."

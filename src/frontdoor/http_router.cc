@@ -34,6 +34,9 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kBodyChunk = 16 * 1024;
+// An answer body of at least this many bytes (Content-Length) is spliced, not parsed:
+// below it the body is mostly in the buffer the head was read with already.
+constexpr uint64_t kSpliceBodyAbove = 32 * 1024;
 
 // Closes both sockets when the exchange's current deadline passes; a phase moves
 // `deadline` forward before it starts. Ends when `done` is set and the timer cancelled.
@@ -288,7 +291,32 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
         const bool keep = client_keep && !rp.need_eof();
         rp.get().keep_alive(keep);
         dog.deadline = Clock::now() + std::chrono::milliseconds(config_.proxy.read_timeout_ms);
-        RelayEnd res_end = co_await RelayMessage<false>(client, backend, bbuf, rp, bytes);
+        RelayEnd res_end = RelayEnd::kOk;
+        if (!head && status != 204 && status != 304 && !rp.chunked() && rp.content_length() && *rp.content_length() >= kSpliceBodyAbove) {
+          // A body of known length: the head serialized afresh, then exactly that many
+          // bytes (the parser has nothing to find in them), through the kernel.
+          uint64_t left = *rp.content_length();
+          rp.get().body().data = nullptr;
+          rp.get().body().more = false;
+          bhttp::response_serializer<bhttp::buffer_body> sr{rp.get()};
+          auto [wec, wn] = co_await bhttp::async_write_header(client, sr, kUseTuple);
+          if (wec) res_end = RelayEnd::kOutFailed;
+          size_t buffered = static_cast<size_t>(std::min<uint64_t>(bbuf.size(), left));
+          if (res_end == RelayEnd::kOk && buffered > 0) {
+            auto part = asio::buffer(bbuf.data(), buffered);
+            auto [bec, bn] = co_await asio::async_write(client, part, kUseTuple);
+            if (bec) res_end = RelayEnd::kOutFailed;
+            bbuf.consume(buffered);
+            left -= buffered;
+          }
+          if (res_end == RelayEnd::kOk) {
+            SpliceEnd spliced = co_await SpliceExactly(backend, client, left);
+            if (spliced != SpliceEnd::kOk) res_end = spliced == SpliceEnd::kToFailed ? RelayEnd::kOutFailed : RelayEnd::kInFailed;
+          }
+          bytes += *rp.content_length();
+        } else {
+          res_end = co_await RelayMessage<false>(client, backend, bbuf, rp, bytes);
+        }
         if (res_end != RelayEnd::kOk) {
           finish(res_end != RelayEnd::kInFailed);
           co_return;

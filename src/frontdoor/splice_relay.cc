@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace tacc::frontdoor {
@@ -107,6 +108,45 @@ asio::awaitable<void> Watch(tcp::socket& a, tcp::socket& b, std::chrono::millise
 }
 
 }  // namespace
+
+asio::awaitable<SpliceEnd> SpliceExactly(tcp::socket& from, tcp::socket& to, uint64_t bytes) {
+  if (bytes == 0) co_return SpliceEnd::kOk;
+  Pipe pipe;
+  if (!pipe.ok()) co_return SpliceEnd::kFromFailed;
+  boost::system::error_code ec;
+  from.native_non_blocking(true, ec);
+  to.native_non_blocking(true, ec);
+  while (bytes > 0) {
+    ssize_t n = splice(from.native_handle(), nullptr, pipe.w, nullptr, static_cast<size_t>(std::min<uint64_t>(bytes, kChunk)),
+                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n == 0) co_return SpliceEnd::kFromFailed;  // EOF before the end of the body
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        auto [wec] = co_await from.async_wait(tcp::socket::wait_read, kUseTuple);
+        if (wec) co_return SpliceEnd::kFromFailed;
+        continue;
+      }
+      co_return SpliceEnd::kFromFailed;
+    }
+    auto left = static_cast<size_t>(n);
+    while (left > 0) {
+      ssize_t m = splice(pipe.r, nullptr, to.native_handle(), nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (m < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) {
+          auto [wec] = co_await to.async_wait(tcp::socket::wait_write, kUseTuple);
+          if (wec) co_return SpliceEnd::kToFailed;
+          continue;
+        }
+        co_return SpliceEnd::kToFailed;
+      }
+      left -= static_cast<size_t>(m);
+    }
+    bytes -= static_cast<uint64_t>(n);
+  }
+  co_return SpliceEnd::kOk;
+}
 
 asio::awaitable<RelayResult> SpliceRelay(tcp::socket& client, tcp::socket& backend, std::chrono::milliseconds idle_timeout) {
   RelayResult result;

@@ -6,6 +6,8 @@
 // so either side may finish sending first; an error on either side (reset, closed
 // under it) ends both. No byte either way for `idle_timeout` closes both.
 //
+// SpliceExactly is the same pump for a known number of bytes one way.
+//
 // Thread safety: the sockets belong to the calling coroutine's executor.
 #pragma once
 
@@ -25,6 +27,13 @@ struct RelayResult {
   bool idle_timeout = false;
   bool backend_reset = false;  // the back end's side failed (not an EOF)
 };
+
+// Moves exactly `bytes` from `from` to `to` with splice(2): the body of an HTTP message
+// whose length is known (l7 passes a Content-Length body through the kernel once its
+// head is sent). kFromFailed also when `from` ends before the last byte. No deadline of
+// its own: the caller closes the sockets to end it.
+enum class SpliceEnd { kOk, kFromFailed, kToFailed };
+boost::asio::awaitable<SpliceEnd> SpliceExactly(boost::asio::ip::tcp::socket& from, boost::asio::ip::tcp::socket& to, uint64_t bytes);
 
 boost::asio::awaitable<RelayResult> SpliceRelay(boost::asio::ip::tcp::socket& client, boost::asio::ip::tcp::socket& backend,
                                                 std::chrono::milliseconds idle_timeout);

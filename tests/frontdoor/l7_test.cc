@@ -100,6 +100,39 @@ TEST_F(L7Test, RequestsOfOneKeepAliveConnectionAreRoutedOneByOne) {
   EXPECT_EQ(first, second);
 }
 
+// Answers with a long Content-Length body (spliced through the kernel, not parsed) arrive
+// whole, and the connection goes on with the next request on either side; a HEAD answer
+// announcing a long body carries none.
+TEST_F(L7Test, LargeAnswersArriveWholeOnAKeepAliveConnection) {
+  StartCluster("round_robin");
+  const std::vector<size_t> sizes = {300'000, 40'000, 10, 1'000'000, 32'768};
+  std::vector<std::optional<std::string>> bodies;
+  lab_->RunIn(*client_, [&] {
+    TimedConnection c(disp_->ip, 80, 3s);
+    ASSERT_TRUE(c.ok());
+    for (size_t n : sizes) {
+      std::optional<std::string> body;
+      if (c.Send("GET /whoami?bytes=" + std::to_string(n) + " HTTP/1.1\r\nHost: lab\r\n\r\n", 3s)) body = c.ReadAnswerBody(5s);
+      bodies.push_back(body);
+    }
+  });
+  ASSERT_EQ(bodies.size(), sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    ASSERT_TRUE(bodies[i].has_value()) << "answer " << i << " (" << sizes[i] << " filler bytes) did not arrive";
+    const std::string& b = *bodies[i];
+    auto line_end = b.find('\n');
+    ASSERT_NE(line_end, std::string::npos);
+    EXPECT_EQ(b.size() - line_end - 1, sizes[i]) << "answer " << i;
+    EXPECT_EQ(b.find_first_not_of('x', line_end + 1), std::string::npos) << "answer " << i << " has bytes that are not the filler";
+    EXPECT_EQ(b.rfind("host=", 0), 0u) << "answer " << i << " starts with " << b.substr(0, 40);
+  }
+  auto head = Raw(*lab_, *client_, disp_->ip, 80, "HEAD /whoami?bytes=500000 HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(StatusOf(head), 200) << head.substr(0, 300);
+  auto head_end = head.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos) << head;
+  EXPECT_EQ(head.size(), head_end + 4) << "a HEAD answer carried a body";
+}
+
 TEST_F(L7Test, MalformedAndAmbiguousRequestsGetWhatTheFrontEndGives) {
   StartCluster("round_robin");
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -107,10 +107,10 @@ TEST(CliTest, DispatchNamesTheBadSetting) {
   auto bad_backend = RunTacc({"dispatch", "--backend", "not-an-address:80", "--set", "frontdoor.from_beacons=false", "--set", "cluster.run_dir=/tmp/tacc-cli-dispatch"});
   EXPECT_EQ(bad_backend.exit_code, 2) << bad_backend.output;
   EXPECT_NE(bad_backend.output.find("frontdoor.backends"), std::string::npos) << bad_backend.output;
-  auto rebuild = RunTacc({"dispatch", "--backend", "127.0.0.1:9", "--set", "frontdoor.from_beacons=false", "--set", "frontdoor.failover_state=rebuild",
+  auto rebuild = RunTacc({"dispatch", "--backend", "127.0.0.1:9", "--set", "frontdoor.from_beacons=false", "--set", "frontdoor.rebuild_timeout_ms=0",
                           "--set", "cluster.run_dir=/tmp/tacc-cli-dispatch"});
   EXPECT_EQ(rebuild.exit_code, 2) << rebuild.output;
-  EXPECT_NE(rebuild.output.find("frontdoor.failover_state"), std::string::npos) << rebuild.output;
+  EXPECT_NE(rebuild.output.find("frontdoor.rebuild_timeout_ms"), std::string::npos) << rebuild.output;
   auto mode = RunTacc({"dispatch", "--mode", "l9"});
   EXPECT_EQ(mode.exit_code, 2) << mode.output;
   EXPECT_NE(mode.output.find("frontdoor.mode"), std::string::npos) << mode.output;

@@ -16,6 +16,8 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <memory>
+#include <span>
 
 #include "common/metrics.h"
 #include "frontdoor/backend_connector.h"
@@ -74,8 +76,7 @@ enum class RelayEnd { kOk, kInFailed, kOutFailed };
 // serialized afresh (Beast's relay pattern with buffer_body).
 template <bool isRequest>
 asio::awaitable<RelayEnd> RelayMessage(tcp::socket& out, tcp::socket& in, beast::flat_buffer& inbuf, bhttp::parser<isRequest, bhttp::buffer_body>& p,
-                                       uint64_t& bytes) {
-  std::vector<char> buf(kBodyChunk);
+                                       uint64_t& bytes, std::span<char> buf) {
   bhttp::serializer<isRequest, bhttp::buffer_body> sr{p.get()};
   do {
     if (!p.is_done()) {
@@ -172,6 +173,11 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
   auto remote = client.remote_endpoint(ec);
   client.set_option(tcp::no_delay(true), ec);
   beast::flat_buffer cbuf;
+  beast::flat_buffer bbuf;  // the back end's answers (kept across requests for its capacity)
+  // Body bytes pass through here, one chunk at a time: one buffer per client connection
+  // (not zeroed), not one per message.
+  std::unique_ptr<char[]> body_chunk(new char[kBodyChunk]);
+  std::span<char> body_buf(body_chunk.get(), kBodyChunk);
   Watchdog dog;
   tcp::socket* backend_ptr = nullptr;
   const auto& http = config_.http;
@@ -240,7 +246,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
       uint64_t bytes = 0;
       dog.deadline = Clock::now() + std::chrono::milliseconds(http.read_timeout_ms);
       auto sent_at = Clock::now();
-      RelayEnd req_end = co_await RelayMessage<true>(backend, client, cbuf, p, bytes);
+      RelayEnd req_end = co_await RelayMessage<true>(backend, client, cbuf, p, bytes, body_buf);
       if (req_end != RelayEnd::kOk) {
         finish(req_end != RelayEnd::kOutFailed);
         if (dog.fired) co_return;
@@ -252,7 +258,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
         co_return;
       }
       // The answer (1xx interim answers are passed on and the final one read after).
-      beast::flat_buffer bbuf;
+      bbuf.consume(bbuf.size());  // anything left was the previous back-end connection's (not kept)
       for (;;) {
         bhttp::response_parser<bhttp::buffer_body> rp;
         rp.body_limit(boost::none);
@@ -315,7 +321,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
           }
           bytes += *rp.content_length();
         } else {
-          res_end = co_await RelayMessage<false>(client, backend, bbuf, rp, bytes);
+          res_end = co_await RelayMessage<false>(client, backend, bbuf, rp, bytes, body_buf);
         }
         if (res_end != RelayEnd::kOk) {
           finish(res_end != RelayEnd::kInFailed);

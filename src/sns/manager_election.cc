@@ -17,7 +17,10 @@ int FrontendRank(const wire::Beacon* last, uint32_t index) {
 
 bool ShouldRestartManager(const ElectionInput& in) {
   auto silent = in.now - in.last_beacon;
-  bool known_dead = in.connection_lost_and_process_gone && in.now - in.connection_lost_at >= in.timeout * in.rank;
+  // Only rank 0 acts on a broken connection at once. The others wait for the beacons'
+  // silence as usual: rank 0's replacement may take longer than a timeout to come up (a
+  // busy host, a sanitized build), and a second launch would race it for the lock.
+  bool known_dead = in.rank == 0 && in.connection_lost_and_process_gone;
   bool presumed_dead = silent > in.timeout * (in.rank + 1) || known_dead;
   return presumed_dead && in.now - in.last_restart > in.timeout * (in.rank + 2);
 }

@@ -27,7 +27,8 @@ struct ElectionInput {
   std::chrono::milliseconds timeout{0};  // frontend.manager_timeout_ms
   int rank = 0;
   // The connection to a manager on this host broke at this time and its process is
-  // gone: no need to wait for the beacons to stop (still waits rank x timeout).
+  // gone: rank 0 need not wait for the beacons to stop (the others still wait for their
+  // (rank + 1) x timeout of silence, in case rank 0's replacement is slow to start).
   bool connection_lost_and_process_gone = false;
   Clock::time_point connection_lost_at{};
 };

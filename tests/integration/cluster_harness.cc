@@ -28,6 +28,15 @@
 
 namespace tacc::testing {
 
+// How long front ends wait for a silent manager. Under ASan/UBSan a restarted manager
+// takes seconds to come up when the tests run two at a time, and a second front end
+// would restart it again: the sanitized build waits longer.
+#ifdef TACC_SANITIZED
+constexpr int kManagerTimeoutMs = 3000;
+#else
+constexpr int kManagerTimeoutMs = 1000;
+#endif
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
@@ -232,7 +241,7 @@ ClusterHarness::ClusterHarness(Options options) : options_(std::move(options)), 
                                    "classes.html_munger.min_workers=0",     // and its HTML workers
                                    "classes.keyword_filter.min_workers=0",
                                    "frontend.count=" + std::to_string(options_.frontends),
-                                   "frontend.manager_timeout_ms=1000",
+                                   "frontend.manager_timeout_ms=" + std::to_string(kManagerTimeoutMs),
                                    "manager.adopt_grace_ms=600",
                                    "log.level=info"};
   sets.insert(sets.end(), options_.settings.begin(), options_.settings.end());

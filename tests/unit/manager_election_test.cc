@@ -72,12 +72,17 @@ TEST(ManagerElectionTest, BrokenConnectionToADeadLocalManagerActsAtOnceForRankZe
   in.connection_lost_and_process_gone = true;
   in.connection_lost_at = in.now;
   EXPECT_TRUE(ShouldRestartManager(in));
-  // Rank 1 still waits one timeout for rank 0 to act.
-  auto r1 = Silent(100ms, 1);
+  // Rank 1 waits for its (1 + 1) x timeout of silence whatever it knows: rank 0's
+  // replacement may take more than a timeout to come up (regression: under ASan a
+  // second front end restarted the manager 3 s after the first, while the first's
+  // replacement was still starting).
+  auto r1 = Silent(1000ms, 1);
   r1.connection_lost_and_process_gone = true;
-  r1.connection_lost_at = r1.now - 500ms;
-  EXPECT_FALSE(ShouldRestartManager(r1));
   r1.connection_lost_at = r1.now - 1000ms;
+  EXPECT_FALSE(ShouldRestartManager(r1));
+  r1 = Silent(2001ms, 1);
+  r1.connection_lost_and_process_gone = true;
+  r1.connection_lost_at = r1.now - 2001ms;
   EXPECT_TRUE(ShouldRestartManager(r1));
 }
 

@@ -16,8 +16,12 @@ jobs=$(nproc)
 echo "== release build: unit + integration tests"
 ctest --test-dir build/release --output-on-failure -j "$jobs" --timeout 300
 echo "== asan+ubsan build: unit + integration tests"
+# One test at a time: sanitized processes start several times slower, and two clusters
+# starting beside each other on 2 cores pushed timing-bound tests (takeovers, manager
+# restarts, overload) past their bounds (2026-12-02: 2 of 720 failed at -j2, different
+# ones each run; each passed alone).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 600
+  ctest --test-dir build/asan --output-on-failure -j "${ASAN_JOBS:-1}" --timeout 600
 echo "== libFuzzer targets (clang): ${FUZZ_SECONDS:-20} s each"
 scripts/fuzz.sh
 echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"

@@ -41,38 +41,47 @@ struct Pipe {
 
 enum class PumpEnd { kEof, kFromFailed, kToFailed };
 
+// One splice of up to `max` bytes from `from` into the pipe, waiting while there is
+// nothing to read: the bytes moved, 0 on EOF, -1 on an error.
+asio::awaitable<ssize_t> Fill(tcp::socket& from, const Pipe& pipe, size_t max) {
+  for (;;) {
+    ssize_t n = splice(from.native_handle(), nullptr, pipe.w, nullptr, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n >= 0) co_return n;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) co_return -1;
+    auto [ec] = co_await from.async_wait(tcp::socket::wait_read, kUseTuple);
+    if (ec) co_return -1;
+  }
+}
+
+// Moves all `left` bytes in the pipe to `to`, waiting while it cannot take them; false
+// on an error. `counted` grows with each byte sent.
+asio::awaitable<bool> Drain(const Pipe& pipe, tcp::socket& to, size_t left, uint64_t& counted) {
+  while (left > 0) {
+    ssize_t m = splice(pipe.r, nullptr, to.native_handle(), nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (m < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) co_return false;
+      auto [ec] = co_await to.async_wait(tcp::socket::wait_write, kUseTuple);
+      if (ec) co_return false;
+      continue;
+    }
+    left -= static_cast<size_t>(m);
+    counted += static_cast<uint64_t>(m);
+  }
+  co_return true;
+}
+
 // splice: from -> pipe -> to, until EOF on `from` or an error.
 asio::awaitable<PumpEnd> Pump(tcp::socket& from, tcp::socket& to, uint64_t& counted, Clock::time_point& last) {
   Pipe pipe;
   if (!pipe.ok()) co_return PumpEnd::kFromFailed;
   for (;;) {
-    ssize_t n = splice(from.native_handle(), nullptr, pipe.w, nullptr, kChunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    ssize_t n = co_await Fill(from, pipe, kChunk);
     if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        auto [ec] = co_await from.async_wait(tcp::socket::wait_read, kUseTuple);
-        if (ec) co_return PumpEnd::kFromFailed;
-        continue;
-      }
-      co_return PumpEnd::kFromFailed;
-    }
+    if (n < 0) co_return PumpEnd::kFromFailed;
     last = Clock::now();
-    auto left = static_cast<size_t>(n);
-    while (left > 0) {
-      ssize_t m = splice(pipe.r, nullptr, to.native_handle(), nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (m < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          auto [ec] = co_await to.async_wait(tcp::socket::wait_write, kUseTuple);
-          if (ec) co_return PumpEnd::kToFailed;
-          continue;
-        }
-        co_return PumpEnd::kToFailed;
-      }
-      left -= static_cast<size_t>(m);
-      counted += static_cast<uint64_t>(m);
-    }
+    if (!co_await Drain(pipe, to, static_cast<size_t>(n), counted)) co_return PumpEnd::kToFailed;
     last = Clock::now();
   }
   boost::system::error_code ignored;
@@ -116,33 +125,11 @@ asio::awaitable<SpliceEnd> SpliceExactly(tcp::socket& from, tcp::socket& to, uin
   boost::system::error_code ec;
   from.native_non_blocking(true, ec);
   to.native_non_blocking(true, ec);
+  uint64_t sent = 0;
   while (bytes > 0) {
-    ssize_t n = splice(from.native_handle(), nullptr, pipe.w, nullptr, static_cast<size_t>(std::min<uint64_t>(bytes, kChunk)),
-                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n == 0) co_return SpliceEnd::kFromFailed;  // EOF before the end of the body
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        auto [wec] = co_await from.async_wait(tcp::socket::wait_read, kUseTuple);
-        if (wec) co_return SpliceEnd::kFromFailed;
-        continue;
-      }
-      co_return SpliceEnd::kFromFailed;
-    }
-    auto left = static_cast<size_t>(n);
-    while (left > 0) {
-      ssize_t m = splice(pipe.r, nullptr, to.native_handle(), nullptr, left, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (m < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN) {
-          auto [wec] = co_await to.async_wait(tcp::socket::wait_write, kUseTuple);
-          if (wec) co_return SpliceEnd::kToFailed;
-          continue;
-        }
-        co_return SpliceEnd::kToFailed;
-      }
-      left -= static_cast<size_t>(m);
-    }
+    ssize_t n = co_await Fill(from, pipe, static_cast<size_t>(std::min<uint64_t>(bytes, kChunk)));
+    if (n <= 0) co_return SpliceEnd::kFromFailed;  // an error, or EOF before the end of the body
+    if (!co_await Drain(pipe, to, static_cast<size_t>(n), sent)) co_return SpliceEnd::kToFailed;
     bytes -= static_cast<uint64_t>(n);
   }
   co_return SpliceEnd::kOk;

@@ -43,5 +43,6 @@ void AddConfigCommand(CLI::App& app);
 void AddKeyCommand(CLI::App& app);
 void AddUrlCommand(CLI::App& app);
 void AddDispatchCommand(CLI::App& app);
+void AddPlayCommand(CLI::App& app);
 
 }  // namespace tacc::cli

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   tacc::cli::AddKeyCommand(app);
   tacc::cli::AddUrlCommand(app);
   tacc::cli::AddDispatchCommand(app);
+  tacc::cli::AddPlayCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -44,5 +44,6 @@ void AddKeyCommand(CLI::App& app);
 void AddUrlCommand(CLI::App& app);
 void AddDispatchCommand(CLI::App& app);
 void AddPlayCommand(CLI::App& app);
+void AddTraceCommand(CLI::App& app);
 
 }  // namespace tacc::cli

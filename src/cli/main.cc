@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   tacc::cli::AddUrlCommand(app);
   tacc::cli::AddDispatchCommand(app);
   tacc::cli::AddPlayCommand(app);
+  tacc::cli::AddTraceCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

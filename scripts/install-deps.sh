@@ -25,6 +25,7 @@ PKGS=(
   libnetfilter-conntrack-dev  # front door nat mode: list and restore its connections in conntrack (hot-standby failover)
   iproute2 procps curl iputils-ping  # tests: namespaces (NetnsLab), process checks
   chromium                    # tests: a real browser through the proxy (headless)
+  adwaita-icon-theme          # `tacc trace serve`: real drawings (PNG icons) for the corpus pictures
 )
 BENCH_PKGS=(haproxy nginx-light wrk gnuplot-nox jq libnginx-mod-http-image-filter python3-pil python3-numpy)
 if [[ "${1:-}" == "--bench" ]]; then PKGS+=("${BENCH_PKGS[@]}"); fi

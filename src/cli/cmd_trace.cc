@@ -12,8 +12,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
 #include "cli/common_flags.h"
+#include "http/server.h"
+#include "tools/corpus_origin.h"
 #include "tools/think_time.h"
+#include "tools/trace_corpus.h"
 #include "tools/trace_file.h"
 #include "tools/trace_stats.h"
 #include "tools/trace_synth.h"
@@ -200,6 +206,70 @@ int RunImport(const ImportFlags& f) {
   return ok ? kExitOk : kExitUnavailable;
 }
 
+struct ServeFlags {
+  std::string trace;
+  std::string format = "auto";
+  std::string host = "127.0.0.1";
+  int port = 9000;
+  std::vector<std::string> photos{TACC_DEFAULT_PHOTOS};
+  std::vector<std::string> drawings{"/usr/share/icons/Adwaita"};
+  std::string delay = "0";
+};
+
+int RunServe(const ServeFlags& f) {
+  TraceFormat format;
+  if (!ParseFormatName(f.format, &format)) {
+    std::cerr << "tacc trace serve: --format must be auto, tacc, squid or common\n";
+    return kExitUsage;
+  }
+  OriginDelay delay;
+  if (!ParseOriginDelay(f.delay, &delay)) {
+    std::cerr << "tacc trace serve: --delay must be a time (200ms) or a spread low:high (100ms:100s)\n";
+    return kExitUsage;
+  }
+  Trace trace;
+  ImportReport import;
+  Status s = ReadTraceFile(f.trace, format, &trace, &import);
+  if (!s.ok()) {
+    std::cerr << "tacc trace serve: " << s.message() << "\n";
+    return kExitUsage;
+  }
+  if (import.bad) std::cerr << "tacc trace serve: " << DescribeBadLines(import) << "\n";
+  CorpusSources sources;
+  sources.photo_dirs = f.photos;
+  sources.drawing_dirs = f.drawings;
+  auto images = CorpusImages::Build(sources);
+  if (!images.ok()) {
+    std::cerr << "tacc trace serve: " << images.status().message() << "\n";
+    return kExitUnavailable;
+  }
+  TraceCorpus corpus(trace, &*images);
+  boost::asio::io_context ctx(1);
+  std::atomic<uint64_t> served{0};
+  CorpusOrigin origin(ctx, corpus, delay, &served);
+  http::ServerLimits limits;
+  limits.max_connections = 60000;
+  limits.idle_timeout_ms = 120000;
+  limits.write_timeout_ms = 300000;
+  http::Server server(ctx, limits, origin);
+  if (Status ls = server.Listen(f.host, f.port, false); !ls.ok()) {
+    std::cerr << "tacc trace serve: " << ls.message() << "\n";
+    return kExitUnavailable;
+  }
+  fmt::print("tacc trace serve: {} URLs on http://{}:{} ({} photos, {} drawings; {} JPEG, {} GIF, {} PNG encodings)\n", corpus.size(), f.host,
+             server.port(), images->photos(), images->drawings(), images->count(PictureFormat::kJpeg), images->count(PictureFormat::kGif),
+             images->count(PictureFormat::kPng));
+  std::fflush(stdout);
+  boost::asio::signal_set signals(ctx, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code&, int) {
+    server.Stop();
+    ctx.stop();
+  });
+  ctx.run();
+  fmt::print(stderr, "tacc trace serve: {} answers served\n", served.load());
+  return kExitOk;
+}
+
 }  // namespace
 
 
@@ -246,6 +316,17 @@ void AddTraceCommand(CLI::App& app) {
   import->add_option("--format", imf->format, "auto, squid, common")->capture_default_str();
   import->add_option("--out,-o", imf->out, "Output file ('-': stdout)")->capture_default_str();
   import->callback([imf] { g_exit_code = RunImport(*imf); });
+
+  auto svf = std::make_shared<ServeFlags>();
+  auto* serve = cmd->add_subcommand("serve", "An origin server for a trace's URLs: real pictures and pages of the logged types and sizes");
+  serve->add_option("--trace", svf->trace, "The trace whose URLs to serve (tacc, Squid or Common/Combined)")->required();
+  serve->add_option("--format", svf->format, "auto, tacc, squid, common")->capture_default_str();
+  serve->add_option("--host", svf->host, "Address to listen on (loopback by default: the origin is for tests and benchmarks)")->capture_default_str();
+  serve->add_option("--port", svf->port, "Port (0: any, printed)")->capture_default_str();
+  serve->add_option("--photos", svf->photos, "Directories of JPEG photos to make the pictures from; repeatable")->capture_default_str();
+  serve->add_option("--drawings", svf->drawings, "Directories of PNG drawings (icons), searched recursively; repeatable")->capture_default_str();
+  serve->add_option("--delay", svf->delay, "Delay before each answer: a time (200ms) or log-uniform per URL low:high (100ms:100s)")->capture_default_str();
+  serve->callback([svf] { g_exit_code = RunServe(*svf); });
 }
 
 }  // namespace tacc::cli

@@ -45,10 +45,10 @@ void Put32(std::string& s, uint32_t v) {
   s.push_back(static_cast<char>(v));
 }
 
-// Long sides of the ladder: 16 px to 2048 px in steps of about 19%.
-std::vector<int> LongSides() {
+// Long sides of the ladder: 16 px to max_side in steps of about 19%.
+std::vector<int> LongSides(int max_side) {
   std::vector<int> out;
-  for (double s = 16; s <= 2048; s *= 1.19) out.push_back(static_cast<int>(s) & ~1);
+  for (double s = 16; s <= max_side; s *= 1.19) out.push_back(static_cast<int>(s) & ~1);
   return out;
 }
 
@@ -140,17 +140,20 @@ Result<CorpusImages> CorpusImages::Build(const CorpusSources& sources) {
     std::sort(files.begin(), files.end());
     // Spread the picks over the whole set (folders, devices, emblems...).
     size_t step = std::max<size_t>(1, files.size() / static_cast<size_t>(std::max(1, sources.max_drawings)));
-    for (size_t i = 0; i < files.size() && c.drawings_ < sources.max_drawings; i += step) {
-      auto d = img::DecodePng(ReadFile(files[i]), limits);
-      if (!d.ok() || d->raster.channels < 3) continue;
-      rasters.emplace_back(img::Flatten(std::move(d->raster), img::Rgb{}), false);
-      ++c.drawings_;
+    // Many icons are symbolic (gray): pass after pass until enough colour ones are found.
+    for (size_t offset = 0; offset < step && c.drawings_ < sources.max_drawings; ++offset) {
+      for (size_t i = offset; i < files.size() && c.drawings_ < sources.max_drawings; i += step) {
+        auto d = img::DecodePng(ReadFile(files[i]), limits);
+        if (!d.ok() || d->raster.channels < 3) continue;
+        rasters.emplace_back(img::Flatten(std::move(d->raster), img::Rgb{}), false);
+        ++c.drawings_;
+      }
     }
   }
   if (c.photos_ == 0) return Status::NotFound("no colour JPEG photo found in the photo directories");
   if (c.drawings_ == 0) return Status::NotFound("no PNG drawing found in the drawing directories (Debian: adwaita-icon-theme)");
   for (const auto& [raster, photo] : rasters) {
-    for (int side : LongSides()) {
+    for (int side : LongSides(sources.max_long_side)) {
       // Photos go on JPEG (and large GIF) ladders, drawings on GIF and PNG: as on the web.
       img::Raster r = Scaled(raster, side);
       if (photo) {

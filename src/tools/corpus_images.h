@@ -30,6 +30,7 @@ struct CorpusSources {
   std::vector<std::string> photo_dirs;    // *.jpg, *.jpeg
   std::vector<std::string> drawing_dirs;  // *.png, searched recursively
   int max_drawings = 24;
+  int max_long_side = 2048;  // largest encoding's long side, px (tests use less: faster)
 };
 
 class CorpusImages {

@@ -214,6 +214,8 @@ struct ServeFlags {
   std::vector<std::string> photos{TACC_DEFAULT_PHOTOS};
   std::vector<std::string> drawings{"/usr/share/icons/Adwaita"};
   std::string delay = "0";
+  int max_drawings = 24;
+  int max_side = 2048;
 };
 
 int RunServe(const ServeFlags& f) {
@@ -238,6 +240,8 @@ int RunServe(const ServeFlags& f) {
   CorpusSources sources;
   sources.photo_dirs = f.photos;
   sources.drawing_dirs = f.drawings;
+  sources.max_drawings = f.max_drawings;
+  sources.max_long_side = f.max_side;
   auto images = CorpusImages::Build(sources);
   if (!images.ok()) {
     std::cerr << "tacc trace serve: " << images.status().message() << "\n";
@@ -326,6 +330,9 @@ void AddTraceCommand(CLI::App& app) {
   serve->add_option("--photos", svf->photos, "Directories of JPEG photos to make the pictures from; repeatable")->capture_default_str();
   serve->add_option("--drawings", svf->drawings, "Directories of PNG drawings (icons), searched recursively; repeatable")->capture_default_str();
   serve->add_option("--delay", svf->delay, "Delay before each answer: a time (200ms) or log-uniform per URL low:high (100ms:100s)")->capture_default_str();
+  serve->add_option("--max-drawings", svf->max_drawings, "Drawings to take at most (fewer: quicker start)")->capture_default_str();
+  serve->add_option("--max-side", svf->max_side, "Largest picture encoded, long side in px (fewer: quicker start; larger sizes are padded)")
+      ->capture_default_str();
   serve->callback([svf] { g_exit_code = RunServe(*svf); });
 }
 

@@ -304,3 +304,69 @@ TEST(PlayTest, TheRateChangesWhileItRuns) {
 
 }  // namespace
 }  // namespace tacc::testing
+
+namespace tacc::testing {
+namespace {
+
+// Starts `tacc <args>` with its stdout on a pipe; returns the pid and the fd to read.
+pid_t SpawnWithOutput(const std::vector<std::string>& args, int* out_fd) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], 1);
+    std::vector<std::string> all = {TACC_BINARY};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(TACC_BINARY, argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  *out_fd = out[0];
+  return pid;
+}
+
+// A synthetic trace, its origin (`tacc trace serve`) and `tacc play` through a TranSend
+// cluster: every request answered, the error pages still 404, repeats served from the cache.
+TEST(PlayTest, ASynthesizedWorkloadThroughTranSend) {
+  std::string trace = TempPath("synth.trace"), json = TempPath("synth.json");
+  auto synth = RunTacc({"trace", "synth", "-n", "300", "-d", "20s", "--objects", "120", "--sites", "4", "--seed", "3", "-q", "-o", trace});
+  ASSERT_EQ(synth.exit_code, 0) << synth.output;
+  int out_fd = -1;
+  pid_t serve = SpawnWithOutput({"trace", "serve", "--trace", trace, "--port", "0", "--max-side", "480", "--max-drawings", "4"}, &out_fd);
+  ASSERT_GT(serve, 0);
+  std::string line;
+  auto deadline = Clock::now() + 120s;
+  char ch;
+  while (Clock::now() < deadline && read(out_fd, &ch, 1) == 1 && ch != '\n') line += ch;
+  auto at = line.find("http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << line;
+  std::string origin = line.substr(at, line.find(' ', at) - at);
+
+  ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]"}});
+  c.Start();
+  auto r = RunTacc({"play", "-t", "127.0.0.1:" + std::to_string(c.FrontendPort()), "--trace", trace, "--speedup", "4", "--origin", origin, "--json",
+                    json, "--progress", "never"},
+                   120s);
+  kill(serve, SIGTERM);
+  int status = 0;
+  waitpid(serve, &status, 0);
+  close(out_fd);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string j = Slurp(json);
+  EXPECT_EQ(JsonNumber(j, "answered"), 300) << j << c.Log();
+  EXPECT_EQ(JsonNumber(j, "failed"), 0) << j;
+  size_t logged_404 = 0;
+  std::istringstream in(Slurp(trace));
+  for (std::string l; std::getline(in, l);) logged_404 += l.find("\t404\t") != std::string::npos;
+  EXPECT_EQ(JsonNumber(j, "404"), static_cast<double>(logged_404)) << j;
+  EXPECT_EQ(JsonNumber(j, "200"), static_cast<double>(300 - logged_404)) << j;
+  EXPECT_GT(JsonNumber(j, "cache_hits"), 0) << j;  // Zipf popularity: URLs come back
+  unlink(trace.c_str());
+  unlink(json.c_str());
+}
+
+}  // namespace
+}  // namespace tacc::testing

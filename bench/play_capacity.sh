@@ -30,6 +30,9 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
 RATES="${RATES:-25000 50000 75000 100000}"
 bench_build
+# Never measure beside another benchmark or experiment (bench/experiments/lib.sh's lock).
+exec 9>/tmp/tacc-bench.lock
+flock 9
 bench_wait_quiet
 
 work="$(mktemp -d)"

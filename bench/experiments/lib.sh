@@ -7,7 +7,8 @@
 #   exp_trace    makes (or reuses) a synthetic trace with `tacc trace synth`
 #   exp_serve    starts `tacc trace serve` for a trace in the background; sets ORIGIN_URL
 #   exp_up       starts `tacc up` (TranSend) in the background with the given --set
-#                settings; sets FE_PORT, ADMIN_PORT, UP_PID, UP_LOG
+#                settings; sets FE_PORT, ADMIN_PORT, UP_PID, UP_LOG, EXP_SETS (the --set
+#                arguments, for a `tacc worker` that joins the same cluster)
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 EXP_DIR="${EXP_DIR:-$REPO/docs/experiments}"
@@ -61,6 +62,7 @@ exp_up() {
     --set 'proxy.allowed_destinations=["127.0.0.1/32"]' --set log.level=warn)
   local s
   for s in "$@"; do sets+=(--set "$s"); done
+  EXP_SETS=("${sets[@]}")  # for other commands that join this cluster (e.g. `tacc worker`)
   bench_bg "$cpu" "$log" "$TACC" up "${sets[@]}"
   UP_PID="$BG_PID"
   UP_LOG="$log"

@@ -112,6 +112,14 @@ TEST(PlayTest, HelpSaysHowToOfferLoad) {
   auto none = RunTacc({"play", "--target", "127.0.0.1:1", "--url", "/x"});
   EXPECT_EQ(none.exit_code, 2);
   EXPECT_NE(none.output.find("--rate"), std::string::npos) << none.output;
+  for (const char* sub : {"synth", "stats", "import", "serve"}) {
+    auto t = RunTacc({"trace", sub, "--help"});
+    EXPECT_EQ(t.exit_code, 0) << sub << ": " << t.output;
+    EXPECT_NE(t.output.find("Usage"), std::string::npos) << sub;
+  }
+  auto bad = RunTacc({"trace", "synth", "--burstiness", "0.2", "-n", "10"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--burstiness"), std::string::npos) << bad.output;
   auto open_ended = RunTacc({"play", "--target", "127.0.0.1:1", "--mode", "reverse", "--url", "/x", "--rate", "10"});
   EXPECT_EQ(open_ended.exit_code, 2);
   EXPECT_NE(open_ended.output.find("duration"), std::string::npos) << open_ended.output;

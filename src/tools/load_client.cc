@@ -336,7 +336,9 @@ asio::awaitable<Outcome> LoadClient::Exchange(size_t t, const std::string& reque
     out.answer.body_bytes = msg.body();
     out.answer.approximate = msg.find("X-Tacc-Approximate") != msg.end() || msg.find("X-Tacc-Fallback") != msg.end();
     auto cache = msg.find("X-Tacc-Cache");
-    out.answer.cache_hit = cache != msg.end() && cache->value().substr(0, 3) == "hit";
+    // "hit" (the original, or an answer that needed no transformation) and "variant-hit"
+    // (a distilled variant) came from the cache; "miss" and "revalidated" went to the origin.
+    out.answer.cache_hit = cache != msg.end() && (cache->value().substr(0, 3) == "hit" || cache->value() == "variant-hit");
     Release(c, limits_.keep_alive && parser.keep_alive());
     co_return out;
   }

@@ -36,7 +36,7 @@ struct Answer {
   uint64_t body_bytes = 0;
   uint64_t bytes_out = 0;  // request as written
   bool approximate = false;  // X-Tacc-Approximate or X-Tacc-Fallback: a fallback answer
-  bool cache_hit = false;    // X-Tacc-Cache: hit...
+  bool cache_hit = false;    // X-Tacc-Cache: hit or variant-hit
 };
 
 struct SecondStats {

@@ -218,9 +218,11 @@ asio::awaitable<LoadClient::Conn*> LoadClient::Open(size_t t, PlayError* error) 
   co_return c;
 }
 
-asio::awaitable<LoadClient::Conn*> LoadClient::Acquire(size_t t, PlayError* error, bool* reused) {
+asio::awaitable<LoadClient::Conn*> LoadClient::Acquire(size_t t, PlayError* error, bool* reused, bool fresh) {
   Pool& p = pools_[t];
   *reused = false;
+  // A retry after a stale connection opens a new one: the next idle one may be as old.
+  if (fresh && p.open < limits_.max_connections_per_target) co_return co_await Open(t, error);
   if (!p.idle.empty()) {
     Conn* c = p.idle.back();
     p.idle.pop_back();
@@ -295,7 +297,7 @@ asio::awaitable<Outcome> LoadClient::Exchange(size_t t, const std::string& reque
   for (int attempt = 0; attempt < 2; ++attempt) {
     bool reused = false;
     PlayError error = PlayError::kOther;
-    Conn* c = co_await Acquire(t, &error, &reused);
+    Conn* c = co_await Acquire(t, &error, &reused, /*fresh=*/attempt > 0);
     if (!*alive) co_return out;
     if (!c) {
       out.error = error;

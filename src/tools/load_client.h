@@ -7,7 +7,7 @@
 // are pre-serialised bytes, answers are parsed by Beast with a body that only counts its
 // bytes, and deadlines are enforced by one sweep every few milliseconds that closes the
 // sockets of overdue exchanges (no timer per request). A connection that the server
-// closed while it sat idle is replaced once, transparently (as browsers do).
+// closed while it sat idle is replaced once, by a new one, transparently (as browsers do).
 // One io_context thread; not thread-safe.
 #pragma once
 
@@ -86,8 +86,9 @@ class LoadClient {
     int open = 0;
     uint64_t in_flight = 0;
   };
-  // A connection to target t, reused or new; null with *error if none could be had.
-  boost::asio::awaitable<Conn*> Acquire(size_t t, PlayError* error, bool* reused);
+  // A connection to target t, reused or new (`fresh`: new, unless the pool is full);
+  // null with *error if none could be had.
+  boost::asio::awaitable<Conn*> Acquire(size_t t, PlayError* error, bool* reused, bool fresh);
   boost::asio::awaitable<Conn*> Open(size_t t, PlayError* error);
   void Release(Conn* c, bool reusable);
   void Sweep();

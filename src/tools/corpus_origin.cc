@@ -14,6 +14,14 @@ namespace tacc::tools {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 
+namespace {
+// The body of an answer to HEAD: nothing (the server sends the head only).
+class NoBody : public http::BodySource {
+ public:
+  asio::awaitable<Result<std::string_view>> Next() override { co_return std::string_view(); }
+};
+}  // namespace
+
 bool ParseOriginDelay(const std::string& text, OriginDelay* out) {
   auto colon = text.find(':');
   if (colon == std::string::npos) {
@@ -57,11 +65,15 @@ asio::awaitable<http::Reply> CorpusOrigin::Handle(http::Request& request, const 
     r.set(bhttp::field::cache_control, "public, max-age=86400");
     r.set(bhttp::field::last_modified, "Mon, 01 Dec 1997 00:00:00 GMT");
   }
-  if (request.method() == bhttp::verb::head) {
-    r.content_length(r.body().size());
-    r.body().clear();
-  }
-  co_return r;
+  if (request.method() != bhttp::verb::head) co_return r;
+  // HEAD: the same head, Content-Length included, and no body. The server's streamed path
+  // knows HEAD (it writes the head only), so the answer goes out through a body source.
+  const uint64_t length = r.body().size();
+  r.body().clear();
+  r.content_length(length);
+  http::Reply reply(std::move(r));
+  reply.body = std::make_unique<NoBody>();
+  co_return reply;
 }
 
 }  // namespace tacc::tools

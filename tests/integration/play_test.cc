@@ -430,6 +430,23 @@ TEST(PlayTest, ASynthesizedWorkloadThroughTranSend) {
   ASSERT_NE(at, std::string::npos) << line;
   std::string origin = line.substr(at, line.find(' ', at) - at);
 
+  // HEAD gets the head GET would, Content-Length included, and no body.
+  {
+    std::string path;
+    std::istringstream lines(Slurp(trace));
+    for (std::string l; std::getline(lines, l) && path.empty();) {
+      if (l.empty() || l[0] == '#' || l.find("\t200\t") == std::string::npos) continue;
+      std::string url = l.substr(l.find("http://"));
+      url = url.substr(0, url.find('\t'));
+      path = url.substr(url.find('/', 7));
+    }
+    int port = std::stoi(origin.substr(origin.rfind(':') + 1));
+    std::string head = RawExchange("127.0.0.1", port, "HEAD " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto get = HttpRequest("127.0.0.1", port, "GET", path);
+    EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+    EXPECT_NE(head.find("Content-Length: " + std::to_string(get.body.size()) + "\r\n"), std::string::npos) << head;
+    EXPECT_EQ(head.size(), head.find("\r\n\r\n") + 4) << "HEAD got a body";
+  }
   ClusterHarness c({.settings = {"frontend.service=transend", "proxy.allowed_destinations=[\"127.0.0.1/32\"]"}});
   c.Start();
   auto r = RunTacc({"play", "-t", "127.0.0.1:" + std::to_string(c.FrontendPort()), "--trace", trace, "--speedup", "4", "--origin", origin, "--json",

@@ -502,6 +502,14 @@ def table_rows(steps):
 
     def emit(c):
         nonlocal prev_hi
+        if c["hi"] is None and c["any_hi"] is None and rows and rows[-1]["fe"] == c["fe"]:
+            # never kept up, and the front ends are the same: part of the row before it
+            last = rows[-1]
+            last["dmax"] = c["dmax"]
+            for e in (c["element"] or "").split(" & "):
+                if e and e not in (last["element"] or ""):
+                    last["element"] = (last["element"] + " & " if last["element"] else "") + e
+            return
         hi = c["hi"] if c["hi"] is not None else c["any_hi"]
         c["hi_shown"] = hi
         rows.append(c)

@@ -36,29 +36,51 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr size_t kBodyChunk = 16 * 1024;
+constexpr size_t kClientReadBytes = 4 * 1024;    // a request head, usually whole
+constexpr size_t kBackendReadBytes = 16 * 1024;  // an answer's head and a small body
 // An answer body of at least this many bytes (Content-Length) is spliced, not parsed:
 // below it the body is mostly in the buffer the head was read with already.
 constexpr uint64_t kSpliceBodyAbove = 32 * 1024;
 
 // Closes both sockets when the exchange's current deadline passes; a phase moves
-// `deadline` forward before it starts. Ends when `done` is set and the timer cancelled.
+// `deadline` forward before it starts. It runs beside the exchange as its own coroutine
+// (not joined with it by an awaitable operator, which would give every read and write a
+// cancellation slot): the exchange clears `client` and cancels the timer when it ends.
 struct Watchdog {
+  explicit Watchdog(const asio::any_io_executor& ex) : timer(ex) {}
+  asio::steady_timer timer;
   Clock::time_point deadline;
-  bool fired = false;
+  tcp::socket* client = nullptr;   // null: the exchange is over
+  tcp::socket* backend = nullptr;  // the back-end connection in use, if any
+  // Waiting for an answer's head: nothing has gone to the client yet, so a deadline
+  // passing closes only the back end, and the client is told (504).
+  bool spare_client = false;
+  bool backend_timed_out = false;
+  bool fired = false;  // the client's connection was closed for its deadline
 };
 
-asio::awaitable<void> Watch(tcp::socket& client, tcp::socket* const* backend, Watchdog& dog) {
-  asio::steady_timer timer(client.get_executor());
-  for (;;) {
-    timer.expires_at(dog.deadline);
-    auto [ec] = co_await timer.async_wait(kUseTuple);
-    if (ec) co_return;
-    if (Clock::now() >= dog.deadline) break;
-  }
-  dog.fired = true;
+// After a back end timed out, this long for the client to take its 504.
+constexpr auto kTimeoutAnswerGrace = std::chrono::seconds(5);
+
+asio::awaitable<void> Watch(std::shared_ptr<Watchdog> dog) {
   boost::system::error_code ignored;
-  client.close(ignored);
-  if (*backend) (*backend)->close(ignored);
+  for (;;) {
+    dog->timer.expires_at(dog->deadline);
+    auto [ec] = co_await dog->timer.async_wait(kUseTuple);
+    if (!dog->client) co_return;
+    if (ec || Clock::now() < dog->deadline) continue;
+    if (dog->spare_client && dog->backend) {
+      dog->backend_timed_out = true;
+      dog->spare_client = false;
+      dog->backend->close(ignored);
+      dog->deadline = Clock::now() + kTimeoutAnswerGrace;
+      continue;
+    }
+    break;
+  }
+  dog->fired = true;
+  dog->client->close(ignored);
+  if (dog->backend) dog->backend->close(ignored);
 }
 
 asio::awaitable<void> WriteError(tcp::socket& client, bhttp::status status, std::string_view why) {
@@ -145,11 +167,9 @@ std::optional<tcp::socket> HttpRouter::TakeIdle(const std::string& id) {
   while (!idle.empty()) {
     tcp::socket s = std::move(idle.back());
     idle.pop_back();
-    boost::system::error_code ec;
-    if (s.is_open() && s.available(ec) == 0 && !ec) {
-      pollfd pfd{s.native_handle(), POLLIN, 0};
-      if (::poll(&pfd, 1, 0) == 0) return s;
-    }
+    // One poll: POLLIN is set by stray bytes and by the back end's FIN alike.
+    pollfd pfd{s.native_handle(), POLLIN | POLLRDHUP, 0};
+    if (s.is_open() && ::poll(&pfd, 1, 0) == 0) return s;
   }
   return std::nullopt;
 }
@@ -164,6 +184,7 @@ void HttpRouter::Release(const std::string& id, tcp::socket socket) {
 asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
   static Counter& routed = Metrics().counter("tacc_dispatch_requests_total", "HTTP requests routed to a back end (l7)");
   static Counter& refused_requests = Metrics().counter("tacc_dispatch_bad_requests_total", "HTTP requests refused by the dispatcher itself (l7: malformed, ambiguous framing, over a limit)");
+  static Counter& timed_out = Metrics().counter("tacc_dispatch_backend_timeouts_total", "Requests answered 504 because the back end sent no answer within proxy.read_timeout_ms (l7)");
   static Counter& unserved = Metrics().counter("tacc_dispatch_no_backend_total", "Client connections closed because no back end could be reached");
   auto alive = alive_;
   ++open_;
@@ -172,14 +193,30 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
   boost::system::error_code ec;
   auto remote = client.remote_endpoint(ec);
   client.set_option(tcp::no_delay(true), ec);
+  // Beast reads at most a buffer's free capacity, and never less than 512 bytes: with
+  // the capacity reserved here an answer's head and a small body come in one read (an
+  // unreserved flat_buffer stays at 512 bytes and costs a system call per 512 bytes).
   beast::flat_buffer cbuf;
+  cbuf.reserve(kClientReadBytes);
   beast::flat_buffer bbuf;  // the back end's answers (kept across requests for its capacity)
+  bbuf.reserve(kBackendReadBytes);
   // Body bytes pass through here, one chunk at a time: one buffer per client connection
   // (not zeroed), not one per message.
   std::unique_ptr<char[]> body_chunk(new char[kBodyChunk]);
   std::span<char> body_buf(body_chunk.get(), kBodyChunk);
-  Watchdog dog;
-  tcp::socket* backend_ptr = nullptr;
+  auto dog_ptr = std::make_shared<Watchdog>(client.get_executor());
+  Watchdog& dog = *dog_ptr;
+  dog.client = &client;
+  dog.deadline = Clock::now() + std::chrono::milliseconds(config_.http.idle_timeout_ms);
+  asio::co_spawn(client.get_executor(), Watch(dog_ptr), asio::detached);
+  struct CallOff {  // however the exchange ends, the watchdog lets go of its sockets
+    Watchdog& dog;
+    ~CallOff() {
+      dog.client = nullptr;
+      dog.backend = nullptr;
+      dog.timer.cancel();
+    }
+  } call_off{dog};
   const auto& http = config_.http;
   auto serve = [&]() -> asio::awaitable<void> {
     for (;;) {
@@ -235,10 +272,10 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
       auto connection = std::move(acquired).value();
       tcp::socket& backend = connection.socket;
       const std::string& id = connection.id;
-      backend_ptr = &backend;
+      dog.backend = &backend;
       routed.Inc();
       auto finish = [&](bool ok) {
-        backend_ptr = nullptr;
+        dog.backend = nullptr;
         table_.Closed(id);
         policy_.Done(id);
         if (!ok) table_.ReportFailure(id);
@@ -265,10 +302,17 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
         rp.header_limit(static_cast<uint32_t>(http.max_header_bytes) * 4);
         if (head) rp.skip(true);
         dog.deadline = Clock::now() + std::chrono::milliseconds(config_.proxy.read_timeout_ms);
+        dog.spare_client = true;
         auto [hec, hn] = co_await bhttp::async_read_header(backend, bbuf, rp, kUseTuple);
+        dog.spare_client = false;
         if (hec) {
           finish(false);
-          if (!dog.fired) co_await WriteError(client, bhttp::status::bad_gateway, "the front end failed: " + hec.message());
+          if (dog.backend_timed_out) {
+            timed_out.Inc();
+            co_await WriteError(client, bhttp::status::gateway_timeout, "the front end did not answer in time");
+          } else if (!dog.fired) {
+            co_await WriteError(client, bhttp::status::bad_gateway, "the front end failed: " + hec.message());
+          }
           co_return;
         }
         table_.ObserveResponse(id, std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count());
@@ -298,7 +342,20 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
         rp.get().keep_alive(keep);
         dog.deadline = Clock::now() + std::chrono::milliseconds(config_.proxy.read_timeout_ms);
         RelayEnd res_end = RelayEnd::kOk;
-        if (!head && status != 204 && status != 304 && !rp.chunked() && rp.content_length() && *rp.content_length() >= kSpliceBodyAbove) {
+        const bool plain_body = !head && status != 204 && status != 304 && !rp.chunked() && rp.content_length();
+        if (plain_body && *rp.content_length() <= bbuf.size()) {
+          // The whole body came with the head (a small answer): head and body go out in
+          // one write, the body straight from the read buffer.
+          const size_t len = static_cast<size_t>(*rp.content_length());
+          rp.get().body().data = const_cast<void*>(bbuf.data().data());
+          rp.get().body().size = len;
+          rp.get().body().more = false;
+          bhttp::response_serializer<bhttp::buffer_body> sr{rp.get()};
+          auto [wec, wn] = co_await bhttp::async_write(client, sr, kUseTuple);
+          if (wec) res_end = RelayEnd::kOutFailed;
+          bbuf.consume(len);
+          bytes += len;
+        } else if (!head && status != 204 && status != 304 && !rp.chunked() && rp.content_length() && *rp.content_length() >= kSpliceBodyAbove) {
           // A body of known length: the head serialized afresh, then exactly that many
           // bytes (the parser has nothing to find in them), through the kernel.
           uint64_t left = *rp.content_length();
@@ -343,7 +400,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
       }
     }
   };
-  co_await (serve() || Watch(client, &backend_ptr, dog));
+  co_await serve();
   if (!*alive) co_return;
   if (pending) --pending_;
   --open_;

@@ -14,6 +14,15 @@
 // connect that fails is passive health evidence and the request goes to another back
 // end; a back end that fails after the request was sent gets the client a 502.
 // 101 Switching Protocols turns the connection into a byte tunnel (SpliceRelay).
+//
+// Deadlines: a watchdog coroutine beside each client connection closes it when its
+// current phase's deadline passes (http.idle_timeout_ms waiting for a request,
+// http.read_timeout_ms reading one, proxy.read_timeout_ms for the answer); a back end that
+// sends no answer head in time is closed alone and the client gets a 504.
+//
+// Cost per keep-alive request (the figure HAProxy http is measured against): two reads
+// and two writes, one poll of a kept back-end connection, no copy of a small body (it is
+// written from the read buffer, together with the head).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

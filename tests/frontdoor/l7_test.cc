@@ -3,6 +3,9 @@
 // one by one, and malformed or ambiguous requests get what a front end itself would
 // answer, so nothing can be smuggled through the dispatcher.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <map>
 #include <set>
@@ -152,6 +155,72 @@ TEST_F(L7Test, MalformedAndAmbiguousRequestsGetWhatTheFrontEndGives) {
   }
   // And a good request after all that is served.
   EXPECT_EQ(cluster_->Get(*client_, disp_->ip, 80, "/whoami").status, 200);
+}
+
+// A back end that takes connections (the kernel completes them) and never answers: a
+// listening socket inside `host` that nobody accepts from.
+class SilentBackend {
+ public:
+  SilentBackend(NetnsLab& lab, const NetnsLab::Host& host, int port) {
+    lab.RunIn(host, [&] {
+      fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int one = 1;
+      ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(static_cast<uint16_t>(port));
+      ok_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd_, 64) == 0;
+    });
+  }
+  ~SilentBackend() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+// The exchange's deadlines (a watchdog beside each client connection): a client that
+// never sends a request is closed after http.idle_timeout_ms; a back end that never
+// answers gets the client a 504 after proxy.read_timeout_ms, and the dispatcher goes on
+// serving.
+TEST_F(L7Test, ASilentClientIsClosedAndASilentBackEndGetsA504) {
+  SilentBackend silent(*lab_, *fes_[0], 9000);
+  ASSERT_TRUE(silent.ok());
+  cluster_->StartManager(*mgr_);
+  cluster_->StartFrontend(*fes_[1], 1);
+  // Two static back ends: the silent one and a tacc front end; round robin alternates.
+  cluster_->StartDispatcher(*disp_, {"frontdoor.mode=l7", "frontdoor.address=" + disp_->ip, "frontdoor.port=80", "frontdoor.policy=round_robin",
+                                     "frontdoor.from_beacons=false", "frontdoor.health_interval_ms=60000",
+                                     "frontdoor.backends=[\"" + fes_[0]->ip + ":9000\",\"" + fes_[1]->ip + ":8080\"]",
+                                     "http.idle_timeout_ms=400", "proxy.read_timeout_ms=400"});
+  auto deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline && cluster_->Get(*client_, disp_->ip, 80, "/whoami").status != 200) std::this_thread::sleep_for(50ms);
+
+  // A client that says nothing: closed, with nothing sent, well before our 5 s patience.
+  std::string said;
+  bool closed = false;
+  auto started = Clock::now();
+  lab_->RunIn(*client_, [&] {
+    TimedConnection c(disp_->ip, 80, 2s);
+    if (c.ok()) closed = c.ReadToEnd(&said, 5s);
+  });
+  auto waited = Clock::now() - started;
+  EXPECT_TRUE(closed) << "the dispatcher kept an idle client past 5 s (http.idle_timeout_ms=400)";
+  EXPECT_EQ(said, "");
+  EXPECT_GE(waited, 300ms) << "closed before its idle timeout";
+
+  // Requests on fresh connections alternate over the two back ends: the silent one's
+  // turn gets a 504 (not a hang, not a 502), the other's a 200.
+  std::map<int, int> statuses;
+  for (int i = 0; i < 4; ++i) {
+    auto raw = Raw(*lab_, *client_, disp_->ip, 80, "GET /whoami HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", 5s);
+    ++statuses[StatusOf(raw)];
+  }
+  EXPECT_EQ(statuses[504], 2) << "504s: " << statuses[504] << ", 200s: " << statuses[200] << ", no answer: " << statuses[0];
+  EXPECT_EQ(statuses[200], 2);
 }
 
 }  // namespace

@@ -26,6 +26,9 @@ using asio::ip::tcp;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
+// A request head's read buffer while a request is being read (given back when idle).
+constexpr size_t kRequestReadBytes = 4096;
+
 struct HttpCounters {
   Counter& requests = Metrics().counter("tacc_http_requests_total", "HTTP requests answered");
   Counter& bad_requests = Metrics().counter("tacc_http_bad_requests_total", "Malformed requests answered with 400");
@@ -360,6 +363,9 @@ asio::awaitable<void> Server::Session(std::shared_ptr<Conn> c, ServerLimits limi
         break;
       }
       if (wec || (state->draining && state->close_idle)) break;
+      // Beast reads at most the buffer's free capacity (512 bytes when empty): a
+      // browser's request head (often 600-1,500 bytes) would take two or three reads.
+      buffer.reserve(kRequestReadBytes);
     }
     ArmDeadline(c, limits.read_timeout_ms);  // one deadline for the whole request
     if (!co_await ServeOne(c, buffer, limits, *state, *budget, handler, info)) break;

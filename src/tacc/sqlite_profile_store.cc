@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <thread>
 #include <utility>
 
 namespace tacc::tacc_layer {
@@ -208,13 +209,23 @@ Result<std::unique_ptr<SqliteProfileStore>> SqliteProfileStore::Open(const std::
   sqlite3_busy_timeout(db->conn, options.busy_timeout_ms);
 
   // The first statement reads the file: this is where a garbage file is found out.
+  // SQLite answers SQLITE_BUSY to a journal-mode change at once, without calling the
+  // busy handler, while another connection (another front end opening the same new file)
+  // holds a lock: so the switch is retried here, for as long as busy_timeout_ms.
   auto mode = [&]() -> Result<std::string> {
     Stmt s;
     if (Status st = db->Prepare(path, "PRAGMA journal_mode=WAL", s, "reading the database"); !st.ok()) return st;
-    int step = sqlite3_step(s.get());
-    if (step != SQLITE_ROW) return SqliteError(db->conn, step, path, "switching to WAL mode");
-    const unsigned char* text = sqlite3_column_text(s.get(), 0);
-    return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+    for (;;) {
+      int step = sqlite3_step(s.get());
+      if (step == SQLITE_ROW) {
+        const unsigned char* text = sqlite3_column_text(s.get(), 0);
+        return std::string(text != nullptr ? reinterpret_cast<const char*>(text) : "");
+      }
+      if ((step & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= give_up) return SqliteError(db->conn, step, path, "switching to WAL mode");
+      sqlite3_reset(s.get());
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }();
   if (!mode.ok()) return mode.status();
   if (*mode != "wal") return Status::Unavailable("profile store " + path + ": cannot use WAL mode (journal mode stays '" + *mode + "')");

@@ -11,6 +11,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,29 @@ TEST_F(SqliteProfileStoreTest, ManyConcurrentCallsAllComplete) {
       },
       std::chrono::milliseconds(15000));
   EXPECT_EQ(done, kUsers);
+}
+
+// Front ends started together (`tacc up` with frontend.count > 1) open one new file at
+// the same moment: the switch to WAL and the schema must wait for each other, not fail
+// with "database is locked" (a regression: the WAL switch gave up at once).
+TEST_F(SqliteProfileStoreTest, StoresOpeningOneNewFileTogetherAllSucceed) {
+  constexpr int kRounds = 20, kOpeners = 6;
+  for (int round = 0; round < kRounds; ++round) {
+    std::string path = (dir_ / ("race-" + std::to_string(round) + ".db")).string();
+    std::vector<std::string> errors(kOpeners);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kOpeners; ++i) {
+      threads.emplace_back([&, i] {
+        ++ready;
+        while (ready.load() < kOpeners) std::this_thread::yield();
+        auto s = SqliteProfileStore::Open(path);
+        if (!s.ok()) errors[i] = s.status().ToString();
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < kOpeners; ++i) ASSERT_EQ(errors[i], "") << "round " << round << ", opener " << i;
+  }
 }
 
 TEST_F(SqliteProfileStoreTest, CreatesTheFileOwnerOnly) {

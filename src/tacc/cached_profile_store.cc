@@ -1,18 +1,34 @@
 #include "tacc/cached_profile_store.h"
 
 #include <utility>
+#include <vector>
 
 namespace tacc::tacc_layer {
 
 namespace asio = boost::asio;
 
 CachedProfileStore::CachedProfileStore(ProfileStore& backing, ProfileCacheOptions options, Clock clock)
-    : backing_(backing), options_(options), clock_(std::move(clock)) {}
+    : backing_(backing), options_(options), clock_(std::move(clock)), feed_seen_(options.feed ? options.feed->seq() : 0) {}
 
 CachedProfileStore::CachedProfileStore(ProfileStore& backing, ProfileCacheOptions options)
     : CachedProfileStore(backing, options, [] { return std::chrono::steady_clock::now(); }) {}
 
+void CachedProfileStore::CatchUp() {
+  if (!options_.feed || options_.feed->seq() == feed_seen_) return;
+  std::vector<std::string> written;
+  if (!options_.feed->Since(&feed_seen_, this, &written)) {
+    counters_.dropped_by_feed += index_.size();
+    Clear();
+    return;
+  }
+  for (const auto& token : written) {
+    if (index_.count(token)) ++counters_.dropped_by_feed;
+    Invalidate(token);
+  }
+}
+
 asio::awaitable<Result<std::optional<Profile>>> CachedProfileStore::Get(std::string token) {
+  CatchUp();
   if (auto it = index_.find(token); it != index_.end()) {
     if (clock_() < it->second->expires) {
       lru_.splice(lru_.begin(), lru_, it->second);
@@ -66,6 +82,7 @@ asio::awaitable<Status> CachedProfileStore::Write(std::string token, std::option
     Invalidate(token);
     co_return s;
   }
+  if (options_.feed) options_.feed->Published(token, this);
   // Cache the new state only if no other write overlapped this one (if one did, their
   // order at the backing store is unknown here, so the next Get asks the store).
   if (alone && epoch == write_epoch_) {

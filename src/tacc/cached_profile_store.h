@@ -3,9 +3,11 @@
 //
 // Every request needs its user's profile, so each front-end thread keeps recent ones in
 // memory: an LRU bounded by entry count, where users without a profile are remembered
-// too (negative entries: most users never set one). Another front end may change a
-// profile behind our back, so entries also expire after `ttl`: a change made elsewhere
-// shows here within ttl. This staleness is the BASE part; the backing store stays ACID.
+// too (negative entries: most users never set one). A write through another thread's
+// cache of this process reaches this one through `feed` (ProfileChangeFeed) at the next
+// Get. Another front end may change a profile behind our back, so entries also expire
+// after `ttl`: a change made in another process shows here within ttl. This staleness is
+// the BASE part; the backing store stays ACID.
 //
 // Get: a fresh entry answers at once (hit); otherwise the backing store is asked (miss)
 // and its answer cached, unless a Put or Erase through this cache overlapped the fetch
@@ -31,6 +33,7 @@
 
 #include "common/status.h"
 #include "tacc/profile.h"
+#include "tacc/profile_change_feed.h"
 #include "tacc/profile_store.h"
 
 namespace tacc::tacc_layer {
@@ -38,6 +41,7 @@ namespace tacc::tacc_layer {
 struct ProfileCacheOptions {
   size_t max_entries = 10000;  // 0 disables caching (every call goes to the backing store)
   std::chrono::milliseconds ttl{30000};
+  ProfileChangeFeed* feed = nullptr;  // writes of the other caches of this process (none: TTL only)
 };
 
 class CachedProfileStore final : public ProfileStore {
@@ -54,6 +58,7 @@ class CachedProfileStore final : public ProfileStore {
     uint64_t backing_errors = 0;  // backing store Get failed (error returned to the caller)
     uint64_t write_failures = 0;  // backing store Put/Erase failed (entry dropped)
     uint64_t not_cached = 0;      // a fetched answer not cached because a write raced it
+    uint64_t dropped_by_feed = 0; // entries dropped because another thread wrote them
   };
 
   CachedProfileStore(ProfileStore& backing, ProfileCacheOptions options, Clock clock);
@@ -80,6 +85,7 @@ class CachedProfileStore final : public ProfileStore {
 
   boost::asio::awaitable<Status> Write(std::string token, std::optional<Profile> profile);
   void Insert(const std::string& token, std::optional<Profile> profile);
+  void CatchUp();  // drops what other caches wrote since the last call
 
   ProfileStore& backing_;
   ProfileCacheOptions options_;
@@ -90,6 +96,7 @@ class CachedProfileStore final : public ProfileStore {
   // that overlapped a write (of any token: writes are rare) leaves the cache alone.
   // write_epoch_ is bumped when a Put or Erase starts.
   uint64_t write_epoch_ = 0;
+  uint64_t feed_seen_ = 0;  // the feed's sequence number this cache has caught up to
   int writes_in_flight_ = 0;
   Counters counters_;
 };

@@ -251,3 +251,54 @@ TEST_F(CachedProfileStoreTest, InvalidateAndClear) {
 
 }  // namespace
 }  // namespace tacc::tacc_layer
+
+namespace tacc::tacc_layer {
+namespace {
+
+// Two front-end threads' caches over one database: a preference saved through one is
+// what the other answers at its next Get, long before the TTL (the bug: the other thread
+// served the old profile for up to profiles.cache_ttl_ms).
+TEST_F(CachedProfileStoreTest, AWriteThroughOneThreadsCacheReachesTheOthersAtOnce) {
+  ProfileChangeFeed feed;
+  CachedProfileStore a(backing_, ProfileCacheOptions{100, 10s, &feed}, [this] { return now_; });
+  CachedProfileStore b(backing_, ProfileCacheOptions{100, 10s, &feed}, [this] { return now_; });
+  CachedProfileStore alone(backing_, ProfileCacheOptions{100, 10s}, [this] { return now_; });  // no feed
+  backing_.data["u"] = Prefs("30");
+  RunCoroutine(io_, [&]() -> asio::awaitable<void> {
+    CO_ASSERT_TRUE((co_await a.Get(std::string("u"))).ok());
+    CO_ASSERT_TRUE((co_await b.Get(std::string("u"))).ok());
+    CO_ASSERT_TRUE((co_await alone.Get(std::string("u"))).ok());
+    CO_ASSERT_TRUE((co_await a.Put(std::string("u"), Prefs("80"))).ok());
+    auto got = co_await b.Get(std::string("u"));
+    CO_ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(**got, Prefs("80")) << "b served the profile from before a's write";
+    auto own = co_await a.Get(std::string("u"));  // a's own write stays cached in a
+    CO_ASSERT_TRUE(own.ok() && own->has_value());
+    EXPECT_EQ(**own, Prefs("80"));
+    auto stale = co_await alone.Get(std::string("u"));  // without the feed: the TTL rules
+    CO_ASSERT_TRUE(stale.ok() && stale->has_value());
+    EXPECT_EQ(**stale, Prefs("30"));
+  });
+  EXPECT_EQ(b.counters().dropped_by_feed, 1u);
+  EXPECT_EQ(a.counters().dropped_by_feed, 0u);
+  EXPECT_EQ(a.counters().hits, 1u);
+}
+
+// A cache that fell more than the feed's capacity behind drops everything it holds.
+TEST_F(CachedProfileStoreTest, ACacheFarBehindTheFeedDropsEverything) {
+  ProfileChangeFeed feed;
+  CachedProfileStore b(backing_, ProfileCacheOptions{100, 10s, &feed}, [this] { return now_; });
+  backing_.data["u"] = Prefs("30");
+  RunCoroutine(io_, [&]() -> asio::awaitable<void> {
+    CO_ASSERT_TRUE((co_await b.Get(std::string("u"))).ok());
+    for (size_t i = 0; i < ProfileChangeFeed::kCapacity + 1; ++i) feed.Published("other" + std::to_string(i), &feed);
+    backing_.data["u"] = Prefs("90");  // "u" itself is not in the log that remains
+    auto got = co_await b.Get(std::string("u"));
+    CO_ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ(**got, Prefs("90"));
+  });
+  EXPECT_EQ(backing_.gets, 2);
+}
+
+}  // namespace
+}  // namespace tacc::tacc_layer

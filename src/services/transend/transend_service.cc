@@ -247,7 +247,8 @@ class TransendService : public sns::Service {
         cache_max_object_(c.cache.max_object_bytes),
         profile_db_(std::move(setup.profile_db)),
         profiles_(std::make_unique<tacc_layer::CachedProfileStore>(
-            *profile_db_, tacc_layer::ProfileCacheOptions{static_cast<size_t>(c.profiles.cache_entries), std::chrono::milliseconds(c.profiles.cache_ttl_ms)})),
+            *profile_db_, tacc_layer::ProfileCacheOptions{static_cast<size_t>(c.profiles.cache_entries), std::chrono::milliseconds(c.profiles.cache_ttl_ms),
+                                            &tacc_layer::ProfileChangeFeed::Process()})),
         via_name_("tacc-" + c.cluster.name) {}
 
   Status Reload(const Config& c) override {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdio>
@@ -63,6 +64,21 @@ int RunUp(UpFlags& f) {
   if (f.threads >= 0) extra.push_back("frontend.threads=" + std::to_string(f.threads));
   auto config = LoadConfig(f.common, "up", extra);
   if (!config.ok()) return kExitUsage;
+  if (f.dispatch == "l7" && config->http.trusted_proxies.empty()) {
+    // The l7 dispatcher names each client in X-Forwarded-For and reaches the front ends
+    // from this host: they believe it from here (and so from any local process), so that
+    // users without a cookie are told apart. Set http.trusted_proxies to choose otherwise.
+    std::vector<std::string> trusted = {"127.0.0.0/8", "::1/128"};
+    boost::system::error_code ec;
+    auto own = asio::ip::make_address(config->frontend.host, ec);
+    if (!ec && !own.is_loopback() && !own.is_unspecified()) trusted.push_back(own.to_string() + (own.is_v4() ? "/32" : "/128"));
+    std::string list;
+    for (const auto& t : trusted) list += (list.empty() ? "[\"" : ",\"") + t + "\"";
+    list += "]";
+    f.common.overrides.push_back("http.trusted_proxies=" + list);
+    config->http.trusted_proxies = trusted;
+    spdlog::info("front ends believe X-Forwarded-For from this host's l7 dispatcher (http.trusted_proxies={})", list);
+  }
   if (f.print_config) {
     std::cout << config->ToToml();
     return kExitOk;

@@ -87,6 +87,7 @@ struct Config {
     int request_timeout_ms = 30000;
     int max_connections = 10000;
     int64_t max_buffered_bytes = int64_t{256} << 20;
+    std::vector<std::string> trusted_proxies;  // CIDRs whose X-Forwarded-For is believed
   } http;
   struct Proxy {  // TranSend's proxy (issue 7): whom it serves and where it may go
     std::vector<std::string> client_networks = {"127.0.0.0/8", "::1/128"};

@@ -346,6 +346,7 @@ asio::awaitable<void> Server::Session(std::shared_ptr<Conn> c, ServerLimits limi
   RequestInfo info;
   boost::system::error_code ec;
   info.remote = c->socket.remote_endpoint(ec);
+  info.client = info.remote.address();
   c->socket.set_option(tcp::no_delay(true), ec);
   beast::flat_buffer buffer;
   for (;;) {

@@ -78,7 +78,10 @@ class ServerBudget {
 };
 
 struct RequestInfo {
-  boost::asio::ip::tcp::endpoint remote;
+  boost::asio::ip::tcp::endpoint remote;  // the socket's peer
+  // The client: remote's address, or, when remote is a trusted proxy
+  // (http.trusted_proxies), the address it forwarded for (X-Forwarded-For; ForwardedClient).
+  boost::asio::ip::address client;
 };
 
 // A response body produced piece by piece (e.g. streamed from an origin), so that the

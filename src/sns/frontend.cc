@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "wire/cluster_options.h"
 #include "wire/datagram_seal.h"
+#include "http/forwarded_client.h"
 #include "http/server.h"
 #include "sns/connection_reporter.h"
 #include "sns/manager_stub.h"
@@ -96,7 +97,13 @@ class Frontend::Shard : public http::RequestHandler {
 
   // Every request on the public port goes to the service (the admin paths included).
   asio::awaitable<http::Reply> Handle(http::Request& req, const http::RequestInfo& info) override {
-    ServiceContext sctx{stub_, fe_.config_, info};
+    if (fe_.config_.http.trusted_proxies.empty()) {
+      ServiceContext sctx{stub_, fe_.config_, info};
+      co_return co_await service_->Handle(req, sctx);
+    }
+    http::RequestInfo forwarded = info;
+    forwarded.client = http::ForwardedClient(req, info.remote.address(), fe_.trusted_proxies_);
+    ServiceContext sctx{stub_, fe_.config_, forwarded};
     co_return co_await service_->Handle(req, sctx);
   }
 
@@ -167,6 +174,9 @@ Frontend::~Frontend() {
 std::string Frontend::HandoverPath() const { return fmt::format("{}/frontend-{}.handover", config_.RunDir(), index_); }
 
 Status Frontend::Start() {
+  auto trusted = http::NetworkList::Make(config_.http.trusted_proxies);
+  if (!trusted.ok()) return Status::InvalidArgument("setting 'http.trusted_proxies': " + trusted.status().message());
+  trusted_proxies_ = std::move(*trusted);
   auto auth = wire::LoadClusterAuth(config_);
   if (!auth.ok()) return auth.status();
   auth_ = *auth;

@@ -32,6 +32,7 @@
 #include "common/cluster_key.h"
 #include "common/config.h"
 #include "common/process.h"
+#include "http/destination_policy.h"
 #include "http/server.h"
 #include "sns/directory_snapshot.h"
 #include "sns/launcher.h"
@@ -82,6 +83,7 @@ class Frontend {
   SharedDirectory directory_;
   std::shared_ptr<http::ServerBudget> budget_;        // the public port's, shared by the shards
   std::shared_ptr<http::ServerBudget> admin_budget_;  // small and separate: a flood on the public port can't lock operators out
+  http::NetworkList trusted_proxies_;                 // http.trusted_proxies (set in Start, read-only after)
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unique_ptr<ConnectionReporter> reporter_;  // POST /_tacc/connections on the admin listener
   std::unique_ptr<AdminHandler> admin_handler_;

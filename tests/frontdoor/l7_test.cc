@@ -157,6 +157,39 @@ TEST_F(L7Test, MalformedAndAmbiguousRequestsGetWhatTheFrontEndGives) {
   EXPECT_EQ(cluster_->Get(*client_, disp_->ip, 80, "/whoami").status, 200);
 }
 
+// Behind l7 every connection a front end sees is the dispatcher's. With the dispatcher
+// in http.trusted_proxies the front end takes each request to be from the client the
+// dispatcher names in X-Forwarded-For (TranSend keys users without a cookie by it); a
+// client's own X-Forwarded-For is never believed, directly or through the dispatcher.
+TEST_F(L7Test, FrontEndsTakeTheClientFromATrustedDispatcherOnly) {
+  cluster_->StartManager(*mgr_);
+  const std::string trust = "http.trusted_proxies=[\"" + disp_->ip + "/32\"]";
+  for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i), 8080, {trust});
+  cluster_->StartDispatcher(*disp_, {"frontdoor.mode=l7", "frontdoor.address=" + disp_->ip, "frontdoor.port=80", "frontdoor.policy=round_robin"});
+  auto deadline = Clock::now() + 20s;
+  auto joined = [&] {
+    auto log = cluster_->Log();
+    for (auto* fe : fes_)
+      if (log.find("back end " + fe->ip + ":8080 joined") == std::string::npos) return false;
+    return true;
+  };
+  while (Clock::now() < deadline && !joined()) std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(joined()) << cluster_->Log();
+
+  auto body_of = [](const std::string& raw) { auto at = raw.find("\r\n\r\n"); return at == std::string::npos ? std::string() : raw.substr(at + 4); };
+  const std::string plain = "GET /whoami HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n";
+  const std::string forged = "GET /whoami HTTP/1.1\r\nHost: lab\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n\r\n";
+  for (int i = 0; i < 3; ++i) {  // round robin: every front end once
+    auto via = body_of(Raw(*lab_, *client_, disp_->ip, 80, plain));
+    EXPECT_TRUE(WhoAmIClient(via).starts_with(disp_->ip + ":")) << via;  // the connection is the dispatcher's
+    EXPECT_EQ(WhoAmIFor(via), client_->ip) << via;   // the request is the client's
+    auto forged_via = body_of(Raw(*lab_, *client_, disp_->ip, 80, forged));
+    EXPECT_EQ(WhoAmIFor(forged_via), client_->ip) << "a client's own X-Forwarded-For was believed through the dispatcher: " << forged_via;
+  }
+  auto forged_direct = body_of(Raw(*lab_, *client_, fes_[0]->ip, 8080, forged));
+  EXPECT_EQ(WhoAmIFor(forged_direct), client_->ip) << "an untrusted client's X-Forwarded-For was believed: " << forged_direct;
+}
+
 // A back end that takes connections (the kernel completes them) and never answers: a
 // listening socket inside `host` that nobody accepts from.
 class SilentBackend {

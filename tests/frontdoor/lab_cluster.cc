@@ -257,5 +257,6 @@ std::string Field(const std::string& body, const std::string& name) {
 
 std::string WhoAmIHost(const std::string& body) { return Field(body, "host"); }
 std::string WhoAmIClient(const std::string& body) { return Field(body, "client"); }
+std::string WhoAmIFor(const std::string& body) { return Field(body, "for"); }
 
 }  // namespace tacc::testing

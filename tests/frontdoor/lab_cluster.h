@@ -122,5 +122,6 @@ class LabClusterTest : public ::testing::Test {
 // "host=10.0.0.12 pid=..." -> "10.0.0.12"; "" if absent.
 std::string WhoAmIHost(const std::string& body);
 std::string WhoAmIClient(const std::string& body);  // the client address the front end saw
+std::string WhoAmIFor(const std::string& body);     // whom it took the request to be from (http.trusted_proxies)
 
 }  // namespace tacc::testing

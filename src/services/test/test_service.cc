@@ -24,7 +24,10 @@ class TestService : public sns::Service {
     auto url = boost::urls::parse_origin_form(req.target());
     if (url && url->path() == "/whoami") {  // which front end answered, and whom it saw: for the front door's tests
       const auto& remote = ctx.request_info.remote;
-      std::string body = fmt::format("host={} pid={} client={}:{}\n", config_.cluster.host, getpid(), remote.address().to_string(), remote.port());
+      // client: the socket's peer; for: whom the front end takes the request to be from
+      // (the peer, or the client a trusted proxy forwarded for: http.trusted_proxies).
+      std::string body = fmt::format("host={} pid={} client={}:{} for={}\n", config_.cluster.host, getpid(), remote.address().to_string(), remote.port(),
+                                     ctx.request_info.client.to_string());
       // ?bytes=N: N bytes of filler after it (a large answer; at most 64 MiB).
       for (auto p : url->params())
         if (p.key == "bytes") body.append(std::min<size_t>(std::strtoull(std::string(p.value).c_str(), nullptr, 10), size_t{64} << 20), 'x');

@@ -285,7 +285,7 @@ class TransendService : public sns::Service {
     User u;
     auto cookie = tacc_layer::UserTokenFromCookies(req, cookie_);
     u.from_cookie = cookie.has_value();
-    u.token = cookie ? *cookie : tacc_layer::AddressUserToken(ctx.request_info.remote.address());
+    u.token = cookie ? *cookie : tacc_layer::AddressUserToken(ctx.request_info.client);
     auto profile = co_await profiles_->Get(u.token);
     if (!profile.ok()) co_return profile.status();
     if (*profile)
@@ -346,7 +346,7 @@ class TransendService : public sns::Service {
   }
 
   boost::asio::awaitable<http::Reply> Connect(http::Request& req, sns::ServiceContext& ctx) {
-    if (!clients_.Contains(ctx.request_info.remote.address()))
+    if (!clients_.Contains(ctx.request_info.client))
       co_return Page(req, bhttp::status::forbidden, "tunnelling is not offered to this client's network (proxy.client_networks)");
     // authority-form: host:port, the host maybe an [IPv6] literal.
     auto authority = boost::urls::parse_authority(req.target());
@@ -368,7 +368,7 @@ class TransendService : public sns::Service {
 
   // `args` go to every step of a chain the answer takes (refinement's zoom).
   boost::asio::awaitable<http::Reply> Forward(http::Request& req, sns::ServiceContext& ctx, const User& user, const std::map<std::string, std::string>& args) {
-    if (!clients_.Contains(ctx.request_info.remote.address()))
+    if (!clients_.Contains(ctx.request_info.client))
       co_return Page(req, bhttp::status::forbidden, "forward proxying is not offered to this client's network (proxy.client_networks)");
     auto url = boost::urls::parse_absolute_uri(req.target());
     if (!url) co_return Page(req, bhttp::status::bad_request, "the request target is not an absolute URL");

@@ -57,6 +57,7 @@ struct Config {
     double spawn_threshold = 4.0;  // H
     double spawn_hold_s = 5.0;     // D
     double reap_idle_s = 30.0;     // R
+    double reap_threshold = 1.0;   // L: reap one when the class would stay under it with one worker fewer, for R s
     int spawn_timeout_ms = 10000;
     int restart_backoff_min_ms = 200;
     int restart_backoff_max_ms = 10000;

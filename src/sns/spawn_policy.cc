@@ -42,6 +42,18 @@ class ThresholdPolicy : public SpawnPolicy {
     if (most_idle) {
       d.reap.emplace_back(most_idle->id);
       d.reason = fmt::format("idle for {:.1f} s >= R", std::chrono::duration<double>(most_idle->idle_for).count());
+      return d;
+    }
+    if (v.light_since != Clock::time_point{} && now - v.light_since >= idle_ && v.live > 1) {
+      const WorkerLoadView* least = nullptr;
+      for (auto& w : v.Workers())
+        if (!least || w.load < least->load || (w.load == least->load && w.idle_for > least->idle_for)) least = &w;
+      if (least) {
+        d.reap.emplace_back(least->id);
+        d.reason = fmt::format("light for {:.1f} s >= R: mean queue {:.2f} over {} workers would be {:.2f} over {}, under L",
+                               std::chrono::duration<double>(now - v.light_since).count(), v.mean_load, v.live,
+                               v.mean_load * v.live / (v.live - 1), v.live - 1);
+      }
     }
     return d;
   }

@@ -5,7 +5,9 @@
 // (manager.spawn_policy) and unit-tested with made-up views and fake time.
 //   threshold: keep min_workers; spawn one more when the mean smoothed queue exceeds H
 //              and no spawn happened in the last D seconds; reap the longest-idle worker
-//              once idle for R seconds, one per tick, never below min_workers.
+//              once idle for R seconds, one per tick, never below min_workers; and when
+//              the class has been light for R seconds (its mean queue spread over one
+//              worker fewer under L, see light_since), reap its least-loaded worker.
 //   fixed:     keep min_workers only (crash restarts still happen).
 #pragma once
 
@@ -32,6 +34,11 @@ struct ClassLoadView {
   int pending = 0;    // launched or scheduled to launch, not yet registered
   double mean_load = 0;
   std::chrono::steady_clock::time_point last_spawn{};  // epoch if never
+  // Since when the class has been light without a break: mean_load x live / (live - 1)
+  // under manager.reap_threshold, live above min_workers, nothing pending (kept by the
+  // supervisor across ticks; reset when it stops being light or a worker is reaped).
+  // Epoch: not light now.
+  std::chrono::steady_clock::time_point light_since{};
 
   // The class's workers, for a policy that reaps. Listed on first use only: listing
   // walks every worker (10,000 on a big cluster, four times a second), and a policy

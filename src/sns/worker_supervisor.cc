@@ -1,5 +1,6 @@
 #include "sns/worker_supervisor.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -186,6 +187,11 @@ void WorkerSupervisor::RunClassPolicy(const ClassConfig& cc, Clock::time_point n
   v.last_spawn = st.last_spawn;
   v.live = directory_.Live(cc.name);
   v.mean_load = directory_.MeanLoad(cc.name);
+  const double l = config_.manager.reap_threshold;
+  const bool light = l > 0 && v.pending == 0 && v.live > std::max(1, cc.min_workers) && v.mean_load * v.live / (v.live - 1) < l;
+  if (!light) st.light_since = {};
+  else if (st.light_since == Clock::time_point{}) st.light_since = now;
+  v.light_since = st.light_since;
   v.list_workers = [this, &cc, now](std::vector<WorkerLoadView>& out) {
     out.reserve(static_cast<size_t>(directory_.Live(cc.name)));
     for (auto& [id, w] : directory_.workers())
@@ -194,6 +200,7 @@ void WorkerSupervisor::RunClassPolicy(const ClassConfig& cc, Clock::time_point n
   auto d = policy_.Decide(v, now);
   for (int i = 0; i < d.spawn; ++i)
     if (!Spawn(cc.name, d.reason, now)) break;
+  if (!d.reap.empty()) st.light_since = {};  // the next reap for lightness waits R again
   for (auto& id : d.reap) {
     if (!directory_.MarkDraining(id)) continue;
     Counters().reaps.Inc();

@@ -83,6 +83,7 @@ class WorkerSupervisor {
   struct ClassState {
     explicit ClassState(const Config& c);
     Clock::time_point last_spawn{};
+    Clock::time_point light_since{};  // see ClassLoadView::light_since
     RestartBackoff backoff;
     std::vector<Clock::time_point> restarts_due;  // scheduled crash restarts
     bool suspended_reported = false;

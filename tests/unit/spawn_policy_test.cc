@@ -149,6 +149,40 @@ TEST_F(ThresholdPolicyTest, DoesNotReapWhilePendingOrWithinHold) {
   EXPECT_EQ(policy_->Decide(v, kNow).reap.size(), 1u);
 }
 
+// Under steady load no worker is ever idle (lottery scheduling gives each some tasks), so
+// after a burst only lightness shrinks the class: light for R seconds, the least-loaded
+// worker goes, one at a time.
+TEST_F(ThresholdPolicyTest, ReapsTheLeastLoadedWorkerWhenLightForR) {
+  auto v = Busy(4, 0.3);
+  v.workers[0].load = 0.4;
+  v.workers[1].load = 0.1;
+  v.workers[2].load = 0.3;
+  v.workers[3].load = 0.4;
+  v.light_since = kNow - 29s;
+  EXPECT_TRUE(policy_->Decide(v, kNow).reap.empty()) << "reaped before R";
+  v.light_since = kNow - 30s;
+  auto d = policy_->Decide(v, kNow);
+  ASSERT_EQ(d.reap.size(), 1u);
+  EXPECT_EQ(d.reap[0], "w1");
+  EXPECT_EQ(d.spawn, 0);
+}
+
+TEST_F(ThresholdPolicyTest, LightnessNeverReapsBelowMinWorkersNorWithinHold) {
+  auto v = Busy(1, 0.0);
+  v.light_since = kNow - 1h;
+  EXPECT_TRUE(policy_->Decide(v, kNow).reap.empty());  // min_workers = 1
+  auto w = Busy(3, 0.1);
+  w.light_since = kNow - 1h;
+  w.last_spawn = kNow - 2s;  // within D
+  EXPECT_TRUE(policy_->Decide(w, kNow).reap.empty());
+  w.pending = 1;
+  w.last_spawn = kNow - 1h;
+  EXPECT_TRUE(policy_->Decide(w, kNow).reap.empty());
+  w.pending = 0;
+  w.light_since = {};  // not light
+  EXPECT_TRUE(policy_->Decide(w, kNow).reap.empty());
+}
+
 TEST(FixedPolicyTest, KeepsMinimumOnlyAndNeverReaps) {
   Config config;
   config.manager.spawn_policy = "fixed";

@@ -234,6 +234,34 @@ TEST_F(WorkerSupervisorTest, PolicySeesTheDirectoryAndReapsMarkDraining) {
   EXPECT_EQ(policy_.last.live, 0);
 }
 
+// The supervisor tells the policy since when a class has been light (its load would stay
+// under manager.reap_threshold with one worker fewer), across ticks; heavier load or a
+// reap starts the clock again.
+TEST_F(WorkerSupervisorTest, TracksSinceWhenAClassIsLight) {
+  config_.manager.reap_threshold = 1.0;
+  ASSERT_TRUE(sup_.Spawn("echo", "test", kT0));
+  RegisterLast("echo-1", 0, kT0);
+  ASSERT_TRUE(sup_.Spawn("echo", "test", kT0));
+  RegisterLast("echo-2", 1, kT0);
+  ASSERT_TRUE(dir_.Report(&conns[0], 0, 0, 0, kT0).ok());
+  ASSERT_TRUE(dir_.Report(&conns[1], 0, 0, 0, kT0).ok());
+  sup_.Tick(kT0 + 1s, false);
+  EXPECT_EQ(policy_.last.light_since, kT0 + 1s);
+  sup_.Tick(kT0 + 2s, false);
+  EXPECT_EQ(policy_.last.light_since, kT0 + 1s) << "the clock restarted while the class stayed light";
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(dir_.Report(&conns[0], 8, 0, 0, kT0 + 2s).ok());  // heavy now
+  sup_.Tick(kT0 + 3s, false);
+  EXPECT_EQ(policy_.last.light_since, Clock::time_point{});
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(dir_.Report(&conns[0], 0, 0, 0, kT0 + 3s).ok());  // light again
+  sup_.Tick(kT0 + 4s, false);
+  EXPECT_EQ(policy_.last.light_since, kT0 + 4s);
+  policy_.reap = {"echo-2"};
+  EXPECT_EQ(sup_.Tick(kT0 + 5s, false), std::vector<std::string>{"echo-2"});
+  policy_.reap.clear();
+  sup_.Tick(kT0 + 6s, false);  // one worker left: nothing to spare, not light
+  EXPECT_EQ(policy_.last.light_since, Clock::time_point{});
+}
+
 TEST_F(WorkerSupervisorTest, AdoptingRunsNoPolicyButStillTimesOutLaunches) {
   policy_.spawn = 1;
   ASSERT_TRUE(sup_.Spawn("echo", "test", kT0));

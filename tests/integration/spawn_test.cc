@@ -106,6 +106,37 @@ TEST(SpawnTest, ScalesUpBalancesAndReaps) {
   EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
 }
 
+// After a burst the load falls but does not stop: no worker is ever idle for R (each
+// gets some of the tasks), yet the class shrinks, because it has been light for R (its
+// mean queue spread over one worker fewer stays under manager.reap_threshold).
+TEST(SpawnTest, ALightSteadyLoadShrinksTheClass) {
+  ClusterHarness c({.settings = {"manager.spawn_threshold=2", "manager.spawn_hold_s=1", "manager.reap_idle_s=3", "manager.reap_threshold=1",
+                                 "classes.test.max_workers=3", "classes.test.min_workers=0", "classes.test.args.cost_ms=40"}});
+  c.Start();
+  {
+    LoadGenerator burst("127.0.0.1", c.FrontendPort(), "/task/test", 12);
+    ASSERT_TRUE(c.WaitFor([](const wire::Beacon& b) { return ClusterHarness::CountWorkers(b, "test") == 3; }, 30s)) << c.Log();
+  }
+  // One client, one 40 ms task at a time: a third of a worker's time each, never idle long.
+  LoadGenerator light("127.0.0.1", c.FrontendPort(), "/task/test", 1);
+  bool had_three = false;  // WaitFor reads the history from the start: count from the third worker on
+  auto shrunk = c.WaitFor(
+      [&](const wire::Beacon& b) {
+        int n = ClusterHarness::CountWorkers(b, "test");
+        had_three = had_three || n == 3;
+        return had_three && n < 3;
+      },
+      20s);
+  ASSERT_TRUE(shrunk) << c.Log();
+  auto log = c.Log();
+  EXPECT_NE(log.find("light for"), std::string::npos) << "a worker was reaped, but not for lightness:\n" << log;
+  EXPECT_GE(ClusterHarness::CountWorkers(*shrunk, "test"), 1);
+  auto counts = light.counts();
+  EXPECT_EQ(counts.failed, 0u) << (counts.failures.empty() ? "" : counts.failures[0]);
+  std::string left;
+  EXPECT_TRUE(c.Stop(&left)) << "left behind:" << left;
+}
+
 TEST(SpawnTest, KeepsMinimumAndNeverExceedsMaximum) {
   ClusterHarness c({.settings = {"manager.spawn_threshold=1", "manager.spawn_hold_s=0.2", "classes.test.max_workers=2",
                                  "classes.test.min_workers=2", "classes.test.args.cost_ms=30"}});

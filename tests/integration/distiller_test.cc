@@ -110,6 +110,11 @@ TEST(DistillerTest, JpegsAreDistilledAndBrokenOnesPassAsTheyCame) {
   auto small = HttpRequest("127.0.0.1", c.FrontendPort(), "GET", base + "/photo.jpg");
   ASSERT_EQ(small.status, 200) << small.body;
   EXPECT_EQ(small.Header("X-Tacc-Chain"), "jpeg");
+  // What the distillation took, for tools and the browser's developer tools.
+  const std::string timing = small.Header("Server-Timing");
+  ASSERT_TRUE(timing.starts_with("distill;dur=")) << timing;
+  EXPECT_GT(std::stod(timing.substr(12)), 0.0) << timing;
+  EXPECT_NE(timing.find("desc=\"jpeg\""), std::string::npos) << timing;
   EXPECT_EQ(small.Header("Content-Type"), "image/jpeg");
   EXPECT_LT(small.body.size() * 3, photo.size()) << "not much smaller: " << small.body.size() << " of " << photo.size();
   auto decoded = DecodeJpeg(small.body, ImageLimits{}, [](Size s) { return s; });

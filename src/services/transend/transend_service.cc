@@ -202,7 +202,7 @@ make a key with <code>tacc url key</code>, set it in <code>url_api.keys</code>, 
 <code>tacc url sign http://site/photo.jpg -o w:320 -o q:60 --base http://{h}</code>.</li>
 </ol>
 <p><a href="/_tacc/prefs">Your preferences</a> (quality, size, format, grayscale, distillation on or off) are kept in the customization database.</p>
-<p>Answers carry <code>X-Tacc-Chain</code> (workers that made them), <code>X-Tacc-Cache</code> (hit, miss, revalidated, variant-hit) and,
+<p>Answers carry <code>X-Tacc-Chain</code> (workers that made them) with <code>Server-Timing: distill;dur=</code> (how long they took, ms), <code>X-Tacc-Cache</code> (hit, miss, revalidated, variant-hit) and,
 when a worker failed or was overloaded, <code>X-Tacc-Approximate</code>.</p>
 </body></html>
 )",
@@ -741,7 +741,9 @@ class TransendService : public sns::Service {
     in.mime_type = std::string(answer[bhttp::field::content_type]);
     in.profile = profile;
     in.args = std::move(args);
-    auto done = co_await tacc_layer::RunChain(ctx.tasks, rule.chain, std::move(in), std::chrono::steady_clock::now() + chain_deadline_);
+    const auto chain_started = std::chrono::steady_clock::now();
+    auto done = co_await tacc_layer::RunChain(ctx.tasks, rule.chain, std::move(in), chain_started + chain_deadline_);
+    const double chain_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - chain_started).count();
     if (!done.ok()) {
       std::string reason = done.status().message();
       co_return co_await Approximate(std::move(answer), std::move(original), reason, original_key);
@@ -756,6 +758,9 @@ class TransendService : public sns::Service {
     std::string chain;
     for (const auto& s : rule.chain) chain += (chain.empty() ? "" : "|") + s.worker_class;
     answer.set("X-Tacc-Chain", chain);
+    // The chain's time (queueing, the workers' work, the trips to them), for tools and
+    // browsers' developer tools: what the distillation added to this answer.
+    answer.set("Server-Timing", fmt::format("distill;dur={:.1f};desc=\"{}\"", chain_ms, chain));
     if (cached) {
       std::string variant_key = ResponseCache::VariantKey(cache_key, shape);
       CachedResponse v;

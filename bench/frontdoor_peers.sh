@@ -391,13 +391,7 @@ be_status() {  # "accepted-connections requests", summed over the back ends
 # ---------------------------------------------------------------- the peers
 TACC_BUILT="not used"
 if ((NEED_TACC)); then
-  for i in $(seq 120); do  # a stable copy of tacc (the build may be rewriting it)
-    m0="$(stat -c %Y.%s "$TACC_WANTED")"
-    sleep 2
-    [[ "$(stat -c %Y.%s "$TACC_WANTED")" == "$m0" ]] && cp "$TACC_WANTED" "$TMP/tacc" && cmp -s "$TACC_WANTED" "$TMP/tacc" && break
-    bench_log "$TACC_WANTED is being rebuilt; waiting"
-  done
-  [[ -x "$TMP/tacc" ]] || { echo "could not take a stable copy of $TACC_WANTED" >&2; exit 1; }
+  bench_stable_copy "$TACC_WANTED" "$TMP/tacc" 2
   TACC_BUILT="$(date -u -r "$TACC_WANTED" '+%Y-%m-%d %H:%M UTC')"
   "$TMP/tacc" dispatch --help >/dev/null || { echo "$TACC_WANTED has no dispatch command" >&2; exit 1; }
 fi

@@ -93,15 +93,7 @@ mkdir -p "$OUT_DIR"
 # re-executes its own binary for the manager and the front end).
 TACC_BUILT="—"
 if [[ " $TARGETS " == *" tacc "* ]]; then
-  for _ in $(seq 12); do
-    m0="$(stat -c %Y.%s "$TACC_BIN" 2>/dev/null || true)"
-    sleep 1
-    if [[ -n "$m0" && "$(stat -c %Y.%s "$TACC_BIN" 2>/dev/null)" == "$m0" ]] && cp "$TACC_BIN" "$TMP/tacc" && cmp -s "$TACC_BIN" "$TMP/tacc"; then break; fi
-    rm -f "$TMP/tacc"
-    bench_log "$TACC_BIN is missing or being rebuilt; waiting"
-    sleep 5
-  done
-  [[ -x "$TMP/tacc" ]] || { echo "could not take a stable copy of $TACC_BIN" >&2; exit 1; }
+  bench_stable_copy "$TACC_BIN" "$TMP/tacc"
   TACC_BUILT="$(date -u -r "$TACC_BIN" '+%Y-%m-%d %H:%M UTC')"
 fi
 

@@ -93,6 +93,24 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
+# bench_stable_copy SRC DST [STEADY_S]: copies the binary SRC to DST once SRC has not
+# changed for STEADY_S seconds (default 1), so that a rebuild during the run can neither
+# swap the binary under it (`tacc up` re-executes its own binary for every child) nor hand
+# over a half-linked one. Waits up to about 10 minutes; exits the script if it cannot.
+bench_stable_copy() {
+  local src="$1" dst="$2" steady="${3:-1}" deadline m0
+  deadline=$(($(date +%s) + 600))
+  while (($(date +%s) < deadline)); do
+    m0="$(stat -c %Y.%s "$src" 2>/dev/null || true)"
+    sleep "$steady"
+    if [[ -n "$m0" && "$(stat -c %Y.%s "$src" 2>/dev/null)" == "$m0" ]] && cp "$src" "$dst" && cmp -s "$src" "$dst"; then return 0; fi
+    rm -f "$dst"
+    bench_log "$src is missing or being rebuilt; waiting"
+  done
+  echo "could not take a stable copy of $src" >&2
+  exit 1
+}
+
 # A TCP port that nothing listens on now (loopback).
 bench_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

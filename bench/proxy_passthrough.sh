@@ -225,13 +225,7 @@ if [[ " $PROXIES " == *" tacc "* ]]; then
   # A copy, so that a rebuild of $BUILD during the run cannot swap the binary under it
   # (tacc up re-executes its own binary for the front end); taken only when the file has
   # not changed for 5 s, so that it is not a half-linked one.
-  for i in $(seq 120); do
-    m0="$(stat -c %Y.%s "$TACC_BIN")"
-    sleep 5
-    [[ "$(stat -c %Y.%s "$TACC_BIN")" == "$m0" ]] && cp "$TACC_BIN" "$TMP/tacc" && cmp -s "$TACC_BIN" "$TMP/tacc" && break
-    bench_log "$TACC_BIN is being rebuilt; waiting"
-  done
-  [[ -x "$TMP/tacc" ]] || { echo "could not take a stable copy of $TACC_BIN" >&2; exit 1; }
+  bench_stable_copy "$TACC_BIN" "$TMP/tacc" 5
   TACC_BUILT="$(date -u -r "$TMP/tacc" '+%Y-%m-%d %H:%M UTC')"
   # Pass-through means no cache, as for nginx and Squid (cache deny all): builds that have
   # TranSend's virtual cache get it turned off, and no cache partition worker.

@@ -136,15 +136,7 @@ trap on_exit EXIT
 # --- tacc: build (unless BENCH_SKIP_BUILD=1), then a stable copy (the build may be redone
 # meanwhile, and `tacc up` re-executes its own binary for every child).
 bench_build
-for _ in $(seq 12); do
-  m0="$(stat -c %Y.%s "$TACC" 2>/dev/null || true)"
-  sleep 1
-  if [[ -n "$m0" && "$(stat -c %Y.%s "$TACC" 2>/dev/null)" == "$m0" ]] && cp "$TACC" "$TMP/tacc" && cmp -s "$TACC" "$TMP/tacc"; then break; fi
-  rm -f "$TMP/tacc"
-  bench_log "$TACC is missing or being rebuilt; waiting"
-  sleep 5
-done
-[[ -x "$TMP/tacc" ]] || { echo "could not take a stable copy of $TACC" >&2; exit 1; }
+bench_stable_copy "$TACC" "$TMP/tacc"
 TACC_BUILT="$(date -u -r "$TACC" '+%Y-%m-%d %H:%M UTC')"
 TACC="$TMP/tacc"
 

@@ -97,13 +97,14 @@ class Frontend::Shard : public http::RequestHandler {
 
   // Every request on the public port goes to the service (the admin paths included).
   asio::awaitable<http::Reply> Handle(http::Request& req, const http::RequestInfo& info) override {
-    if (fe_.config_.http.trusted_proxies.empty()) {
-      ServiceContext sctx{stub_, fe_.config_, info};
-      co_return co_await service_->Handle(req, sctx);
+    const http::RequestInfo* effective = &info;
+    http::RequestInfo forwarded;
+    if (!fe_.config_.http.trusted_proxies.empty()) {  // else no copy: the socket's peer is the client
+      forwarded = info;
+      forwarded.client = http::ForwardedClient(req, info.remote.address(), fe_.trusted_proxies_);
+      effective = &forwarded;
     }
-    http::RequestInfo forwarded = info;
-    forwarded.client = http::ForwardedClient(req, info.remote.address(), fe_.trusted_proxies_);
-    ServiceContext sctx{stub_, fe_.config_, forwarded};
+    ServiceContext sctx{stub_, fe_.config_, *effective};
     co_return co_await service_->Handle(req, sctx);
   }
 

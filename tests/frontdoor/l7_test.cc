@@ -59,6 +59,10 @@ class L7Test : public LabClusterTest {
     cluster_->StartManager(*mgr_);
     for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i));
     cluster_->StartDispatcher(*disp_, {"frontdoor.mode=l7", "frontdoor.address=" + disp_->ip, "frontdoor.port=80", "frontdoor.policy=" + policy});
+    WaitUntilEveryFrontEndJoined();
+  }
+  // The dispatcher's log says every front end (port 8080) joined its rotation.
+  void WaitUntilEveryFrontEndJoined() {
     auto deadline = Clock::now() + 20s;
     auto joined = [&] {
       auto log = cluster_->Log();
@@ -166,15 +170,8 @@ TEST_F(L7Test, FrontEndsTakeTheClientFromATrustedDispatcherOnly) {
   const std::string trust = "http.trusted_proxies=[\"" + disp_->ip + "/32\"]";
   for (size_t i = 0; i < fes_.size(); ++i) cluster_->StartFrontend(*fes_[i], static_cast<int>(i), 8080, {trust});
   cluster_->StartDispatcher(*disp_, {"frontdoor.mode=l7", "frontdoor.address=" + disp_->ip, "frontdoor.port=80", "frontdoor.policy=round_robin"});
-  auto deadline = Clock::now() + 20s;
-  auto joined = [&] {
-    auto log = cluster_->Log();
-    for (auto* fe : fes_)
-      if (log.find("back end " + fe->ip + ":8080 joined") == std::string::npos) return false;
-    return true;
-  };
-  while (Clock::now() < deadline && !joined()) std::this_thread::sleep_for(50ms);
-  ASSERT_TRUE(joined()) << cluster_->Log();
+  WaitUntilEveryFrontEndJoined();
+  if (HasFatalFailure()) return;
 
   auto body_of = [](const std::string& raw) { auto at = raw.find("\r\n\r\n"); return at == std::string::npos ? std::string() : raw.substr(at + 4); };
   const std::string plain = "GET /whoami HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n";

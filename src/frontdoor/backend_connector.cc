@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <algorithm>
 #include <vector>
@@ -27,13 +28,19 @@ asio::awaitable<void> Expire(asio::steady_timer& t) { co_await t.async_wait(kUse
 asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table, PickPolicy& policy, PickContext ctx,
                                                             std::chrono::milliseconds timeout, int max_tries, TakeIdle take_idle) {
   auto ex = co_await asio::this_coro::executor;
-  std::vector<std::string> tried;
-  std::vector<Candidate> candidates;
-  std::string last_error = "no back end in rotation";
+  // Usually the first pick is taken: nothing is copied or allocated for it.
+  boost::container::small_vector<std::string, 4> tried;
+  std::vector<Candidate> filtered;
+  const char* last_error = "no back end in rotation";
+  std::string connect_error;
   for (int attempt = 0; attempt < max_tries; ++attempt) {
-    candidates.clear();
-    for (auto& c : table.Candidates())
-      if (std::find(tried.begin(), tried.end(), c.id) == tried.end()) candidates.push_back(c);
+    std::span<const Candidate> candidates = table.Candidates();
+    if (!tried.empty()) {
+      filtered.clear();
+      for (auto& c : candidates)
+        if (std::find(tried.begin(), tried.end(), c.id) == tried.end()) filtered.push_back(c);
+      candidates = filtered;
+    }
     if (candidates.empty()) break;
     auto pick = policy.Pick(candidates, ctx);
     if (!pick || *pick >= candidates.size()) break;
@@ -43,7 +50,7 @@ asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table,
     if (!state) continue;
     table.Opened(id);  // counted from the choice, so a burst does not all pick the same one
     if (take_idle) {
-      if (auto kept = take_idle(id)) co_return BackendConnection{std::move(*kept), std::move(id)};
+      if (auto kept = take_idle(id)) co_return BackendConnection{std::move(*kept), std::move(id), true};
     }
     boost::system::error_code aec;
     auto address = asio::ip::make_address(state->backend.spec.host, aec);
@@ -56,14 +63,19 @@ asio::awaitable<Result<BackendConnection>> ConnectToBackend(BackendTable& table,
       table.ObserveResponse(id, std::chrono::duration<double, std::milli>(Clock::now() - started).count());
       table.ReportSuccess(id);
       socket.set_option(tcp::no_delay(true), aec);
-      co_return BackendConnection{std::move(socket), std::move(id)};
+      co_return BackendConnection{std::move(socket), std::move(id), false};
     }
-    last_error = outcome.index() == 0 ? std::get<0>(outcome).message() : "connect timed out";
+    if (outcome.index() == 0) {
+      connect_error = std::get<0>(outcome).message();
+      last_error = connect_error.c_str();
+    } else {
+      last_error = "connect timed out";
+    }
     policy.Done(id);  // this pick is over
     table.Closed(id);
     table.ReportFailure(id);
   }
-  co_return Status::Unavailable("no back end could be reached: " + last_error);
+  co_return Status::Unavailable(std::string("no back end could be reached: ") + last_error);
 }
 
 }  // namespace tacc::frontdoor

@@ -20,6 +20,7 @@ namespace tacc::frontdoor {
 struct BackendConnection {
   boost::asio::ip::tcp::socket socket;
   std::string id;
+  bool reused = false;  // a kept connection (take_idle), not a fresh connect
 };
 
 // Unavailable when no back end is in rotation or every try failed. At most `max_tries`

@@ -31,9 +31,15 @@ Status ClusterListener::Start(const std::string& what) {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(settings_.max_pending, ec);
   if (ec) return Status::Unavailable(fmt::format("cannot listen on {}:{}: {}", settings_.address, settings_.port, ec.message()));
-  spdlog::info("dispatching ({}) on {}:{}", what, settings_.address, settings_.port);
+  spdlog::info("dispatching ({}) on {}:{}", what, settings_.address, port());
   asio::co_spawn(ctx_, AcceptLoop(), asio::detached);
   return Status::Ok();
+}
+
+uint16_t ClusterListener::port() const {
+  boost::system::error_code ec;
+  auto ep = acceptor_.local_endpoint(ec);
+  return ec ? 0 : ep.port();
 }
 
 void ClusterListener::Stop() {

@@ -33,6 +33,8 @@ class ClusterListener {
   // `what` names the mode in the log line.
   Status Start(const std::string& what);
   void Stop();
+  // The port bound (frontdoor.port, or the one the kernel chose for 0); 0 before Start.
+  uint16_t port() const;
 
  private:
   boost::asio::awaitable<void> AcceptLoop();

@@ -119,13 +119,18 @@ void KernelMode::Reprogram() {
   // dsr: frames go to each back end's MAC; one that cannot be resolved is left out.
   std::vector<DsrBackend> backends;
   std::vector<MaglevEntry> resolved;
+  std::map<asio::ip::address_v4, std::string> unresolved;
   for (size_t i = 0; i < rotation.size(); ++i) {
     boost::system::error_code ec;
     auto ip = asio::ip::make_address_v4(rotation[i]->backend.spec.host, ec);
     if (ec) continue;
-    auto mac = ResolveNeighbor(interface_, ip, std::chrono::milliseconds(300));
+    auto mac = LookupNeighbor(interface_, ip);
     if (!mac.ok()) {
       spdlog::warn("dsr: back end {} left out: {}", rotation[i]->backend.spec.Id(), mac.status().ToString());
+      continue;
+    }
+    if (!*mac) {  // not in the neighbour table: left out until resolved
+      unresolved.emplace(ip, rotation[i]->backend.spec.Id());
       continue;
     }
     if (rotation[i]->backend.spec.port != config_.frontdoor.port)
@@ -133,12 +138,46 @@ void KernelMode::Reprogram() {
                    config_.frontdoor.port);
     // One entry per host: dsr forwards by address (the port is the cluster's).
     if (std::any_of(backends.begin(), backends.end(), [&](const DsrBackend& b) { return b.address == ip; })) continue;
-    backends.push_back({ip, *mac});
+    backends.push_back({ip, **mac});
     resolved.push_back(entries[i]);
   }
   auto slots = MaglevTable::Build(resolved, kDsrSlots);
   if (Status s = dsr_->Update(backends, slots); !s.ok()) spdlog::error("dsr: cannot program {} back end(s): {}", backends.size(), s.ToString());
   else spdlog::info("dsr: {} back end(s) in rotation", backends.size());
+  if (!unresolved.empty()) ResolveInBackground(unresolved);
+}
+
+void KernelMode::ResolveInBackground(const std::map<asio::ip::address_v4, std::string>& ips) {
+  std::vector<asio::ip::address_v4> asked;
+  for (auto& [ip, id] : ips) {
+    if (!resolving_.insert(ip).second) continue;  // already being resolved
+    spdlog::info("dsr: back end {} waits for its MAC address (ARP)", id);
+    asked.push_back(ip);
+  }
+  if (asked.empty()) return;
+  asio::post(resolver_, [this, asked, ids = ips, interface = interface_, alive = alive_] {
+    // Each result goes back to the event loop as it comes.
+    auto report = [&](asio::ip::address_v4 ip, const Status& status) {
+      auto it = ids.find(ip);
+      std::string id = it == ids.end() ? ip.to_string() : it->second;
+      asio::post(ctx_, [this, ip, id, status, alive] {
+        if (!*alive) return;
+        resolving_.erase(ip);
+        if (!status.ok()) {
+          spdlog::warn("dsr: back end {} left out: {}", id, status.ToString());
+          return;
+        }
+        programmed_generation_ = ~uint64_t{0};  // the same rotation, one more MAC
+        Reprogram();
+      });
+    };
+    std::set<asio::ip::address_v4> pending(asked.begin(), asked.end());
+    Status s = ResolveNeighbors(interface, asked, kResolveTimeout, [&](asio::ip::address_v4 ip, Result<MacAddress> mac) {
+      pending.erase(ip);
+      report(ip, mac.ok() ? Status::Ok() : mac.status());
+    });
+    for (auto& ip : pending) report(ip, s);
+  });
 }
 
 Failover::Hooks KernelMode::hooks() {

@@ -20,6 +20,12 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address_v4.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <map>
+#include <set>
 
 #include <functional>
 #include <memory>
@@ -45,6 +51,7 @@ class KernelMode : public ModeServer {
   // map is rebuilt in one transaction per change, which costs ~0.5 s at 65537 slots.
   static constexpr uint32_t kDsrSlots = 65537;
   static constexpr uint32_t kNatSlots = 4093;
+  static constexpr std::chrono::milliseconds kResolveTimeout{300};
 
   // `own_address`: whether this mode puts the cluster address on the interface itself
   // (a dispatcher with no standby peer; a pair's Failover does it otherwise).
@@ -64,6 +71,9 @@ class KernelMode : public ModeServer {
 
  private:
   void Reprogram();
+  // Resolves the MACs of `ips` (ip -> back-end id) on the resolver thread; programs dsr
+  // again as each becomes known.
+  void ResolveInBackground(const std::map<boost::asio::ip::address_v4, std::string>& ips);
   // "rebuild": asks the front ends in rotation for their connections and loads them.
   boost::asio::awaitable<void> RebuildFromFrontends();
 
@@ -79,6 +89,9 @@ class KernelMode : public ModeServer {
   wire::ClusterAuthPtr auth_;
   AdminOf admin_of_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::set<boost::asio::ip::address_v4> resolving_;  // MACs being resolved now
+  // Last member: destroyed (joined) first, before anything its work refers to.
+  boost::asio::thread_pool resolver_{1};
 };
 
 }  // namespace tacc::frontdoor

@@ -152,7 +152,8 @@ Result<std::optional<MacAddress>> LookupNeighbor(const std::string& interface, b
   return Lookup(nl, *ifindex, ip);
 }
 
-Result<MacAddress> ResolveNeighbor(const std::string& interface, boost::asio::ip::address_v4 ip, std::chrono::milliseconds timeout) {
+Status ResolveNeighbors(const std::string& interface, std::vector<boost::asio::ip::address_v4> ips, std::chrono::milliseconds timeout,
+                        const std::function<void(boost::asio::ip::address_v4, Result<MacAddress>)>& on_result) {
   auto ifindex = InterfaceIndex(interface);
   if (!ifindex.ok()) return ifindex.status();
   RtNetlink nl;
@@ -164,15 +165,25 @@ Result<MacAddress> ResolveNeighbor(const std::string& interface, boost::asio::ip
   // then restarts an entry that already failed.
   constexpr auto kRetrigger = std::chrono::milliseconds(500);
   auto next_trigger = Clock::now();
-  for (;;) {
-    auto mac = Lookup(nl, *ifindex, ip);
-    if (!mac.ok()) return mac.status();
-    if (*mac) return **mac;
+  while (!ips.empty()) {
+    // Each one known now is reported at once; the others are waited for together.
+    for (auto it = ips.begin(); it != ips.end();) {
+      auto mac = Lookup(nl, *ifindex, *it);
+      if (!mac.ok()) return mac.status();
+      if (*mac) {
+        on_result(*it, **mac);
+        it = ips.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (ips.empty()) break;
     auto now = Clock::now();
     if (now >= deadline) break;
     if (now >= next_trigger) {
-      if (int rc = TriggerResolution(nl, *ifindex, ip); rc < 0)
-        return Status::Internal(fmt::format("asking the kernel to resolve {} on {} (RTM_NEWNEIGH): {}", ip.to_string(), interface, std::strerror(-rc)));
+      for (auto& ip : ips)
+        if (int rc = TriggerResolution(nl, *ifindex, ip); rc < 0)
+          return Status::Internal(fmt::format("asking the kernel to resolve {} on {} (RTM_NEWNEIGH): {}", ip.to_string(), interface, std::strerror(-rc)));
       next_trigger = now + kRetrigger;
     }
     auto wake = std::min(deadline, next_trigger);
@@ -184,7 +195,15 @@ Result<MacAddress> ResolveNeighbor(const std::string& interface, boost::asio::ip
       }
     }
   }
-  return Status::Timeout(fmt::format("no ARP answer from {} on {} within {} ms", ip.to_string(), interface, timeout.count()));
+  for (auto& ip : ips) on_result(ip, Status::Timeout(fmt::format("no ARP answer from {} on {} within {} ms", ip.to_string(), interface, timeout.count())));
+  return Status::Ok();
+}
+
+Result<MacAddress> ResolveNeighbor(const std::string& interface, boost::asio::ip::address_v4 ip, std::chrono::milliseconds timeout) {
+  std::optional<Result<MacAddress>> got;
+  Status s = ResolveNeighbors(interface, {ip}, timeout, [&](boost::asio::ip::address_v4, Result<MacAddress> r) { got = std::move(r); });
+  if (!s.ok()) return s;
+  return got ? std::move(*got) : Result<MacAddress>(Status::Internal("no result"));
 }
 
 }  // namespace tacc::frontdoor

@@ -10,8 +10,10 @@
 #include <boost/asio/ip/address_v4.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "frontdoor/backend.h"
@@ -29,6 +31,12 @@ Result<std::optional<MacAddress>> LookupNeighbor(const std::string& interface, b
 // `timeout` has passed. Errors: Timeout when nothing answered (no such host on the link),
 // NotFound for an unknown interface, Internal when rtnetlink fails.
 Result<MacAddress> ResolveNeighbor(const std::string& interface, boost::asio::ip::address_v4 ip, std::chrono::milliseconds timeout);
+
+// Resolves several at once: `on_result` is called for each as soon as its MAC is known,
+// and with Timeout for each still unknown after `timeout`, all on the calling thread.
+// Errors (NotFound, Internal) end it early, for the ones not yet reported.
+Status ResolveNeighbors(const std::string& interface, std::vector<boost::asio::ip::address_v4> ips, std::chrono::milliseconds timeout,
+                        const std::function<void(boost::asio::ip::address_v4, Result<MacAddress>)>& on_result);
 
 // "02:00:00:00:00:0a"
 std::string FormatMac(const MacAddress& mac);

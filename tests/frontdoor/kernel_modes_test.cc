@@ -59,9 +59,11 @@ class KernelModeTest : public LabClusterTest {
     }
     cluster_->StartManager(*mgr_);
     // Admin listeners on the hosts' addresses: failover_state "rebuild" asks them.
+    fe_pids_.clear();
     for (size_t i = 0; i < fes_.size(); ++i)
-      cluster_->StartFrontend(*fes_[i], static_cast<int>(i), mode == "dsr" ? 80 : 8080, {"frontend.admin_host=" + fes_[i]->ip});
+      fe_pids_.push_back(cluster_->StartFrontend(*fes_[i], static_cast<int>(i), mode == "dsr" ? 80 : 8080, {"frontend.admin_host=" + fes_[i]->ip}));
   }
+  std::vector<pid_t> fe_pids_;
   std::vector<std::string> Settings(const std::string& mode, const std::string& extra_policy = "round_robin") {
     return {"frontdoor.mode=" + mode, std::string("frontdoor.address=") + kVip, "frontdoor.port=80", "frontdoor.interface=eth0",
             "frontdoor.policy=" + extra_policy};
@@ -119,6 +121,50 @@ TEST_F(KernelModeTest, NatReachesEveryFrontEndAsTheirGateway) {
   for (int i = 0; i < 10; ++i) ASSERT_EQ(cluster_->Get(*client_, kVip, 80, "/whoami?bytes=200000").status, 200);
   auto disp_after = lab_->InterfaceCounters(*d1_);
   EXPECT_GE(disp_after.tx_bytes - disp_before.tx_bytes, 2'000'000u);
+}
+
+// Back ends whose MAC nobody answers for are resolved off the event loop. A dispatcher
+// that resolved them on it stood still for 300 ms per such back end at every change of
+// the rotation, long enough for its standby (which had the MACs, or no such back ends)
+// to miss 3 heartbeats and take over.
+TEST_F(KernelModeTest, UnansweredArpDoesNotStallTheDispatcherIntoATakeover) {
+  StartFrontEnds("dsr");
+  const std::string took_over = "taking over as the active dispatcher";
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  const std::string active_log = "dispatch@" + d1_->name, standby_log = "dispatch@" + d2_->name;
+  // The active one alone first (it takes over, hearing no peer), with three addresses on
+  // the link that no host has, kept in rotation (no health checks).
+  auto first = Pair("dsr", *d2_, 200, "stateless");
+  first.insert(first.end(), {"frontdoor.backends=[\"10.0.0.201:80\",\"10.0.0.202:80\",\"10.0.0.203:80\"]", "frontdoor.health_interval_ms=600000"});
+  cluster_->StartDispatcher(*d1_, first);
+  auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline && count(cluster_->LogOf(active_log), took_over) == 0) std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(count(cluster_->LogOf(active_log), took_over), 1) << cluster_->LogOf(active_log);
+  // Its standby (lower priority: it never preempts).
+  cluster_->StartDispatcher(*d2_, Pair("dsr", *d1_, 100, "stateless"));
+  std::string seen;
+  ASSERT_TRUE(WaitForAll(20s, &seen)) << "seen: " << seen << "\n" << cluster_->Log();
+  // The active one's first round of resolution is over: every phantom was left out.
+  auto left_out = [&] { return count(cluster_->LogOf(active_log), "no ARP answer from"); };
+  deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline && left_out() < 3) std::this_thread::sleep_for(50ms);
+  ASSERT_GE(left_out(), 3) << cluster_->LogOf(active_log);
+  const int takeovers_before = count(cluster_->LogOf(standby_log), took_over);
+  const int left_out_before = left_out();
+
+  // A change of the rotation (a front end goes) has the phantoms resolved again.
+  cluster_->Kill(fe_pids_[2]);
+  deadline = Clock::now() + 20s;
+  while (Clock::now() < deadline && left_out() < left_out_before + 3) std::this_thread::sleep_for(50ms);
+  ASSERT_GE(left_out(), left_out_before + 3) << "the phantoms were not resolved again\n" << cluster_->LogOf(active_log);
+  EXPECT_EQ(count(cluster_->LogOf(standby_log), took_over), takeovers_before)
+      << "the standby took over while the active dispatcher resolved MACs\n" << cluster_->LogOf(standby_log);
+  // And the front ends left were served all along.
+  EXPECT_EQ(cluster_->Get(*client_, kVip, 80, "/whoami").status, 200);
 }
 
 struct TakeoverCase {

@@ -365,7 +365,14 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
           bytes += inline_body;
           inline_body = 0;
         } else if (req_end == RelayEnd::kOk && !p.is_done()) {
-          req_end = co_await RelayBody<true>(backend, client, cbuf, p, bytes, body_buf);
+          // A client waiting to be told to send its body is told so now: the body is
+          // read before the back end's answer is (the back end never saw the Expect).
+          if (p.expects_continue() && p.version() >= 11 && cbuf.size() == 0) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            auto [cec, cn] = co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kUseTuple);
+            if (cec) req_end = RelayEnd::kInFailed;
+          }
+          if (req_end == RelayEnd::kOk) req_end = co_await RelayBody<true>(backend, client, cbuf, p, bytes, body_buf);
         }
         if (req_end == RelayEnd::kOutFailed && connection.reused && replayable && !dog.fired) {
           finish(true);  // a kept connection the back end had closed: not a health failure

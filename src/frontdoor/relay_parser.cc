@@ -74,6 +74,14 @@ void RelayParser<isRequest>::on_field_impl(field name, beast_view name_string, b
         at = comma + 1;
       }
       return;
+    case field::expect:
+      if constexpr (isRequest) {
+        if (boost::iequals(Trim(value), "100-continue")) {
+          expects_continue_ = true;
+          return;
+        }
+      }
+      break;
     case field::unknown:  // Beast has no enum value for X-Forwarded-For
       if constexpr (isRequest) {
         if (boost::iequals(std::string_view(name_string.data(), name_string.size()), "X-Forwarded-For")) {

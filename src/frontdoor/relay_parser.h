@@ -6,6 +6,7 @@
 // need. Body bytes are copied into a buffer the caller lends, re-chunked when the
 // message is chunked (extensions and trailers dropped).
 //
+// Not written on: "Expect: 100-continue" (expects_continue(); the dispatcher answers it).
 // Left to the caller: the Connection field (its tokens other than close/keep-alive are
 // kept in connection_tokens(); the caller says keep-alive or close itself) and, for
 // requests, X-Forwarded-For (its values are kept in forwarded_for(); the caller appends
@@ -52,6 +53,9 @@ class RelayParser : public boost::beast::http::basic_parser<isRequest> {
   const std::string& forwarded_for() const { return forwarded_for_; }
   // The Connection fields' tokens other than close and keep-alive, joined with ", ".
   const std::string& connection_tokens() const { return connection_tokens_; }
+  // Requests: "Expect: 100-continue" came (and was not written on: the dispatcher itself
+  // tells the client to go on, since it reads the body before the back end answers).
+  bool expects_continue() const { return expects_continue_; }
 
   // Where the next body bytes go; body_size() counts what was written there since.
   void LendBody(std::span<char> buffer) {
@@ -87,6 +91,7 @@ class RelayParser : public boost::beast::http::basic_parser<isRequest> {
   Range target_, host_, te_;
   int status_ = 0, version_ = 11;
   int host_fields_ = 0, te_fields_ = 0, cl_fields_ = 0;
+  bool expects_continue_ = false;
   std::string forwarded_for_, connection_tokens_;
   std::span<char> sink_;
   size_t used_ = 0;

@@ -407,6 +407,26 @@ TEST(HttpRouterTest, InterimAnswersArePassedOnBeforeTheFinalOne) {
   EXPECT_TRUE(final_answer.starts_with("HTTP/1.1 200 OK\r\n")) << final_answer;
 }
 
+// curl and others send a body over 1 KB only after "100 Continue" (or a second's wait):
+// the dispatcher, which reads the body before the back end answers, says it itself.
+TEST(HttpRouterTest, AClientThatExpectsContinueIsToldToSendItsBody) {
+  ScriptedBackend be([](const ScriptedBackend::Seen&) { return ScriptedBackend::Answer{Ok("stored")}; });
+  Router router({be.port()});
+  Conn c = Conn::To(router.port());
+  ASSERT_TRUE(c.Send("PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  std::string interim, answer;
+  ASSERT_TRUE(c.ReadUntil([](const std::string& s) { auto e = s.find("\r\n\r\n"); return e == std::string::npos ? 0 : e + 4; }, &interim))
+      << "no 100 Continue";
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(c.Send("hello"));
+  ASSERT_TRUE(c.ReadMessage(&answer));
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 OK\r\n")) << answer;
+  auto seen = be.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].request.find("Expect"), std::string::npos) << seen[0].request;
+  EXPECT_TRUE(seen[0].request.ends_with("\r\n\r\nhello")) << seen[0].request;
+}
+
 TEST(HttpRouterTest, AKeptConnectionTheBackEndClosesIsDroppedWhileIdle) {
   ScriptedBackend be([](const ScriptedBackend::Seen&) { return ScriptedBackend::Answer{Ok("x")}; });
   Router router({be.port()});

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -96,6 +97,24 @@ asio::awaitable<void> WriteError(tcp::socket& client, bhttp::status status, std:
 
 enum class RelayEnd { kOk, kInFailed, kOutFailed };
 
+// Writes all of `buffers` to `s` (non-blocking): what the kernel takes at once is written
+// here and now, the rest (if any) asynchronously. A small answer or request goes in the
+// first sendmsg with no completion queued, so the exchange goes on in the same turn of
+// the event loop (Asio completes even an immediate asynchronous write through its queue:
+// one more turn, and one more epoll_wait, per write).
+template <class Buffers>
+asio::awaitable<boost::system::error_code> WriteAll(tcp::socket& s, const Buffers& buffers) {
+  boost::system::error_code ec;
+  const size_t total = asio::buffer_size(buffers);
+  const size_t n = s.write_some(buffers, ec);
+  if (!ec && n == total) co_return ec;
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+  beast::buffers_suffix<Buffers> rest(buffers);
+  rest.consume(n);
+  auto [wec, wn] = co_await asio::async_write(s, rest, kUseTuple);
+  co_return wec;
+}
+
 // Streams the body of a message whose head `p` has parsed from `in` to `out`, a buffer's
 // worth at a time (re-chunked by the parser if chunked). `bytes` counts what went out.
 template <bool isRequest>
@@ -110,8 +129,8 @@ asio::awaitable<RelayEnd> RelayBody(tcp::socket& out, tcp::socket& in, beast::fl
     }
     if (ec) co_return RelayEnd::kInFailed;
     if (p.body_size() == 0) continue;
-    auto [wec, wn] = co_await asio::async_write(out, asio::buffer(buf.data(), p.body_size()), kUseTuple);
-    if (wec) co_return RelayEnd::kOutFailed;
+    auto chunk = asio::buffer(buf.data(), p.body_size());
+    if (auto wec = co_await WriteAll(out, chunk)) co_return RelayEnd::kOutFailed;
     bytes += p.body_size();
   }
   co_return RelayEnd::kOk;
@@ -244,6 +263,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
   auto remote = client.remote_endpoint(ec);
   const std::string client_ip = remote.address().to_string();
   client.set_option(tcp::no_delay(true), ec);
+  client.non_blocking(true, ec);  // WriteAll writes directly
   // Beast reads at most a buffer's free capacity, and never less than 512 bytes: with
   // the capacity reserved here an answer's head and a small body come in one read (an
   // unreserved flat_buffer stays at 512 bytes and costs a system call per 512 bytes).
@@ -343,6 +363,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
         auto connection = std::move(acquired).value();
         tcp::socket& backend = connection.socket;
         const std::string& id = connection.id;
+        if (!backend.non_blocking()) backend.non_blocking(true, ec);  // WriteAll writes directly
         dog.backend = &backend;
         if (attempt == 0) routed.Inc();
         auto finish = [&](bool ok) {
@@ -357,8 +378,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
         RelayEnd req_end = RelayEnd::kOk;
         {
           std::array<asio::const_buffer, 2> out{asio::buffer(req_head), asio::buffer(cbuf.data().data(), inline_body)};
-          auto [wec, wn] = co_await asio::async_write(backend, out, kUseTuple);
-          if (wec) req_end = RelayEnd::kOutFailed;
+          if (auto wec = co_await WriteAll(backend, out)) req_end = RelayEnd::kOutFailed;
         }
         if (req_end == RelayEnd::kOk && inline_body > 0) {
           cbuf.consume(inline_body);
@@ -453,13 +473,12 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
             const size_t len = sized_body ? static_cast<size_t>(*rp.content_length()) : 0;
             if (sized_body || rp.is_done()) {
               std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(bbuf.data().data(), len)};
-              auto [wec, wn] = co_await asio::async_write(client, out, kUseTuple);
-              if (wec) res_end = RelayEnd::kOutFailed;
+              if (auto wec = co_await WriteAll(client, out)) res_end = RelayEnd::kOutFailed;
               bbuf.consume(len);
               bytes += len;
             } else {  // chunked, or until EOF: the head, then the body as it comes
-              auto [wec, wn] = co_await asio::async_write(client, asio::buffer(res_head), kUseTuple);
-              if (wec) res_end = RelayEnd::kOutFailed;
+              auto head_only = asio::buffer(res_head);
+              if (auto wec = co_await WriteAll(client, head_only)) res_end = RelayEnd::kOutFailed;
               else res_end = co_await RelayBody<false>(client, backend, bbuf, rp, bytes, body_buf);
             }
           } else if (*rp.content_length() >= kSpliceBodyAbove) {
@@ -468,8 +487,7 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
             uint64_t left = *rp.content_length();
             size_t buffered = static_cast<size_t>(std::min<uint64_t>(bbuf.size(), left));
             std::array<asio::const_buffer, 2> out{asio::buffer(res_head), asio::buffer(bbuf.data().data(), buffered)};
-            auto [wec, wn] = co_await asio::async_write(client, out, kUseTuple);
-            if (wec) res_end = RelayEnd::kOutFailed;
+            if (auto wec = co_await WriteAll(client, out)) res_end = RelayEnd::kOutFailed;
             bbuf.consume(buffered);
             left -= buffered;
             if (res_end == RelayEnd::kOk) {
@@ -478,8 +496,8 @@ asio::awaitable<void> HttpRouter::Serve(tcp::socket client) {
             }
             bytes += *rp.content_length();
           } else {
-            auto [wec, wn] = co_await asio::async_write(client, asio::buffer(res_head), kUseTuple);
-            if (wec) res_end = RelayEnd::kOutFailed;
+            auto head_only = asio::buffer(res_head);
+            if (auto wec = co_await WriteAll(client, head_only)) res_end = RelayEnd::kOutFailed;
             else res_end = co_await RelayBody<false>(client, backend, bbuf, rp, bytes, body_buf);
           }
           if (res_end != RelayEnd::kOk) {
